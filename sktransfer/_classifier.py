@@ -1,0 +1,610 @@
+"""PretrainedCNNClassifier: a skorch NeuralNetClassifier with a pretrained body."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+
+import numpy as np
+import torch
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import compute_class_weight
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNetClassifier
+from skorch.callbacks import (
+    EarlyStopping,
+    EpochTimer,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
+from skorch.dataset import ValidSplit
+from skorch.utils import to_tensor
+from torch import nn
+
+from ._augment import resolve_augment
+from ._data import BatchLoader, ImageDataset, ShuffledBatchLoader
+from ._images import check_images, check_labels
+from ._network import HEAD_ACTIVATIONS, TransferNetwork, first_linear, make_head
+from ._source import resolve_source
+from ._training import FreezeSchedule, resolve_device, resolve_unit_count, seeded
+
+__all__ = ["PretrainedCNNClassifier"]
+
+PREDICT_BATCH_SIZE = 256
+
+
+class PretrainedCNNClassifier(NeuralNetClassifier):
+    """Fine-tune a pretrained CNN, as a scikit-learn classifier.
+
+    A skorch ``NeuralNetClassifier`` whose network is the body of a
+    pretrained backbone (cut into transferable units, see
+    :func:`~sktransfer.layer_names`) with a new classification head. How much
+    of the body is transferred (``transfer_upto``) and frozen
+    (``freeze_upto``) are ordinary hyper-parameters, so ``GridSearchCV``
+    searches them like any other; every skorch parameter and routing prefix
+    (``optimizer__weight_decay``, ``callbacks__...``) keeps working.
+
+    Parameters
+    ----------
+    backbone : str, nn.Module or fitted estimator, default="resnet18"
+        A registered name (:func:`~sktransfer.list_backbones`, or
+        ``"timm/<model>"`` when timm is installed), an ``nn.Module`` (cut into
+        units by its family's rule, by layer for ``nn.Sequential``, else into
+        body + last Linear), or a fitted estimator of this library, whose
+        trained network (head included) becomes the source.
+    weights : "DEFAULT", None, str, weights enum or path, default="DEFAULT"
+        ``"DEFAULT"``: the backbone's pretrained weights where it has some
+        (ImageNet for torchvision and EfficientNet-Lite0, the trained weights
+        of a fitted estimator), random initialisation for the built-ins.
+        ``None``: random initialisation. A torchvision weights name
+        (``"IMAGENET1K_V1"``) or enum member. A path to a state dict, read
+        with ``torch.load(weights_only=True)``.
+    freeze_upto : int, str or "all", default=0
+        ``0`` fine-tunes everything; ``n`` freezes the first ``n`` units of
+        ``layer_names_``; a unit name freezes up to and including it;
+        ``"all"`` trains only the head (feature extraction). Frozen units get
+        no gradient and their BatchNorm layers stay in eval mode.
+    transfer_upto : int, str or None, default=None
+        Keep the source weights of the first ``n`` units and re-initialise the
+        rest (the nAToB / nBToB experiments of Shanmugam et al.). ``None``
+        keeps every unit.
+    head_hidden_sizes : tuple of int, default=()
+        Hidden layers of the new head (Brodzicki et al. search these).
+    head_dropout : float, default=0.0
+        Dropout before each Linear layer of the head.
+    head_activation : str or callable, default="relu"
+        Activation of the head's hidden layers: one of ``"relu"``, ``"gelu"``,
+        ``"elu"``, ``"leaky_relu"``, ``"selu"``, ``"tanh"``, ``"sigmoid"``, or
+        a callable returning an ``nn.Module``.
+    backbone_lr_scale : float, default=1.0
+        Learning-rate multiplier for the transferred body (a smaller rate for
+        pretrained layers, as Trivedi advises).
+    augment : None, {"flip", "rot90", "standard"} or callable, default=None
+        Augmentation of training batches, on the device; never applied to
+        validation or prediction batches.
+    image_shape : tuple or None, default=None
+        ``(C, H, W)`` or ``(H, W)`` of 2-D row input (e.g. after ``SMOTE``).
+    input_size : int or None, default=None
+        Square side images are resized to on the device; None takes the
+        backbone's (from the weights' metadata where there is some).
+    random_state : int, RandomState or None, default=None
+        Seeds initialisation, shuffling, dropout and augmentation.
+    class_weight : "balanced", dict or None, default=None
+        Weights of the classes in the loss.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training data
+        and stop when the validation loss has not improved for
+        ``n_iter_no_change`` epochs, restoring the best weights.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=5
+    freeze_epochs : int, default=0
+        Train the head alone for this many epochs before unfreezing down to
+        ``freeze_upto`` (fastai's ``fine_tune``).
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        ``"auto"``: bf16 autocast on CUDA, float32 on CPU.
+    criterion, optimizer, lr, max_epochs, batch_size, train_split, callbacks,
+    warm_start, verbose, iterator_train, iterator_valid, **kwargs
+        As in skorch, with these defaults: ``CrossEntropyLoss``, ``AdamW``,
+        ``lr=1e-3``, 10 epochs, batches of 32, no internal split, silent.
+        ``verbose=1`` prints the epoch table, ``verbose=2`` adds a progress
+        bar.
+    device : str, default="auto"
+        ``"auto"``: CUDA when present, else CPU.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The labels, in the order of ``predict_proba``'s columns.
+    layer_names_ : list of str
+        The transferable units of the body, in forward order.
+    n_frozen_ : int
+        Number of frozen units.
+    image_shape_ : tuple
+        ``(C, H, W)`` of the training images.
+    n_features_in_ : int
+        ``C * H * W``.
+    module_ : TransferNetwork
+        The network.
+    history : skorch History
+
+    See Also
+    --------
+    sktransfer.LabelRelationTransfer : whole-layer transfer, output layer included.
+    sktransfer.layer_names : the units of a backbone.
+
+    References
+    ----------
+    .. [1] J. Yosinski, J. Clune, Y. Bengio and H. Lipson, "How transferable
+       are features in deep neural networks?", NeurIPS 2014.
+    .. [2] G. Shanmugam S, J. Felix and S. Tiwari, "Transfer Learning".
+    .. [3] A. Brodzicki et al., "Transfer learning methods as a new approach
+       in computer vision tasks with small datasets", FCDS 2020.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sktransfer import PretrainedCNNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = PretrainedCNNClassifier("small_cnn", input_size=16, max_epochs=2,
+    ...                               random_state=0)
+    >>> clf.fit(X[:200] / 16, y[:200]).predict(X[:3]).shape
+    (3,)
+    >>> clf.layer_names_
+    ['conv1', 'conv2', 'conv3', 'fc1']
+    """
+
+    _parameter_constraints = {
+        "freeze_upto": [Interval(numbers.Integral, 0, None, closed="left"), str],
+        "transfer_upto": [
+            None,
+            Interval(numbers.Integral, 0, None, closed="left"),
+            str,
+        ],
+        "head_hidden_sizes": ["array-like"],
+        "head_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "head_activation": [StrOptions(set(HEAD_ACTIVATIONS)), callable],
+        "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="left")],
+        "image_shape": [None, "array-like"],
+        "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "freeze_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        backbone="resnet18",
+        *,
+        weights="DEFAULT",
+        freeze_upto=0,
+        transfer_upto=None,
+        head_hidden_sizes=(),
+        head_dropout=0.0,
+        head_activation="relu",
+        backbone_lr_scale=1.0,
+        augment=None,
+        image_shape=None,
+        input_size=None,
+        random_state=None,
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        freeze_epochs=0,
+        precision="auto",
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=1e-3,
+        max_epochs=10,
+        batch_size=32,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="auto",
+        iterator_train=ShuffledBatchLoader,
+        iterator_valid=BatchLoader,
+        **kwargs,
+    ):
+        # skorch's get_params reports `module` and `classes`; clone hands them back.
+        kwargs.pop("module", None)
+        super().__init__(
+            module=None,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            **kwargs,
+        )
+        self.backbone = backbone
+        self.weights = weights
+        self.freeze_upto = freeze_upto
+        self.transfer_upto = transfer_upto
+        self.head_hidden_sizes = head_hidden_sizes
+        self.head_dropout = head_dropout
+        self.head_activation = head_activation
+        self.backbone_lr_scale = backbone_lr_scale
+        self.augment = augment
+        self.image_shape = image_shape
+        self.input_size = input_size
+        self.random_state = random_state
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.freeze_epochs = freeze_epochs
+        self.precision = precision
+
+    # -- skorch hooks ---------------------------------------------------------
+    @property
+    def _default_callbacks(self):
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("freeze_schedule", FreezeSchedule()),
+        ]
+        if self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(patience=self.n_iter_no_change, load_best=True),
+                )
+            )
+        if self.verbose and self.verbose > 1:
+            callbacks.append(("progress_bar", ProgressBar()))
+        callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+    def initialize_module(self):
+        check_is_fitted(self, "image_shape_", msg="Call fit to build the network.")
+        in_channels = self.image_shape_[0]
+        source = resolve_source(
+            self.backbone,
+            self.weights,
+            in_channels=in_channels,
+            input_size=self.input_size,
+        )
+        if source.in_channels is not None and in_channels != source.in_channels:
+            if {in_channels, source.in_channels} != {1, 3}:
+                raise ValueError(
+                    f"`X` has {in_channels} channels but backbone {source.name!r} "
+                    "takes "
+                    f"{source.in_channels} (1 and 3 are converted into each other); "
+                    "pass images with a channel count the backbone can take."
+                )
+        units = source.decomposed.units
+        head_name, classifier = units[-1]
+        body = units[:-1]
+        linear = first_linear(classifier)
+        if linear is None:
+            raise ValueError(
+                f"`backbone`: the last unit {head_name!r} of {source.name!r} has no "
+                "nn.Linear layer to replace with a new head."
+            )
+        head = make_head(
+            linear.in_features,
+            len(self.classes_),
+            tuple(self.head_hidden_sizes),
+            self.head_dropout,
+            self.head_activation,
+        )
+        network = TransferNetwork(
+            body,
+            min(source.decomposed.pool_index, len(body)),
+            source.decomposed.pool,
+            head,
+            head_name=head_name,
+            input_size=source.input_size,
+            mean=source.mean,
+            std=source.std,
+            in_channels=source.in_channels,
+            augment=resolve_augment(self.augment),
+        )
+        self._configure_network(network, source)
+        self.module_ = network
+        return self
+
+    def _configure_network(self, network, source):
+        names = network.unit_names
+        n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")
+        if self.transfer_upto is not None:
+            n_kept = resolve_unit_count(
+                self.transfer_upto, names, "transfer_upto", allow_all=False
+            )
+            network.reinitialise_from(n_kept)
+        network.set_frozen(len(names) if self.freeze_epochs else n_frozen)
+        self.layer_names_ = names
+        self.n_frozen_ = n_frozen
+        self.source_categories_ = source.categories
+        self._set_freeze_schedule(n_frozen)
+        device = resolve_device(self.device)
+        if str(device).startswith("cuda"):
+            torch.backends.cudnn.benchmark = True
+            network.to(memory_format=torch.channels_last)
+
+    def _set_freeze_schedule(self, n_frozen):
+        for name, callback in self.callbacks_:
+            if name == "freeze_schedule":
+                callback.freeze_epochs = self.freeze_epochs
+                callback.n_frozen = n_frozen
+
+    def initialize_criterion(self):
+        kwargs = self.get_params_for("criterion")
+        if self.class_weight is not None and "weight" not in kwargs:
+            kwargs["weight"] = torch.as_tensor(self.class_weight_, dtype=torch.float32)
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        return self
+
+    def initialize_optimizer(self, triggered_directly=None):
+        network = self.module_
+        trainable = [
+            (name, p)
+            for name, p in network.named_parameters()
+            if network._unit_of(name) >= self.n_frozen_
+        ]
+        args, kwargs = self.get_params_for_optimizer("optimizer", trainable)
+        if self.backbone_lr_scale != 1.0 and "param_groups" not in str(
+            self.get_params_for("optimizer")
+        ):
+            lr = kwargs.get("lr", self.lr)
+            body = [p for name, p in trainable if not name.startswith("head.")]
+            head = [p for name, p in trainable if name.startswith("head.")]
+            kwargs["params"] = [
+                {"params": body, "lr": lr * self.backbone_lr_scale},
+                {"params": head, "lr": lr},
+            ]
+        if not list(trainable):
+            raise ValueError("No trainable parameters: nothing to optimise.")
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        return self
+
+    def check_data(self, X, y):
+        # Labels are encoded in fit; skorch must not overwrite classes_.
+        pass
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, ImageDataset):
+            return X
+        device = resolve_device(self.device)
+        X = X.to(device)
+        if y is not None:
+            y = torch.as_tensor(y, dtype=torch.long, device=device)
+        return ImageDataset(X, y)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if self.early_stopping and self.train_split is None:
+            dataset = self.get_dataset(X, y)
+            split = ValidSplit(
+                self.validation_fraction,
+                stratified=True,
+                random_state=self.random_state,
+            )
+            return split(dataset, y)
+        return super().get_split_datasets(X, y, **fit_params)
+
+    def get_iterator(self, dataset, training=False):
+        if not training and "batch_size" not in self.get_params_for("iterator_valid"):
+            return self.iterator_valid(
+                dataset,
+                batch_size=max(self.batch_size, PREDICT_BATCH_SIZE),
+                **self.get_params_for("iterator_valid"),
+            )
+        return super().get_iterator(dataset, training=training)
+
+    def _autocast(self):
+        device = resolve_device(self.device)
+        device_type = "cuda" if str(device).startswith("cuda") else "cpu"
+        if self.precision == "bfloat16" or (
+            self.precision == "auto" and device_type == "cuda"
+        ):
+            return torch.autocast(device_type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def infer(self, x, **fit_params):
+        x = to_tensor(x, device=self.device)
+        if str(self.device).startswith("cuda"):
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self._autocast():
+            out = self.module_(x, **fit_params)
+        return out.float()
+
+    # -- device "auto" ----------------------------------------------------------
+    @contextlib.contextmanager
+    def _on_device(self):
+        """Let skorch see the resolved device while it works."""
+        requested = self.device
+        if requested != "auto":
+            yield
+            return
+        self.device = resolve_device(requested)
+        try:
+            yield
+        finally:
+            self.device = requested
+
+    def __setstate__(self, state):
+        requested = state.get("device")
+        if requested == "auto":
+            state["device"] = resolve_device("auto")
+        super().__setstate__(state)
+        if requested == "auto":
+            self.device = "auto"
+
+    # -- scikit-learn API -----------------------------------------------------
+    def _validate_hyperparameters(self):
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {key: getattr(self, key) for key in self._parameter_constraints},
+            caller_name=type(self).__name__,
+        )
+
+    def _encode_targets(self, X, y):
+        X = check_images(X, self.image_shape, estimator_name=type(self).__name__)
+        y = check_labels(y, len(X))
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"`y` has only one class ({encoder.classes_[0]!r}); a classifier "
+                "needs at least 2 classes (The number of classes has to be greater "
+                "than one)."
+            )
+        return X, encoder.classes_, encoder.transform(y).astype(np.int64)
+
+    def fit(self, X, y, **fit_params):
+        """Fit the network to images ``X`` and labels ``y``.
+
+        Every call starts again from the source weights, unless
+        ``warm_start=True`` and the network was fitted before.
+
+        Parameters
+        ----------
+        X : array-like or tensor
+            Images: ``(n, C, H, W)``, ``(n, H, W, C)``, ``(n, H, W)`` or rows
+            ``(n, C*H*W)`` with ``image_shape``; uint8 or float in [0, 1].
+        y : array-like of shape (n,)
+            Labels of any type.
+        **fit_params
+            Passed on to skorch.
+
+        Returns
+        -------
+        self : PretrainedCNNClassifier
+        """
+        self._validate_hyperparameters()
+        X, classes, y_encoded = self._encode_targets(X, y)
+        continuing = (
+            self.warm_start
+            and getattr(self, "initialized_", False)
+            and hasattr(self, "module_")
+            and getattr(self, "image_shape_", None) is not None
+        )
+        if continuing and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                "`warm_start=True` needs the same classes as the previous fit; got "
+                f"{classes.tolist()} after {self.classes_.tolist()}."
+            )
+        if continuing and tuple(X.shape[1:]) != tuple(self.image_shape_):
+            raise ValueError(
+                f"`warm_start=True` needs images of the previous shape "
+                f"{self.image_shape_}; got {tuple(X.shape[1:])}."
+            )
+        self.classes_inferred_ = classes
+        self.image_shape_ = tuple(int(v) for v in X.shape[1:])
+        self.n_features_in_ = math.prod(self.image_shape_)
+        if self.class_weight is not None:
+            class_weight = self.class_weight
+            if isinstance(class_weight, dict):
+                unknown = set(class_weight) - set(classes.tolist())
+                if unknown:
+                    raise ValueError(
+                        "`class_weight` names classes not in y: "
+                        f"{sorted(map(str, unknown))}."
+                    )
+            self.class_weight_ = compute_class_weight(
+                class_weight, classes=classes, y=classes[y_encoded]
+            )
+        with seeded(self.random_state), self._on_device():
+            if not continuing:
+                self.initialize()
+            super().partial_fit(X, y_encoded, _routing_method="fit", **fit_params)
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising."""
+        if not getattr(self, "initialized_", False) or not hasattr(
+            self, "image_shape_"
+        ):
+            return self.fit(X, y, **fit_params)
+        X = check_images(
+            X,
+            self.image_shape,
+            expected_shape=self.image_shape_,
+            estimator_name=type(self).__name__,
+        )
+        y = check_labels(y, len(X))
+        unknown = set(np.unique(y).tolist()) - set(self.classes_.tolist())
+        if unknown:
+            raise ValueError(
+                f"`y` has classes not seen in fit: {sorted(map(str, unknown))}."
+            )
+        y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
+        with seeded(self.random_state), self._on_device():
+            super().partial_fit(X, y_encoded, **fit_params)
+        return self
+
+    def forward(self, X, training=False, device="cpu"):
+        """Raw network outputs (logits) for images ``X``, as one tensor."""
+        check_is_fitted(self)
+        X = check_images(
+            X,
+            self.image_shape,
+            expected_shape=self.image_shape_,
+            estimator_name=type(self).__name__,
+        )
+        with self._on_device():
+            dataset = self.get_dataset(X)
+            outputs = [
+                self.evaluation_step((batch, None), training=training)
+                for batch, _ in self.get_iterator(dataset, training=False)
+            ]
+            return torch.cat(outputs).to(device)
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like or tensor
+            Images in any layout accepted by ``fit``, of the fitted shape.
+
+        Returns
+        -------
+        proba : ndarray of shape (n, n_classes)
+        """
+        logits = self.forward(X)
+        return self._get_predict_nonlinearity()(logits).numpy()
+
+    def predict(self, X):
+        """Predicted labels, of the type of the training labels.
+
+        Parameters
+        ----------
+        X : array-like or tensor
+
+        Returns
+        -------
+        y : ndarray of shape (n,)
+        """
+        indices = self.forward(X).argmax(dim=1).numpy()
+        return self.classes_[indices]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = self.random_state is None
+        return tags

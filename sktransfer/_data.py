@@ -1,0 +1,100 @@
+"""Batches sliced from in-memory tensors by index.
+
+skorch's default ``DataLoader`` fetches every image through a Python
+``__getitem__`` and collates them; a small image dataset fits in memory (on
+the GPU when there is one), so here a batch is one index operation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import Dataset, Subset
+
+__all__ = ["BatchLoader", "ImageDataset", "ShuffledBatchLoader"]
+
+
+class ImageDataset(Dataset):
+    """Images ``(n, C, H, W)`` and optional integer labels, as tensors."""
+
+    def __init__(self, X, y=None):
+        self.X = X
+        self.y = y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        return self.X[index], (None if self.y is None else self.y[index])
+
+
+def _base_and_indices(dataset):
+    indices = None
+    while isinstance(dataset, Subset):
+        subset_indices = torch.as_tensor(dataset.indices, dtype=torch.long)
+        indices = subset_indices if indices is None else subset_indices[indices]
+        dataset = dataset.dataset
+    if not isinstance(dataset, ImageDataset):
+        raise TypeError(
+            f"BatchLoader needs an ImageDataset (or a Subset of one); got "
+            f"{type(dataset).__name__}."
+        )
+    return dataset, indices
+
+
+class BatchLoader:
+    """Iterate over ``(X_batch, y_batch)`` slices of an :class:`ImageDataset`.
+
+    Parameters
+    ----------
+    dataset : ImageDataset or torch.utils.data.Subset of one
+    batch_size : int
+    shuffle : bool, default=False
+        Draw a new permutation (from torch's global generator) each epoch.
+    drop_last : bool, default=False
+    **ignored
+        DataLoader arguments without meaning here (``num_workers``,
+        ``pin_memory``, ...), accepted so that skorch settings keep working.
+    """
+
+    def __init__(
+        self, dataset, batch_size=128, shuffle=False, drop_last=False, **ignored
+    ):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.base, self.indices = _base_and_indices(dataset)
+
+    def __len__(self):
+        n = len(self.dataset)
+        full, rest = divmod(n, self.batch_size)
+        return full if self.drop_last or not rest else full + 1
+
+    def __iter__(self):
+        n = len(self.dataset)
+        device = self.base.X.device
+        if self.shuffle:
+            order = torch.randperm(n)
+            order = order if self.indices is None else self.indices[order]
+        else:
+            order = self.indices
+        if order is not None:
+            order = order.to(device)
+        stop = n - n % self.batch_size if self.drop_last else n
+        for start in range(0, stop, self.batch_size):
+            if order is None:
+                batch = slice(start, start + self.batch_size)
+            else:
+                batch = order[start : start + self.batch_size]
+            X = self.base.X[batch]
+            y = None if self.base.y is None else self.base.y[batch]
+            yield X, y
+
+
+class ShuffledBatchLoader(BatchLoader):
+    """:class:`BatchLoader` that shuffles by default (for training)."""
+
+    def __init__(
+        self, dataset, batch_size=128, shuffle=True, drop_last=False, **ignored
+    ):
+        super().__init__(dataset, batch_size, shuffle=shuffle, drop_last=drop_last)

@@ -1,0 +1,210 @@
+"""Image validation and conversion: the only place that knows array layouts.
+
+Accepted, and told apart without guessing:
+
+* 4-D ``(n, C, H, W)`` or ``(n, H, W, C)``: channels-last when the last axis
+  has at most 4 entries;
+* 3-D ``(n, H, W)``: grayscale;
+* 2-D ``(n, C*H*W)`` rows, reshaped with ``image_shape`` ``(C, H, W)`` or
+  ``(H, W)``. Without ``image_shape``, a row of ``d`` values is a square
+  grayscale image when ``d`` is a perfect square, else a one-row grayscale
+  image ``(1, 1, d)``; rows are read in C order (channels first).
+
+``uint8`` stays ``uint8`` (scaled to [0, 1] on the device); other real
+dtypes become ``float32``. NumPy arrays, torch tensors, pandas DataFrames and
+lists of arrays are accepted.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.exceptions import DataConversionWarning
+
+__all__ = ["check_images", "infer_image_shape"]
+
+
+def infer_image_shape(n_features, image_shape=None):
+    """The ``(C, H, W)`` a row of ``n_features`` values is read as."""
+    if image_shape is not None:
+        shape = tuple(int(v) for v in image_shape)
+        if len(shape) == 2:
+            shape = (1, *shape)
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError(
+                "`image_shape` must be (C, H, W) or (H, W) with positive entries, "
+                f"got {image_shape!r}."
+            )
+        if math.prod(shape) != n_features:
+            raise ValueError(
+                f"`image_shape`={shape} holds {math.prod(shape)} values but the rows "
+                f"of X have {n_features} features."
+            )
+        return shape
+    side = math.isqrt(n_features)
+    if side * side == n_features:
+        return (1, side, side)
+    return (1, 1, n_features)
+
+
+def _to_numpy(X):
+    if isinstance(X, torch.Tensor):
+        return X.detach().cpu().numpy()
+    if hasattr(X, "to_numpy") and hasattr(X, "columns"):  # pandas DataFrame
+        return X.to_numpy()
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            "`X` is a sparse matrix; images must be dense arrays. Convert with "
+            "X.toarray() if the images are small."
+        )
+    try:
+        return np.asarray(X)
+    except ValueError as exc:
+        raise ValueError(
+            "`X` could not be read as an array of images (a list of arrays of "
+            f"different shapes?): {exc}"
+        ) from exc
+
+
+def check_images(
+    X, image_shape=None, *, expected_shape=None, estimator_name="estimator"
+):
+    """Validate images and return them as an ``(n, C, H, W)`` tensor.
+
+    Parameters
+    ----------
+    X : array-like or tensor
+        Images in any layout of the module docstring.
+    image_shape : tuple or None
+        ``(C, H, W)`` or ``(H, W)`` for 2-D rows.
+    expected_shape : tuple or None
+        The ``(C, H, W)`` seen in ``fit``; a different one is refused.
+    estimator_name : str
+        For error messages.
+
+    Returns
+    -------
+    images : torch.Tensor of uint8 or float32, shape (n, C, H, W)
+        Shares memory with ``X`` where the layout allows.
+    """
+    array = _to_numpy(X)
+    if array.dtype == object or array.dtype.kind in "USO":
+        try:
+            array = array.astype(np.float32)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"`X` must hold real numbers; got dtype {array.dtype} with values "
+                f"that are not numbers ({exc})."
+            ) from exc
+    if array.dtype.kind == "c":
+        raise ValueError(
+            f"`X` must hold real numbers: Complex data not supported (dtype "
+            f"{array.dtype})."
+        )
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"`X` must hold real numbers; got dtype {array.dtype}.")
+    if array.ndim < 2:
+        raise ValueError(
+            f"`X` must be a batch of images; got an array of shape {array.shape}. "
+            "Reshape your data either using array.reshape(-1, 1) if your data has "
+            "a single feature or array.reshape(1, -1) if it contains a single "
+            "sample (image row)."
+        )
+    if array.ndim not in (2, 3, 4):
+        raise ValueError(
+            "`X` must be images of shape (n, C, H, W), (n, H, W, C), (n, H, W) or "
+            f"rows (n, C*H*W) with `image_shape`; got an array of shape {array.shape}."
+        )
+    if array.shape[0] == 0:
+        raise ValueError(
+            f"`X` is empty: found array with 0 sample(s) (shape={array.shape}) "
+            f"while a minimum of 1 is required by {estimator_name}."
+        )
+    if array.ndim == 2:
+        if array.shape[1] == 0:
+            raise ValueError(
+                f"`X` has 0 feature(s) (shape={array.shape}) while a minimum of 1 "
+                f"is required by {estimator_name}."
+            )
+        shape = infer_image_shape(array.shape[1], image_shape)
+        if expected_shape is not None and image_shape is None:
+            if math.prod(expected_shape) != array.shape[1]:
+                raise ValueError(
+                    f"X has {array.shape[1]} features, but {estimator_name} is "
+                    f"expecting {math.prod(expected_shape)} features as input "
+                    f"(images of shape {tuple(expected_shape)})."
+                )
+            shape = tuple(expected_shape)
+        array = array.reshape(len(array), *shape)
+    elif array.ndim == 3:
+        array = array[:, None, :, :]
+    elif array.shape[-1] <= 4:
+        array = array.transpose(0, 3, 1, 2)
+    elif array.shape[1] > 4:
+        raise ValueError(
+            "`X` has 4 dimensions but neither axis 1 nor the last axis has at most "
+            f"4 entries, so channels cannot be told apart: shape {array.shape}. "
+            "Pass (n, C, H, W) or (n, H, W, C)."
+        )
+    if min(array.shape[1:]) == 0:
+        raise ValueError(f"`X` holds empty images: shape {array.shape}.")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(
+            "`X` contains NaN or infinity; images must hold finite values "
+            "(Input contains NaN, infinity or a value too large)."
+        )
+    if expected_shape is not None and tuple(array.shape[1:]) != tuple(expected_shape):
+        raise ValueError(
+            f"`X` holds images of shape {tuple(array.shape[1:])} (C, H, W) but "
+            f"{estimator_name} was fitted on images of shape {tuple(expected_shape)}. "
+            f"(X has {math.prod(array.shape[1:])} features, but {estimator_name} is "
+            f"expecting {math.prod(expected_shape)} features as input.)"
+        )
+    if array.dtype != np.uint8:
+        array = array.astype(np.float32, copy=False)
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array).copy()
+    return torch.from_numpy(array)
+
+
+def check_labels(y, n_samples):
+    """Validate classification targets; return them as a 1-D array."""
+    if y is None:
+        raise ValueError(
+            "`y` is required: a label for every image in X (this estimator "
+            "requires y to be passed, but the target y is None)."
+        )
+    labels = _to_numpy(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please "
+            "change the shape of y to (n_samples,), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        labels = labels.ravel()
+    if labels.ndim != 1:
+        raise ValueError(
+            f"`y` must be 1-D (one label per image); got shape {labels.shape}."
+        )
+    if len(labels) != n_samples:
+        raise ValueError(
+            f"`X` and `y` have inconsistent numbers of samples: {n_samples} images "
+            f"but {len(labels)} labels."
+        )
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        raise ValueError("`y` contains NaN or infinity (Input y contains NaN).")
+    if labels.dtype.kind == "f" and not np.all(np.mod(labels, 1) == 0):
+        raise ValueError(
+            "Unknown label type: `y` holds continuous values; a classifier needs "
+            "class labels."
+        )
+    return labels
+
+
+def is_integral(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -1,0 +1,221 @@
+"""The network module: input adaptation, transferable units, a head.
+
+Freezing, partial transfer and head replacement live here, expressed once on
+parameter names (``units.<unit>.*``), as skorch's ``Freezer`` does.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["TransferNetwork", "make_head", "reset_parameters"]
+
+HEAD_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+    "selu": nn.SELU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+}
+
+
+def reset_parameters(module):
+    """Re-initialise every sub-module that knows how (``reset_parameters``)."""
+    for child in module.modules():
+        reset = getattr(child, "reset_parameters", None)
+        if callable(reset):
+            reset()
+
+
+def first_linear(module):
+    return next((m for m in module.modules() if isinstance(m, nn.Linear)), None)
+
+
+def make_head(in_features, n_outputs, hidden_sizes=(), dropout=0.0, activation="relu"):
+    """A new classification head: [Dropout, Linear, activation]* Dropout, Linear."""
+    layers = []
+    size = in_features
+    for hidden in hidden_sizes:
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        layers.append(nn.Linear(size, hidden))
+        layers.append(
+            HEAD_ACTIVATIONS[activation]()
+            if isinstance(activation, str)
+            else activation()
+        )
+        size = hidden
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(size, n_outputs))
+    return nn.Sequential(*layers)
+
+
+class TransferNetwork(nn.Module):
+    """Body units, pooling glue and a head, with on-device input handling.
+
+    ``forward`` takes a batch of images, ``uint8`` or float in [0, 1],
+    ``(n, C, H, W)``; it scales, adapts the channel count, augments (in
+    training mode only), resizes and normalises on the batch's device, then
+    runs :meth:`forward_features` and :meth:`forward_head`.
+
+    Parameters
+    ----------
+    units : list of (str, nn.Module)
+        Body units in forward order.
+    pool_index : int
+        Number of units before ``pool``.
+    pool : nn.Module
+        Global pooling and flattening.
+    head : nn.Module
+        Maps pooled features to outputs.
+    head_name : str
+        Name of the source unit that ``head`` replaces (e.g. ``"fc"``).
+    input_size : int or None
+        Square side images are resized to; None keeps their size.
+    mean, std : tuple of float or None
+        Normalisation; None skips it.
+    in_channels : int or None
+        Channels the units take; 1 <-> 3 channel inputs are converted.
+    augment : callable or None
+        Batched augmentation ``augment(images) -> images`` (float, [0, 1]).
+    """
+
+    def __init__(
+        self,
+        units,
+        pool_index,
+        pool,
+        head,
+        *,
+        head_name="head",
+        input_size=None,
+        mean=None,
+        std=None,
+        in_channels=None,
+        augment=None,
+    ):
+        super().__init__()
+        self.units = nn.ModuleDict(units)
+        self.pool_index = pool_index
+        self.pool = pool
+        self.head = head
+        self.head_name = head_name
+        self.input_size = input_size
+        self.in_channels = in_channels
+        self.mean_values = tuple(mean) if mean is not None else None
+        self.std_values = tuple(std) if std is not None else None
+        self.augment = augment
+        if mean is not None:
+            shape = (1, len(mean), 1, 1)
+            self.register_buffer(
+                "mean", torch.tensor(mean).reshape(shape), persistent=False
+            )
+            self.register_buffer(
+                "std", torch.tensor(std).reshape(shape), persistent=False
+            )
+        else:
+            self.mean = self.std = None
+        self.n_frozen = 0
+
+    @property
+    def unit_names(self):
+        return list(self.units)
+
+    def prepare(self, x):
+        """uint8/float images -> normalised float batch the units take."""
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255.0)
+        elif x.dtype != torch.float32:
+            x = x.float()
+        if self.in_channels is not None and x.shape[1] != self.in_channels:
+            if x.shape[1] == 1:
+                x = x.expand(-1, self.in_channels, -1, -1)
+            elif self.in_channels == 1:
+                x = x.mean(dim=1, keepdim=True)
+        if self.training and self.augment is not None:
+            x = self.augment(x)
+        if self.input_size is not None and tuple(x.shape[-2:]) != (
+            self.input_size,
+            self.input_size,
+        ):
+            shrink = min(x.shape[-2:]) > self.input_size
+            x = F.interpolate(
+                x,
+                size=(self.input_size, self.input_size),
+                mode="bilinear",
+                align_corners=False,
+                antialias=shrink,
+            )
+        if self.mean is not None:
+            x = (x - self.mean) / self.std
+        return x
+
+    def forward_features(self, x, *, upto=None):
+        """Run the body (and pooling) on prepared input.
+
+        ``upto`` stops after that many units, before pooling when it comes
+        earlier.
+        """
+        stop = len(self.units) if upto is None else upto
+        for index, unit in enumerate(self.units.values()):
+            if index == stop:
+                return x
+            if index == self.pool_index:
+                x = self.pool(x)
+            x = unit(x)
+        if self.pool_index >= len(self.units) and stop == len(self.units):
+            x = self.pool(x)
+        return x
+
+    def forward_head(self, features):
+        return self.head(features)
+
+    def forward(self, x):
+        return self.forward_head(self.forward_features(self.prepare(x)))
+
+    # -- freezing -------------------------------------------------------------
+    def _unit_of(self, parameter_name):
+        top, _, rest = parameter_name.partition(".")
+        if top == "units":
+            return self.unit_names.index(rest.partition(".")[0])
+        if top == "pool":
+            return self.pool_index - 1
+        return len(self.units)  # the head
+
+    def set_frozen(self, n_frozen):
+        """Freeze the first ``n_frozen`` units (and the pooling glue with them).
+
+        Frozen parameters get ``requires_grad=False``; frozen units also stay
+        in eval mode, so BatchNorm running statistics are left untouched.
+        """
+        self.n_frozen = n_frozen
+        for name, parameter in self.named_parameters():
+            parameter.requires_grad_(self._unit_of(name) >= n_frozen)
+        self.train(self.training)
+        return self
+
+    def frozen_modules(self):
+        modules = list(self.units.values())[: self.n_frozen]
+        if self.n_frozen >= self.pool_index:
+            modules.append(self.pool)
+        return modules
+
+    def train(self, mode=True):
+        super().train(mode)
+        if mode:
+            for module in self.frozen_modules():
+                module.eval()
+        return self
+
+    def reinitialise_from(self, n_kept):
+        """Re-initialise every unit after the first ``n_kept`` (partial transfer)."""
+        for unit in list(self.units.values())[n_kept:]:
+            reset_parameters(unit)
+        if n_kept < self.pool_index:
+            reset_parameters(self.pool)
+        return self

@@ -1,0 +1,234 @@
+"""The backbone registry: a name -> everything the estimators need to know.
+
+Modelled on ``torchvision.models._api`` and ``timm.models._registry``: a private
+dict filled by the :func:`register_backbone` decorator, :func:`list_backbones`
+to see what is there, and one :class:`BackboneSpec` per entry that carries the
+network builder, where its weights come from, its input size, its
+normalisation and how it splits into transferable units.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from torch import nn
+
+__all__ = [
+    "BackboneSpec",
+    "DecomposedNetwork",
+    "get_backbone_spec",
+    "layer_names",
+    "list_backbones",
+    "register_backbone",
+]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class DecomposedNetwork:
+    """A source network cut into its transferable units, in forward order.
+
+    Parameters
+    ----------
+    units : list of (str, nn.Module)
+        The transferable units. Running them in order, with ``pool`` applied
+        after the first ``pool_index`` of them, is the network's forward pass.
+        The last unit is the source classifier and ends in an ``nn.Linear``.
+    pool_index : int
+        How many units run before ``pool`` (the convolutional part).
+    pool : nn.Module
+        Parameter-light glue between the convolutional units and the dense
+        ones (global pooling and flattening). Its parameters, if any, are
+        frozen and transferred together with the unit before it.
+    """
+
+    units: list
+    pool_index: int
+    pool: nn.Module = field(default_factory=nn.Identity)
+
+
+@dataclass
+class BackboneSpec:
+    """Everything the estimators need to know about one backbone.
+
+    Parameters
+    ----------
+    name : str
+        Registered name, e.g. ``"resnet18"``.
+    build : callable
+        ``build(in_channels, input_size) -> nn.Module``: the source network
+        with its original classifier, randomly initialised.
+    decompose : callable
+        ``decompose(model) -> DecomposedNetwork``: the rule that cuts the built
+        network into transferable units (see each family's module).
+    input_size : int
+        Default square input side in pixels.
+    mean, std : tuple of float
+        Per-channel normalisation the pretrained weights expect.
+    in_channels : int
+        Channels the pretrained weights expect.
+    default_weights : object or None
+        What ``weights="DEFAULT"`` loads: a torchvision weights enum member, a
+        callable returning a state-dict path, or ``None`` (random init).
+    weights_enum : type or None
+        The torchvision weights enum, so that names such as
+        ``"IMAGENET1K_V1"`` can be looked up.
+    categories : list of str or None
+        Names of the source classifier's outputs when the default weights are
+        loaded (e.g. the 1000 ImageNet categories).
+    family : str
+        Documentation of which unit rule applies.
+    """
+
+    name: str
+    build: Callable
+    decompose: Callable
+    input_size: int = 224
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+    in_channels: int = 3
+    default_weights: object = None
+    weights_enum: type | None = None
+    categories: list | None = None
+    family: str = ""
+
+
+_BACKBONES: dict[str, BackboneSpec] = {}
+_DYNAMIC_PREFIXES: dict[str, Callable] = {}
+
+
+def register_backbone(name, **spec_kwargs):
+    """Register a network builder under ``name``.
+
+    Used as a decorator on a function ``build(in_channels, input_size)`` that
+    returns the source network with its original classifier.
+
+    Parameters
+    ----------
+    name : str
+        The name users pass as ``backbone=``.
+    **spec_kwargs
+        The other fields of :class:`BackboneSpec` (``decompose`` is required).
+
+    Returns
+    -------
+    decorator : callable
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from sktransfer import register_backbone, layer_names
+    >>> from sktransfer.backbones import sequential_units
+    >>> @register_backbone("tiny_mlp_doc", decompose=sequential_units,
+    ...                    input_size=4, in_channels=1, mean=(0.0,), std=(1.0,))
+    ... def tiny_mlp(in_channels, input_size):
+    ...     return nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(),
+    ...                          nn.Linear(8, 3))
+    >>> layer_names("tiny_mlp_doc")
+    ['fc1', 'fc2']
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"`name` must be a non-empty string, got {name!r}.")
+
+    def decorator(build):
+        _BACKBONES[name] = BackboneSpec(name=name, build=build, **spec_kwargs)
+        return build
+
+    return decorator
+
+
+def register_backbone_prefix(prefix, resolver):
+    """Register a resolver for names of the form ``"<prefix>/<model>"``.
+
+    ``resolver(model_name) -> BackboneSpec``; used for timm's zoo.
+    """
+    _DYNAMIC_PREFIXES[prefix] = resolver
+
+
+def list_backbones():
+    """Names of the registered backbones, sorted.
+
+    Returns
+    -------
+    names : list of str
+        Registered names. Names of the form ``"timm/<model>"`` also resolve
+        when timm is installed and are not listed.
+
+    Examples
+    --------
+    >>> from sktransfer import list_backbones
+    >>> "resnet18" in list_backbones() and "small_cnn" in list_backbones()
+    True
+    """
+    _load_builtin_families()
+    return sorted(_BACKBONES)
+
+
+def get_backbone_spec(name):
+    """Look up a registered backbone by name.
+
+    Parameters
+    ----------
+    name : str
+        A registered name or ``"timm/<model>"``.
+
+    Returns
+    -------
+    spec : BackboneSpec
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown; the message lists the closest names.
+    """
+    _load_builtin_families()
+    if name in _BACKBONES:
+        return _BACKBONES[name]
+    prefix, _, model_name = name.partition("/")
+    if model_name and prefix in _DYNAMIC_PREFIXES:
+        return _DYNAMIC_PREFIXES[prefix](model_name)
+    close = difflib.get_close_matches(name, list(_BACKBONES), n=5, cutoff=0.5)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise ValueError(
+        f"`backbone` {name!r} is not a registered backbone.{hint} "
+        "See sktransfer.list_backbones() for all names, pass an nn.Module, "
+        "or register one with sktransfer.register_backbone."
+    )
+
+
+def layer_names(backbone):
+    """Names of the transferable units of a backbone, in forward order.
+
+    The last name is the source classifier, which
+    :class:`~sktransfer.PretrainedCNNClassifier` replaces by its new head.
+
+    Parameters
+    ----------
+    backbone : str or nn.Module or fitted estimator
+        Anything ``PretrainedCNNClassifier(backbone=...)`` accepts.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from sktransfer import layer_names
+    >>> layer_names("resnet18")
+    ['stem', 'layer1', 'layer2', 'layer3', 'layer4', 'fc']
+    >>> layer_names("small_cnn")
+    ['conv1', 'conv2', 'conv3', 'fc1', 'fc2']
+    """
+    from ._source import resolve_source
+
+    source = resolve_source(backbone, weights=None, in_channels=None)
+    return [name for name, _ in source.decomposed.units]
+
+
+def _load_builtin_families():
+    # Importing the family modules runs their @register_backbone decorators.
+    from . import backbones  # noqa: F401

@@ -1,0 +1,294 @@
+"""Resolve ``backbone`` + ``weights`` into a source network cut into units.
+
+The one place that knows where weights come from: torchvision's cache (or a
+download, as torchvision does), a state-dict file, an installable weights
+package, a user's ``nn.Module``, or the trained network of a fitted estimator
+of this library. State dicts are always read with ``weights_only=True``, so a
+weights file cannot run code.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import os
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ._network import reset_parameters
+from ._registry import BackboneSpec, DecomposedNetwork, get_backbone_spec
+
+__all__ = ["Source", "load_state_dict_file", "resolve_source"]
+
+
+@dataclass
+class Source:
+    """A source network, its weights loaded, cut into transferable units."""
+
+    name: str
+    decomposed: DecomposedNetwork
+    input_size: int | None
+    mean: tuple | None
+    std: tuple | None
+    in_channels: int | None
+    categories: list | None
+    pretrained: bool
+
+
+def load_state_dict_file(path):
+    """Read a state dict from ``path`` with ``torch.load(weights_only=True)``.
+
+    Raises
+    ------
+    ValueError
+        If the file is missing, is not a state dict, or holds anything but
+        tensors (a pickle that would run code is refused unread).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(
+            f"`weights`: no state-dict file at {path!r}. Expected 'DEFAULT', None, "
+            "a weights name such as 'IMAGENET1K_V1', or the path of a saved "
+            "state dict."
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(
+            f"`weights`: could not read {path!r} as a state dict with "
+            f"torch.load(weights_only=True): {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}. Only plain state "
+            "dicts of tensors are loaded; pickled objects are refused."
+        ) from exc
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
+        raise ValueError(
+            f"`weights`: {path!r} does not hold a state dict (a mapping of "
+            f"parameter names to tensors); got {type(state).__name__}."
+        )
+    return state
+
+
+def _load_into(model, state_dict, origin):
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    wrong_shape = [
+        f"{k}: file {tuple(state_dict[k].shape)} vs network {tuple(own[k].shape)}"
+        for k in own
+        if k in state_dict and state_dict[k].shape != own[k].shape
+    ]
+    if missing or unexpected or wrong_shape:
+
+        def show(keys):
+            return ", ".join(keys[:8]) + (
+                f" (+{len(keys) - 8} more)" if len(keys) > 8 else ""
+            )
+
+        parts = []
+        if missing:
+            parts.append(f"missing keys: {show(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys: {show(unexpected)}")
+        if wrong_shape:
+            parts.append(f"shape mismatches: {show(wrong_shape)}")
+        raise ValueError(
+            f"`weights` {origin} do not match the {type(model).__name__} "
+            f"network: {'; '.join(parts)}."
+        )
+    model.load_state_dict(state_dict)
+
+
+def _weights_enum_member(spec, weights):
+    enum_cls = spec.weights_enum
+    if isinstance(weights, enum.Enum):
+        if enum_cls is None or not isinstance(weights, enum_cls):
+            raise ValueError(
+                f"`weights` {weights} does not belong to backbone {spec.name!r}"
+                + (f"; expected a member of {enum_cls.__name__}." if enum_cls else ".")
+            )
+        return weights
+    if enum_cls is not None and weights in enum_cls.__members__:
+        return enum_cls[weights]
+    return None
+
+
+def _spec_source(spec: BackboneSpec, weights, in_channels, input_size):
+    member = None
+    state_dict = None
+    origin = ""
+    if isinstance(weights, str) and weights == "DEFAULT":
+        default = spec.default_weights
+        if isinstance(default, enum.Enum):
+            member = default
+        elif callable(default):
+            loaded = default()
+            state_dict = (
+                loaded if isinstance(loaded, dict) else load_state_dict_file(loaded)
+            )
+            origin = f"'DEFAULT' of {spec.name!r}"
+    elif weights is not None:
+        member = _weights_enum_member(spec, weights)
+        if member is None:
+            if isinstance(weights, (str, os.PathLike)) and (
+                os.path.sep in os.fspath(weights)
+                or os.fspath(weights).endswith((".pt", ".pth", ".bin"))
+                or os.path.exists(weights)
+            ):
+                state_dict = load_state_dict_file(weights)
+                origin = f"file {os.fspath(weights)!r}"
+            else:
+                names = list(spec.weights_enum.__members__) if spec.weights_enum else []
+                raise ValueError(
+                    f"`weights` {weights!r} is not a weights name of backbone "
+                    f"{spec.name!r} nor an existing file. Expected 'DEFAULT', None, "
+                    + (f"one of {names}, " if names else "")
+                    + "or the path of a saved state dict."
+                )
+    pretrained = member is not None or state_dict is not None
+    build_channels = (
+        spec.in_channels if pretrained or in_channels is None else in_channels
+    )
+    size = input_size or spec.input_size
+    model = spec.build(build_channels, size)
+    mean, std, categories = spec.mean, spec.std, None
+    if member is not None:
+        state_dict = torch.hub.load_state_dict_from_url(
+            member.url, map_location="cpu", weights_only=True, progress=False
+        )
+        origin = f"{member} (from {member.url})"
+        preset = member.transforms()
+        if spec.name not in ("googlenet", "inception_v3"):
+            mean, std = tuple(preset.mean), tuple(preset.std)
+        categories = list(member.meta.get("categories", [])) or None
+        if input_size is None:
+            size = int(preset.crop_size[0])
+    elif state_dict is not None and weights == "DEFAULT":
+        categories = spec.categories
+    if state_dict is not None:
+        _load_into(model, state_dict, origin)
+    if build_channels != spec.in_channels and len(mean) != build_channels:
+        mean, std = (
+            (sum(mean) / len(mean),) * build_channels,
+            (sum(std) / len(std),) * build_channels,
+        )
+    return Source(
+        name=spec.name,
+        decomposed=spec.decompose(model),
+        input_size=size,
+        mean=tuple(mean),
+        std=tuple(std),
+        in_channels=build_channels,
+        categories=categories,
+        pretrained=pretrained,
+    )
+
+
+def _module_source(module, weights, input_size):
+    from .backbones._rules import last_linear_units, sequential_units
+    from .backbones._torchvision import MODULE_RULES
+
+    model = copy.deepcopy(module)
+    if weights is None:
+        reset_parameters(model)
+    elif not (isinstance(weights, str) and weights == "DEFAULT"):
+        if isinstance(weights, (str, os.PathLike)):
+            _load_into(
+                model, load_state_dict_file(weights), f"file {os.fspath(weights)!r}"
+            )
+        else:
+            raise ValueError(
+                "`weights` for an nn.Module backbone must be 'DEFAULT' (keep its "
+                f"weights), None (re-initialise) or a state-dict path; got {weights!r}."
+            )
+    rule = next(
+        (rule for cls, rule in MODULE_RULES.items() if isinstance(model, cls)), None
+    )
+    if rule is None:
+        rule = (
+            sequential_units if isinstance(model, nn.Sequential) else last_linear_units
+        )
+    first = next(
+        (m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))), None
+    )
+    in_channels = first.in_channels if isinstance(first, nn.Conv2d) else None
+    return Source(
+        name=type(module).__name__,
+        decomposed=rule(model),
+        input_size=input_size,
+        mean=None,
+        std=None,
+        in_channels=in_channels,
+        categories=None,
+        pretrained=weights is not None,
+    )
+
+
+def _estimator_source(estimator, weights, input_size):
+    network = copy.deepcopy(estimator.module_)
+    if weights is None:
+        reset_parameters(network)
+    elif not (isinstance(weights, str) and weights == "DEFAULT"):
+        raise ValueError(
+            "`weights` for a fitted estimator as backbone must be 'DEFAULT' (its "
+            f"trained weights) or None (re-initialise); got {weights!r}."
+        )
+    units = list(network.units.items()) + [(network.head_name, network.head)]
+    if input_size is not None and input_size != network.input_size:
+        raise ValueError(
+            f"`input_size`={input_size} differs from the {network.input_size} the "
+            "source estimator was trained at; leave input_size=None."
+        )
+    return Source(
+        name=f"fitted {type(estimator).__name__}",
+        decomposed=DecomposedNetwork(
+            units=units, pool_index=network.pool_index, pool=network.pool
+        ),
+        input_size=network.input_size,
+        mean=network.mean_values,
+        std=network.std_values,
+        in_channels=network.in_channels,
+        categories=list(estimator.classes_),
+        pretrained=weights is not None,
+    )
+
+
+def resolve_source(backbone, weights="DEFAULT", in_channels=None, input_size=None):
+    """Build the source network for ``backbone`` with ``weights`` loaded.
+
+    Parameters
+    ----------
+    backbone : str, nn.Module or fitted estimator of this library
+    weights : 'DEFAULT', None, str, weights enum or path
+    in_channels : int or None
+        Channels of the data; used to build networks without pretrained
+        weights (the built-ins) for that many channels.
+    input_size : int or None
+        Input side; None takes the backbone's default.
+
+    Returns
+    -------
+    source : Source
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    if isinstance(backbone, str):
+        return _spec_source(
+            get_backbone_spec(backbone), weights, in_channels, input_size
+        )
+    if isinstance(backbone, nn.Module):
+        return _module_source(backbone, weights, input_size)
+    if hasattr(backbone, "module_") or hasattr(backbone, "fit"):
+        inner = getattr(backbone, "estimator", backbone)  # FrozenEstimator
+        check_is_fitted(inner, "module_")
+        return _estimator_source(inner, weights, input_size)
+    raise TypeError(
+        "`backbone` must be a registered name (see sktransfer.list_backbones()), "
+        "an nn.Module or a fitted estimator of sktransfer; got "
+        f"{type(backbone).__name__}."
+    )

@@ -1,0 +1,86 @@
+"""Training helpers shared by the estimators: device, precision, seeding,
+freeze schedule."""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+
+__all__ = ["FreezeSchedule", "resolve_device", "seeded", "resolve_unit_count"]
+
+
+def resolve_device(device):
+    """``"auto"`` -> ``"cuda"`` when a GPU is present, else ``"cpu"``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+@contextlib.contextmanager
+def seeded(random_state):
+    """Run the block under torch's global generator seeded from ``random_state``.
+
+    The caller's generator state is restored afterwards. ``None`` leaves the
+    generator alone.
+    """
+    if random_state is None:
+        yield
+        return
+    if isinstance(random_state, numbers.Integral):
+        seed = int(random_state)
+    else:
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+    devices = (
+        list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    )
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def resolve_unit_count(value, unit_names, parameter, *, allow_all=True):
+    """Turn ``freeze_upto`` / ``transfer_upto`` into a number of units."""
+    n_units = len(unit_names)
+    if allow_all and isinstance(value, str) and value == "all":
+        return n_units
+    if isinstance(value, str):
+        if value not in unit_names:
+            raise ValueError(
+                f"`{parameter}`={value!r} is not a unit of this backbone; expected "
+                f"an int in [0, {n_units}], 'all' or one of {unit_names}."
+            )
+        return unit_names.index(value) + 1
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(
+            f"`{parameter}` must be an int, a unit name or 'all'; got {value!r}."
+        )
+    if not 0 <= value <= n_units:
+        raise ValueError(
+            f"`{parameter}`={value} is out of range: this backbone has {n_units} "
+            f"transferable units before its head ({unit_names}); expected an int in "
+            f"[0, {n_units}], 'all' or a unit name."
+        )
+    return int(value)
+
+
+class FreezeSchedule(Callback):
+    """Train the head alone for ``freeze_epochs``, then unfreeze to ``n_frozen``.
+
+    As fastai's ``fine_tune``: the new head first learns on fixed features,
+    so that its random start does not wreck the pretrained body.
+    """
+
+    def __init__(self, freeze_epochs=0, n_frozen=0):
+        self.freeze_epochs = freeze_epochs
+        self.n_frozen = n_frozen
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = len(net.history) - 1
+        network = net.module_
+        target = len(network.units) if epoch < self.freeze_epochs else self.n_frozen
+        if network.n_frozen != target:
+            network.set_frozen(target)

@@ -1,0 +1,223 @@
+"""torchvision classification networks, and the rule that cuts each family.
+
+Unit rules, per family (the last unit is always the source classifier):
+
+* ResNet: ``stem`` (conv1, bn1, relu, maxpool), ``layer1`` .. ``layer4``,
+  ``fc``.
+* VGG and AlexNet: one unit per convolution (``conv1`` .. ``conv13`` for
+  VGG-16, ``conv1`` .. ``conv5`` for AlexNet), each with the activation,
+  normalisation and pooling after it; then one unit per fully connected layer
+  (``fc1`` .. ``fc3``), as in Yosinski et al. and Shanmugam et al.
+* DenseNet: ``stem`` (conv0 .. pool0), ``block1`` .. ``block4`` (each dense
+  block with the transition after it; the last with the final norm), then
+  ``classifier``.
+* GoogLeNet: ``stem`` (conv1 .. maxpool2), ``inception3``, ``inception4``,
+  ``inception5`` (each stage with the pooling after it), ``fc``.
+* Inception v3: ``stem`` (Conv2d_1a .. maxpool2), ``mixed5``, ``mixed6``,
+  ``mixed7``, ``fc``; the auxiliary classifier is dropped.
+* MobileNet v3, EfficientNet, ConvNeXt: one unit per entry of ``features``
+  (``features0`` ..), then one unit per Linear layer of the classifier
+  (``fc1`` ..). ConvNeXt's final LayerNorm is part of the pooling glue.
+
+The GoogLeNet and Inception v3 weights expect inputs normalised with mean 0.5
+and std 0.5 (torchvision's ``transform_input``), which is what their entries
+carry.
+"""
+
+from __future__ import annotations
+
+import torchvision
+from torch import nn
+
+from .._registry import DecomposedNetwork, register_backbone
+from ._rules import group_layers
+
+
+def _pool(*extra):
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), *extra, nn.Flatten(1))
+
+
+def resnet_units(model):
+    """ResNet: stem, layer1..layer4, fc."""
+    stem = nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool)
+    units = [("stem", stem)]
+    units += [(f"layer{i}", getattr(model, f"layer{i}")) for i in range(1, 5)]
+    units.append(("fc", model.fc))
+    return DecomposedNetwork(units=units, pool_index=5, pool=_pool())
+
+
+def features_classifier_units(model):
+    """VGG and AlexNet: one unit per Conv2d, then one per Linear."""
+    conv_units = group_layers(list(model.features))
+    fc_units = group_layers(list(model.classifier))
+    pool = nn.Sequential(model.avgpool, nn.Flatten(1))
+    return DecomposedNetwork(
+        units=conv_units + fc_units, pool_index=len(conv_units), pool=pool
+    )
+
+
+def densenet_units(model):
+    """DenseNet: stem, block1..block4, classifier."""
+    f = model.features
+    units = [("stem", nn.Sequential(f.conv0, f.norm0, f.relu0, f.pool0))]
+    for i in range(1, 4):
+        block = nn.Sequential(
+            getattr(f, f"denseblock{i}"), getattr(f, f"transition{i}")
+        )
+        units.append((f"block{i}", block))
+    units.append(
+        ("block4", nn.Sequential(f.denseblock4, f.norm5, nn.ReLU(inplace=False)))
+    )
+    units.append(("classifier", model.classifier))
+    return DecomposedNetwork(units=units, pool_index=5, pool=_pool())
+
+
+def googlenet_units(model):
+    """GoogLeNet: stem, inception3, inception4, inception5, fc."""
+    m = model
+    units = [
+        ("stem", nn.Sequential(m.conv1, m.maxpool1, m.conv2, m.conv3, m.maxpool2)),
+        ("inception3", nn.Sequential(m.inception3a, m.inception3b, m.maxpool3)),
+        (
+            "inception4",
+            nn.Sequential(
+                m.inception4a,
+                m.inception4b,
+                m.inception4c,
+                m.inception4d,
+                m.inception4e,
+                m.maxpool4,
+            ),
+        ),
+        ("inception5", nn.Sequential(m.inception5a, m.inception5b)),
+        ("fc", nn.Sequential(m.dropout, m.fc)),
+    ]
+    return DecomposedNetwork(units=units, pool_index=4, pool=_pool())
+
+
+def inception_v3_units(model):
+    """Inception v3: stem, mixed5, mixed6, mixed7, fc (no auxiliary head)."""
+    m = model
+    stem = nn.Sequential(
+        m.Conv2d_1a_3x3,
+        m.Conv2d_2a_3x3,
+        m.Conv2d_2b_3x3,
+        m.maxpool1,
+        m.Conv2d_3b_1x1,
+        m.Conv2d_4a_3x3,
+        m.maxpool2,
+    )
+    units = [
+        ("stem", stem),
+        ("mixed5", nn.Sequential(m.Mixed_5b, m.Mixed_5c, m.Mixed_5d)),
+        (
+            "mixed6",
+            nn.Sequential(m.Mixed_6a, m.Mixed_6b, m.Mixed_6c, m.Mixed_6d, m.Mixed_6e),
+        ),
+        ("mixed7", nn.Sequential(m.Mixed_7a, m.Mixed_7b, m.Mixed_7c)),
+        ("fc", nn.Sequential(m.dropout, m.fc)),
+    ]
+    return DecomposedNetwork(units=units, pool_index=4, pool=_pool())
+
+
+def features_list_units(model):
+    """MobileNet v3, EfficientNet, ConvNeXt: features0.., then fc1.."""
+    feature_units = [(f"features{i}", block) for i, block in enumerate(model.features)]
+    classifier = list(model.classifier)
+    extra = []
+    # ConvNeXt normalises the pooled features before its Linear layer.
+    while classifier and not isinstance(classifier[0], (nn.Linear, nn.Dropout)):
+        layer = classifier.pop(0)
+        if not isinstance(layer, nn.Flatten):
+            extra.append(layer)
+    pool = nn.Sequential(model.avgpool, *extra, nn.Flatten(1))
+    return DecomposedNetwork(
+        units=feature_units + group_layers(classifier),
+        pool_index=len(feature_units),
+        pool=pool,
+    )
+
+
+_FAMILIES = {
+    "resnet18": resnet_units,
+    "resnet34": resnet_units,
+    "resnet50": resnet_units,
+    "resnet101": resnet_units,
+    "wide_resnet50_2": resnet_units,
+    "resnext50_32x4d": resnet_units,
+    "vgg11": features_classifier_units,
+    "vgg11_bn": features_classifier_units,
+    "vgg16": features_classifier_units,
+    "vgg16_bn": features_classifier_units,
+    "vgg19": features_classifier_units,
+    "vgg19_bn": features_classifier_units,
+    "alexnet": features_classifier_units,
+    "densenet121": densenet_units,
+    "densenet169": densenet_units,
+    "googlenet": googlenet_units,
+    "inception_v3": inception_v3_units,
+    "mobilenet_v3_small": features_list_units,
+    "mobilenet_v3_large": features_list_units,
+    "efficientnet_b0": features_list_units,
+    "efficientnet_b1": features_list_units,
+    "convnext_tiny": features_list_units,
+    "convnext_small": features_list_units,
+}
+
+# torchvision classes -> rule, so that a user's own instance is cut the same way.
+MODULE_RULES = {
+    torchvision.models.ResNet: resnet_units,
+    torchvision.models.VGG: features_classifier_units,
+    torchvision.models.AlexNet: features_classifier_units,
+    torchvision.models.DenseNet: densenet_units,
+    torchvision.models.GoogLeNet: googlenet_units,
+    torchvision.models.Inception3: inception_v3_units,
+    torchvision.models.MobileNetV3: features_list_units,
+    torchvision.models.EfficientNet: features_list_units,
+    torchvision.models.ConvNeXt: features_list_units,
+}
+
+_INCEPTION_NORM = {"mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5)}
+
+
+def _builder(name):
+    def build(in_channels, input_size):
+        kwargs = {}
+        if name in ("googlenet", "inception_v3"):
+            # Aux heads are not transferable units; transform_input is replaced
+            # by the 0.5/0.5 normalisation of the entry.
+            kwargs = {
+                "aux_logits": False,
+                "transform_input": False,
+                "init_weights": True,
+            }
+        return torchvision.models.get_model(name, weights=None, **kwargs)
+
+    build.__name__ = f"build_{name}"
+    return build
+
+
+def _register_all():
+    for name, rule in _FAMILIES.items():
+        enum = torchvision.models.get_model_weights(name)
+        default = enum.DEFAULT
+        preset = default.transforms()
+        norm = (
+            _INCEPTION_NORM
+            if name in ("googlenet", "inception_v3")
+            else {"mean": tuple(preset.mean), "std": tuple(preset.std)}
+        )
+        register_backbone(
+            name,
+            decompose=rule,
+            input_size=int(preset.crop_size[0]),
+            in_channels=3,
+            default_weights=default,
+            weights_enum=enum,
+            categories=list(default.meta.get("categories", [])) or None,
+            family=rule.__doc__.split(":")[0],
+            **norm,
+        )(_builder(name))
+
+
+_register_all()

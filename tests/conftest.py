@@ -1,0 +1,19 @@
+import os
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture
+def digits():
+    """Bundled digits as uint8 8x8 images, a small stratified subset."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    images = (X.reshape(-1, 8, 8) * (255 / 16)).round().astype(np.uint8)
+    return images[:300], y[:300]
