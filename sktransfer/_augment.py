@@ -29,7 +29,7 @@ def rot90(images):
     if not square:
         turns = turns * 2
     out = images
-    for k in range(1, 4):
+    for k in (1, 2, 3) if square else (2,):
         mask = (turns == k)[:, None, None, None]
         out = torch.where(mask, torch.rot90(images, k, dims=(-2, -1)), out)
     return out

@@ -258,6 +258,14 @@ class PretrainedCNNClassifier(NeuralNetClassifier):
         self.freeze_epochs = freeze_epochs
         self.precision = precision
 
+    def __setattr__(self, name, attr):
+        if name == "backbone":
+            # A user's nn.Module here is a hyper-parameter, not a component
+            # that skorch should register and train.
+            object.__setattr__(self, name, attr)
+            return
+        super().__setattr__(name, attr)
+
     # -- skorch hooks ---------------------------------------------------------
     @property
     def _default_callbacks(self):
@@ -367,18 +375,15 @@ class PretrainedCNNClassifier(NeuralNetClassifier):
             if network._unit_of(name) >= self.n_frozen_
         ]
         args, kwargs = self.get_params_for_optimizer("optimizer", trainable)
-        if self.backbone_lr_scale != 1.0 and "param_groups" not in str(
-            self.get_params_for("optimizer")
-        ):
+        user_groups = "param_groups" in self.get_params_for("optimizer")
+        if self.backbone_lr_scale != 1.0 and not user_groups:
             lr = kwargs.get("lr", self.lr)
             body = [p for name, p in trainable if not name.startswith("head.")]
             head = [p for name, p in trainable if name.startswith("head.")]
-            kwargs["params"] = [
-                {"params": body, "lr": lr * self.backbone_lr_scale},
-                {"params": head, "lr": lr},
-            ]
-        if not list(trainable):
-            raise ValueError("No trainable parameters: nothing to optimise.")
+            groups = [{"params": head, "lr": lr}]
+            if body:
+                groups.insert(0, {"params": body, "lr": lr * self.backbone_lr_scale})
+            args = (groups,)
         self.optimizer_ = self.optimizer(*args, **kwargs)
         return self
 

@@ -172,11 +172,15 @@ def _spec_source(spec: BackboneSpec, weights, in_channels, input_size):
         categories = spec.categories
     if state_dict is not None:
         _load_into(model, state_dict, origin)
-    if build_channels != spec.in_channels and len(mean) != build_channels:
-        mean, std = (
-            (sum(mean) / len(mean),) * build_channels,
-            (sum(std) / len(std),) * build_channels,
-        )
+    first = next(
+        (m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))), None
+    )
+    if isinstance(first, nn.Conv2d):
+        build_channels = first.in_channels
+    if len(mean) != build_channels:
+        # A built-in built for another channel count than its defaults.
+        mean = (sum(mean) / len(mean),) * build_channels
+        std = (sum(std) / len(std),) * build_channels
     return Source(
         name=spec.name,
         decomposed=spec.decompose(model),

@@ -1,0 +1,114 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from sktransfer._images import check_images, infer_image_shape
+
+
+@pytest.mark.parametrize(
+    "shape, expected",
+    [
+        ((5, 3, 8, 6), (5, 3, 8, 6)),  # NCHW
+        ((5, 8, 6, 3), (5, 3, 8, 6)),  # NHWC: last axis <= 4
+        ((5, 8, 6, 1), (5, 1, 8, 6)),
+        ((5, 8, 6), (5, 1, 8, 6)),  # grayscale
+    ],
+)
+def test_check_images_layouts(shape, expected):
+    X = np.random.default_rng(0).random(shape)
+    images = check_images(X)
+    assert tuple(images.shape) == expected
+    assert images.dtype == torch.float32
+
+
+def test_nhwc_is_transposed_not_reshaped():
+    X = np.arange(2 * 4 * 5 * 3, dtype=np.float32).reshape(2, 4, 5, 3)
+    images = check_images(X)
+    np.testing.assert_array_equal(images.numpy(), X.transpose(0, 3, 1, 2))
+
+
+def test_rows_with_image_shape_are_reshaped_channels_first():
+    X = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, -1)
+    images = check_images(X, image_shape=(3, 4, 5))
+    np.testing.assert_array_equal(images.numpy(), X.reshape(2, 3, 4, 5))
+    assert tuple(check_images(X[:, :20], image_shape=(4, 5)).shape) == (2, 1, 4, 5)
+
+
+@pytest.mark.parametrize(
+    "n_features, expected", [(64, (1, 8, 8)), (784, (1, 28, 28)), (10, (1, 1, 10))]
+)
+def test_infer_image_shape(n_features, expected):
+    assert infer_image_shape(n_features) == expected
+
+
+def test_uint8_is_kept_and_other_dtypes_become_float32():
+    X = np.zeros((2, 4, 4), dtype=np.uint8)
+    assert check_images(X).dtype == torch.uint8
+    assert check_images(X.astype(np.float64)).dtype == torch.float32
+    assert check_images(X.astype(bool)).dtype == torch.float32
+    assert check_images(X.astype(np.int16)).dtype == torch.float32
+
+
+def test_tensors_dataframes_lists_and_readonly_arrays():
+    X = np.random.default_rng(0).random((3, 16)).astype(np.float32)
+    np.testing.assert_array_equal(
+        check_images(torch.from_numpy(X)).numpy(), X.reshape(3, 1, 4, 4)
+    )
+    np.testing.assert_array_equal(
+        check_images(pd.DataFrame(X)).numpy(), X.reshape(3, 1, 4, 4)
+    )
+    assert tuple(check_images([x.reshape(4, 4) for x in X]).shape) == (3, 1, 4, 4)
+    readonly = X.copy()
+    readonly.setflags(write=False)
+    assert check_images(readonly[:, ::1]).numpy().flags.writeable
+
+
+@pytest.mark.parametrize(
+    "X, kwargs, error, match",
+    [
+        (np.full((2, 16), np.nan), {}, ValueError, "NaN or infinity"),
+        (np.full((2, 16), np.inf), {}, ValueError, "NaN or infinity"),
+        (np.zeros((2, 2, 2, 2, 2)), {}, ValueError, "must be images of shape"),
+        (np.zeros(5), {}, ValueError, "Reshape your data"),
+        (np.zeros((0, 16)), {}, ValueError, "`X` is empty"),
+        (
+            np.zeros((2, 12)),
+            {"image_shape": (3, 3, 3)},
+            ValueError,
+            r"`image_shape`=\(3, 3, 3\) holds 27 values but the rows of X have 12",
+        ),
+        (
+            np.zeros((2, 12)),
+            {"image_shape": (2, 3, 2, 1)},
+            ValueError,
+            "`image_shape` must be",
+        ),
+        (np.zeros((2, 6, 7, 8)), {}, ValueError, "channels cannot be told apart"),
+        (np.zeros((2, 4), dtype=complex), {}, ValueError, "Complex data"),
+        (np.array([["a", "b"]], dtype=object), {}, ValueError, "real numbers"),
+    ],
+)
+def test_check_images_errors(X, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        check_images(X, **kwargs)
+
+
+def test_expected_shape_mismatch_is_refused():
+    with pytest.raises(ValueError, match=r"fitted on images of shape \(1, 8, 8\)"):
+        check_images(np.zeros((2, 1, 9, 9)), expected_shape=(1, 8, 8))
+    with pytest.raises(ValueError, match="X has 81 features, but"):
+        check_images(np.zeros((2, 81)), expected_shape=(1, 8, 8))
+    # 2-D rows of a 4-D fit are read with the fitted shape
+    assert tuple(check_images(np.zeros((2, 48)), expected_shape=(3, 4, 4)).shape) == (
+        2,
+        3,
+        4,
+        4,
+    )
+
+
+def test_sparse_input_is_refused():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="sparse"):
+        check_images(scipy_sparse.csr_matrix(np.eye(4)))

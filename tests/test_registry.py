@@ -1,0 +1,204 @@
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from sktransfer import (
+    PretrainedCNNClassifier,
+    get_backbone_spec,
+    layer_names,
+    list_backbones,
+    register_backbone,
+)
+from sktransfer._network import TransferNetwork
+from sktransfer._source import resolve_source
+from sktransfer.backbones import sequential_units
+
+REQUIRED = [
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "vgg16",
+    "vgg19",
+    "alexnet",
+    "densenet121",
+    "googlenet",
+    "inception_v3",
+    "mobilenet_v3_small",
+    "efficientnet_b0",
+    "convnext_tiny",
+    "small_cnn",
+    "mlp",
+    "efficientnet_lite0",
+]
+
+
+def test_list_backbones_has_required_entries():
+    assert set(REQUIRED) <= set(list_backbones())
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("resnet18", ["stem", "layer1", "layer2", "layer3", "layer4", "fc"]),
+        ("alexnet", [f"conv{i}" for i in range(1, 6)] + ["fc1", "fc2", "fc3"]),
+        ("vgg16", [f"conv{i}" for i in range(1, 14)] + ["fc1", "fc2", "fc3"]),
+        ("vgg19", [f"conv{i}" for i in range(1, 17)] + ["fc1", "fc2", "fc3"]),
+        ("densenet121", ["stem", "block1", "block2", "block3", "block4", "classifier"]),
+        ("googlenet", ["stem", "inception3", "inception4", "inception5", "fc"]),
+        ("inception_v3", ["stem", "mixed5", "mixed6", "mixed7", "fc"]),
+        ("small_cnn", ["conv1", "conv2", "conv3", "fc1", "fc2"]),
+        ("mlp", ["fc1", "fc2", "fc3"]),
+        (
+            "efficientnet_lite0",
+            ["stem", *[f"stage{i}" for i in range(1, 8)], "head_conv", "fc"],
+        ),
+    ],
+)
+def test_layer_names_per_family(name, expected):
+    assert layer_names(name) == expected
+
+
+def test_spec_carries_input_size_and_normalisation():
+    spec = get_backbone_spec("inception_v3")
+    assert spec.input_size == 299
+    assert spec.mean == (0.5, 0.5, 0.5)
+    resnet = get_backbone_spec("resnet18")
+    assert resnet.input_size == 224
+    assert resnet.mean == pytest.approx((0.485, 0.456, 0.406))
+    assert len(resnet.categories) == 1000
+
+
+def test_unknown_backbone_lists_close_names():
+    with pytest.raises(ValueError, match=r"`backbone` 'resnet81'.*'resnet18'"):
+        get_backbone_spec("resnet81")
+    with pytest.raises(ValueError, match="not a registered backbone"):
+        PretrainedCNNClassifier("no_such_net").fit(
+            torch.rand(4, 1, 8, 8).numpy(), [0, 1, 0, 1]
+        )
+
+
+def test_small_cnn_matches_molina_table_1():
+    model = get_backbone_spec("small_cnn").build(3, 50)
+    assert sum(p.numel() for p in model.parameters()) == 848_226
+    shapes = [tuple(m.weight.shape) for m in model if hasattr(m, "weight")]
+    assert shapes[-2:] == [(128, 6400), (2, 128)]
+
+
+def test_mlp_matches_sawada_kozuka():
+    model = get_backbone_spec("mlp").build(1, 28)
+    linear = [m for m in model if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linear] == [
+        (784, 500),
+        (500, 500),
+        (500, 10),
+    ]
+
+
+def _network_from(decomposed):
+    units = decomposed.units
+    return TransferNetwork(
+        units[:-1], decomposed.pool_index, decomposed.pool, units[-1][1]
+    ).eval()
+
+
+@pytest.mark.parametrize(
+    "name, size",
+    [
+        ("resnet18", 64),
+        ("vgg11", 64),
+        ("alexnet", 64),
+        ("densenet121", 64),
+        ("googlenet", 64),
+        ("inception_v3", 80),
+        ("mobilenet_v3_small", 64),
+        ("efficientnet_b0", 64),
+        ("convnext_tiny", 64),
+        ("efficientnet_lite0", 64),
+        ("small_cnn", 50),
+        ("mlp", 28),
+    ],
+)
+def test_units_compose_to_the_original_forward(name, size):
+    """Running the units in order is exactly the source network's forward."""
+    spec = get_backbone_spec(name)
+    torch.manual_seed(0)
+    model = spec.build(spec.in_channels, size).eval()
+    x = torch.rand(2, spec.in_channels, size, size)
+    with torch.no_grad():
+        expected = model(x)
+        got = _network_from(spec.decompose(model))(x)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_register_backbone_custom_entry():
+    @register_backbone(
+        "test_tiny_seq",
+        decompose=sequential_units,
+        input_size=8,
+        in_channels=1,
+        mean=(0.0,),
+        std=(1.0,),
+    )
+    def build(in_channels, input_size):
+        return nn.Sequential(
+            nn.Conv2d(in_channels, 4, 3),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(4 * 36, 5),
+        )
+
+    assert "test_tiny_seq" in list_backbones()
+    assert layer_names("test_tiny_seq") == ["conv1", "fc1"]
+    X = torch.rand(10, 1, 8, 8).numpy()
+    clf = PretrainedCNNClassifier("test_tiny_seq", max_epochs=1).fit(X, [0, 1] * 5)
+    assert clf.layer_names_ == ["conv1"]
+
+
+def test_register_backbone_rejects_empty_name():
+    with pytest.raises(ValueError, match="`name`"):
+        register_backbone("", decompose=sequential_units)
+
+
+def test_torchvision_instance_is_cut_by_its_family_rule():
+    model = torchvision.models.resnet18(num_classes=7)
+    assert layer_names(model) == ["stem", "layer1", "layer2", "layer3", "layer4", "fc"]
+
+
+def test_custom_module_is_cut_into_body_and_last_linear():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.out = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.out(self.conv(x).mean(dim=(2, 3)))
+
+    assert layer_names(Net()) == ["body", "classifier"]
+    X = torch.rand(8, 3, 10, 10).numpy()
+    clf = PretrainedCNNClassifier(Net(), max_epochs=1).fit(X, [0, 1] * 4)
+    assert clf.predict(X).shape == (8,)
+
+
+def test_module_without_linear_is_refused():
+    with pytest.raises(ValueError, match="cannot find the classifier"):
+        layer_names(nn.Conv2d(3, 3, 1))
+
+
+def test_timm_backbone_through_registry():
+    pytest.importorskip("timm")
+    source = resolve_source("timm/test_resnet", weights=None)
+    assert [name for name, _ in source.decomposed.units] == ["body", "classifier"]
+    X = torch.rand(6, 3, 32, 32).numpy()
+    clf = PretrainedCNNClassifier(
+        "timm/test_resnet", weights=None, input_size=32, max_epochs=1
+    ).fit(X, [0, 1, 2] * 2)
+    assert clf.predict_proba(X).shape == (6, 3)
+    with pytest.raises(ValueError, match="not a timm model"):
+        get_backbone_spec("timm/definitely_not_a_model")
+
+
+def test_layer_names_rejects_other_objects():
+    with pytest.raises(TypeError, match="`backbone` must be"):
+        layer_names(42)

