@@ -2,46 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
-import math
 import numbers
 
-import numpy as np
 import torch
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import compute_class_weight
-from sklearn.utils._param_validation import (
-    Interval,
-    StrOptions,
-    validate_parameter_constraints,
-)
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNetClassifier
-from skorch.callbacks import (
-    EarlyStopping,
-    EpochTimer,
-    PassthroughScoring,
-    PrintLog,
-    ProgressBar,
-)
-from skorch.dataset import ValidSplit
-from skorch.utils import to_tensor
 from torch import nn
 
 from ._augment import resolve_augment
-from ._data import BatchLoader, ImageDataset, ShuffledBatchLoader
-from ._images import check_images, check_labels
+from ._base import ImageClassifierBase
+from ._data import BatchLoader, ShuffledBatchLoader
 from ._network import HEAD_ACTIVATIONS, TransferNetwork, first_linear, make_head
 from ._source import resolve_source
-from ._training import FreezeSchedule, resolve_device, resolve_unit_count, seeded
+from ._training import resolve_device, resolve_unit_count
 
 __all__ = ["PretrainedCNNClassifier"]
 
-PREDICT_BATCH_SIZE = 256
 
-
-class PretrainedCNNClassifier(NeuralNetClassifier):
+class PretrainedCNNClassifier(ImageClassifierBase):
     """Fine-tune a pretrained CNN, as a scikit-learn classifier.
 
     A skorch ``NeuralNetClassifier`` whose network is the body of a
@@ -258,35 +236,6 @@ class PretrainedCNNClassifier(NeuralNetClassifier):
         self.freeze_epochs = freeze_epochs
         self.precision = precision
 
-    def __setattr__(self, name, attr):
-        if name == "backbone":
-            # A user's nn.Module here is a hyper-parameter, not a component
-            # that skorch should register and train.
-            object.__setattr__(self, name, attr)
-            return
-        super().__setattr__(name, attr)
-
-    # -- skorch hooks ---------------------------------------------------------
-    @property
-    def _default_callbacks(self):
-        callbacks = [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("freeze_schedule", FreezeSchedule()),
-        ]
-        if self.early_stopping:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(patience=self.n_iter_no_change, load_best=True),
-                )
-            )
-        if self.verbose and self.verbose > 1:
-            callbacks.append(("progress_bar", ProgressBar()))
-        callbacks.append(("print_log", PrintLog()))
-        return callbacks
-
     def initialize_module(self):
         check_is_fitted(self, "image_shape_", msg="Call fit to build the network.")
         in_channels = self.image_shape_[0]
@@ -359,257 +308,3 @@ class PretrainedCNNClassifier(NeuralNetClassifier):
             if name == "freeze_schedule":
                 callback.freeze_epochs = self.freeze_epochs
                 callback.n_frozen = n_frozen
-
-    def initialize_criterion(self):
-        kwargs = self.get_params_for("criterion")
-        if self.class_weight is not None and "weight" not in kwargs:
-            kwargs["weight"] = torch.as_tensor(self.class_weight_, dtype=torch.float32)
-        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
-        return self
-
-    def initialize_optimizer(self, triggered_directly=None):
-        network = self.module_
-        trainable = [
-            (name, p)
-            for name, p in network.named_parameters()
-            if network._unit_of(name) >= self.n_frozen_
-        ]
-        args, kwargs = self.get_params_for_optimizer("optimizer", trainable)
-        user_groups = "param_groups" in self.get_params_for("optimizer")
-        if self.backbone_lr_scale != 1.0 and not user_groups:
-            lr = kwargs.get("lr", self.lr)
-            body = [p for name, p in trainable if not name.startswith("head.")]
-            head = [p for name, p in trainable if name.startswith("head.")]
-            groups = [{"params": head, "lr": lr}]
-            if body:
-                groups.insert(0, {"params": body, "lr": lr * self.backbone_lr_scale})
-            args = (groups,)
-        self.optimizer_ = self.optimizer(*args, **kwargs)
-        return self
-
-    def check_data(self, X, y):
-        # Labels are encoded in fit; skorch must not overwrite classes_.
-        pass
-
-    def get_dataset(self, X, y=None):
-        if isinstance(X, ImageDataset):
-            return X
-        device = resolve_device(self.device)
-        X = X.to(device)
-        if y is not None:
-            y = torch.as_tensor(y, dtype=torch.long, device=device)
-        return ImageDataset(X, y)
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        if self.early_stopping and self.train_split is None:
-            dataset = self.get_dataset(X, y)
-            split = ValidSplit(
-                self.validation_fraction,
-                stratified=True,
-                random_state=self.random_state,
-            )
-            return split(dataset, y)
-        return super().get_split_datasets(X, y, **fit_params)
-
-    def get_iterator(self, dataset, training=False):
-        if not training and "batch_size" not in self.get_params_for("iterator_valid"):
-            return self.iterator_valid(
-                dataset,
-                batch_size=max(self.batch_size, PREDICT_BATCH_SIZE),
-                **self.get_params_for("iterator_valid"),
-            )
-        return super().get_iterator(dataset, training=training)
-
-    def _autocast(self):
-        device = resolve_device(self.device)
-        device_type = "cuda" if str(device).startswith("cuda") else "cpu"
-        if self.precision == "bfloat16" or (
-            self.precision == "auto" and device_type == "cuda"
-        ):
-            return torch.autocast(device_type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
-    def infer(self, x, **fit_params):
-        x = to_tensor(x, device=self.device)
-        if str(self.device).startswith("cuda"):
-            x = x.contiguous(memory_format=torch.channels_last)
-        with self._autocast():
-            out = self.module_(x, **fit_params)
-        return out.float()
-
-    # -- device "auto" ----------------------------------------------------------
-    @contextlib.contextmanager
-    def _on_device(self):
-        """Let skorch see the resolved device while it works."""
-        requested = self.device
-        if requested != "auto":
-            yield
-            return
-        self.device = resolve_device(requested)
-        try:
-            yield
-        finally:
-            self.device = requested
-
-    def __setstate__(self, state):
-        requested = state.get("device")
-        if requested == "auto":
-            state["device"] = resolve_device("auto")
-        super().__setstate__(state)
-        if requested == "auto":
-            self.device = "auto"
-
-    # -- scikit-learn API -----------------------------------------------------
-    def _validate_hyperparameters(self):
-        validate_parameter_constraints(
-            self._parameter_constraints,
-            {key: getattr(self, key) for key in self._parameter_constraints},
-            caller_name=type(self).__name__,
-        )
-
-    def _encode_targets(self, X, y):
-        X = check_images(X, self.image_shape, estimator_name=type(self).__name__)
-        y = check_labels(y, len(X))
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"`y` has only one class ({encoder.classes_[0]!r}); a classifier "
-                "needs at least 2 classes (The number of classes has to be greater "
-                "than one)."
-            )
-        return X, encoder.classes_, encoder.transform(y).astype(np.int64)
-
-    def fit(self, X, y, **fit_params):
-        """Fit the network to images ``X`` and labels ``y``.
-
-        Every call starts again from the source weights, unless
-        ``warm_start=True`` and the network was fitted before.
-
-        Parameters
-        ----------
-        X : array-like or tensor
-            Images: ``(n, C, H, W)``, ``(n, H, W, C)``, ``(n, H, W)`` or rows
-            ``(n, C*H*W)`` with ``image_shape``; uint8 or float in [0, 1].
-        y : array-like of shape (n,)
-            Labels of any type.
-        **fit_params
-            Passed on to skorch.
-
-        Returns
-        -------
-        self : PretrainedCNNClassifier
-        """
-        self._validate_hyperparameters()
-        X, classes, y_encoded = self._encode_targets(X, y)
-        continuing = (
-            self.warm_start
-            and getattr(self, "initialized_", False)
-            and hasattr(self, "module_")
-            and getattr(self, "image_shape_", None) is not None
-        )
-        if continuing and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                "`warm_start=True` needs the same classes as the previous fit; got "
-                f"{classes.tolist()} after {self.classes_.tolist()}."
-            )
-        if continuing and tuple(X.shape[1:]) != tuple(self.image_shape_):
-            raise ValueError(
-                f"`warm_start=True` needs images of the previous shape "
-                f"{self.image_shape_}; got {tuple(X.shape[1:])}."
-            )
-        self.classes_inferred_ = classes
-        self.image_shape_ = tuple(int(v) for v in X.shape[1:])
-        self.n_features_in_ = math.prod(self.image_shape_)
-        if self.class_weight is not None:
-            class_weight = self.class_weight
-            if isinstance(class_weight, dict):
-                unknown = set(class_weight) - set(classes.tolist())
-                if unknown:
-                    raise ValueError(
-                        "`class_weight` names classes not in y: "
-                        f"{sorted(map(str, unknown))}."
-                    )
-            self.class_weight_ = compute_class_weight(
-                class_weight, classes=classes, y=classes[y_encoded]
-            )
-        with seeded(self.random_state), self._on_device():
-            if not continuing:
-                self.initialize()
-            super().partial_fit(X, y_encoded, _routing_method="fit", **fit_params)
-        return self
-
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Train for ``max_epochs`` more epochs without re-initialising."""
-        if not getattr(self, "initialized_", False) or not hasattr(
-            self, "image_shape_"
-        ):
-            return self.fit(X, y, **fit_params)
-        X = check_images(
-            X,
-            self.image_shape,
-            expected_shape=self.image_shape_,
-            estimator_name=type(self).__name__,
-        )
-        y = check_labels(y, len(X))
-        unknown = set(np.unique(y).tolist()) - set(self.classes_.tolist())
-        if unknown:
-            raise ValueError(
-                f"`y` has classes not seen in fit: {sorted(map(str, unknown))}."
-            )
-        y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
-        with seeded(self.random_state), self._on_device():
-            super().partial_fit(X, y_encoded, **fit_params)
-        return self
-
-    def forward(self, X, training=False, device="cpu"):
-        """Raw network outputs (logits) for images ``X``, as one tensor."""
-        check_is_fitted(self)
-        X = check_images(
-            X,
-            self.image_shape,
-            expected_shape=self.image_shape_,
-            estimator_name=type(self).__name__,
-        )
-        with self._on_device():
-            dataset = self.get_dataset(X)
-            outputs = [
-                self.evaluation_step((batch, None), training=training)
-                for batch, _ in self.get_iterator(dataset, training=False)
-            ]
-            return torch.cat(outputs).to(device)
-
-    def predict_proba(self, X):
-        """Class probabilities, columns in the order of ``classes_``.
-
-        Parameters
-        ----------
-        X : array-like or tensor
-            Images in any layout accepted by ``fit``, of the fitted shape.
-
-        Returns
-        -------
-        proba : ndarray of shape (n, n_classes)
-        """
-        logits = self.forward(X)
-        return self._get_predict_nonlinearity()(logits).numpy()
-
-    def predict(self, X):
-        """Predicted labels, of the type of the training labels.
-
-        Parameters
-        ----------
-        X : array-like or tensor
-
-        Returns
-        -------
-        y : ndarray of shape (n,)
-        """
-        indices = self.forward(X).argmax(dim=1).numpy()
-        return self.classes_[indices]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.non_deterministic = self.random_state is None
-        return tags
