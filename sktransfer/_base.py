@@ -29,9 +29,12 @@ from skorch.callbacks import (
 from skorch.dataset import ValidSplit
 from skorch.utils import to_tensor
 
+from ._augment import resolve_augment
 from ._data import ImageDataset
 from ._images import check_images, check_labels
-from ._training import FreezeSchedule, resolve_device, seeded
+from ._network import TransferNetwork
+from ._source import resolve_source
+from ._training import FreezeSchedule, resolve_device, resolve_unit_count, seeded
 
 __all__ = ["ImageClassifierBase"]
 
@@ -75,6 +78,66 @@ class ImageClassifierBase(NeuralNetClassifier):
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(("print_log", PrintLog()))
         return callbacks
+
+    def _resolve_source(self, backbone):
+        """The source network for the fitted images' channels and size."""
+        check_is_fitted(self, "image_shape_", msg="Call fit to build the network.")
+        in_channels = self.image_shape_[0]
+        source = resolve_source(
+            backbone, self.weights, in_channels=in_channels, input_size=self.input_size
+        )
+        if source.in_channels is not None and in_channels != source.in_channels:
+            if {in_channels, source.in_channels} != {1, 3}:
+                raise ValueError(
+                    f"`X` has {in_channels} channels but backbone {source.name!r} "
+                    f"takes {source.in_channels} (1 and 3 are converted into each "
+                    "other); pass images with a channel count the backbone can take."
+                )
+        return source
+
+    def _build_network(self, source, head):
+        """Source body + ``head`` -> configured network (frozen, re-initialised)."""
+        head_name = source.decomposed.units[-1][0]
+        body = source.decomposed.units[:-1]
+        network = TransferNetwork(
+            body,
+            min(source.decomposed.pool_index, len(body)),
+            source.decomposed.pool,
+            head,
+            head_name=head_name,
+            input_size=source.input_size,
+            mean=source.mean,
+            std=source.std,
+            in_channels=source.in_channels,
+            augment=resolve_augment(self.augment),
+        )
+        self._configure_network(network, source)
+        return network
+
+    def _configure_network(self, network, source):
+        names = network.unit_names
+        n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")
+        transfer_upto = getattr(self, "transfer_upto", None)
+        if transfer_upto is not None:
+            n_kept = resolve_unit_count(
+                transfer_upto, names, "transfer_upto", allow_all=False
+            )
+            network.reinitialise_from(n_kept)
+        network.set_frozen(len(names) if self.freeze_epochs else n_frozen)
+        self.layer_names_ = names
+        self.n_frozen_ = n_frozen
+        self.source_categories_ = source.categories
+        self._set_freeze_schedule(n_frozen)
+        device = resolve_device(self.device)
+        if str(device).startswith("cuda"):
+            torch.backends.cudnn.benchmark = True
+            network.to(memory_format=torch.channels_last)
+
+    def _set_freeze_schedule(self, n_frozen):
+        for name, callback in self.callbacks_:
+            if name == "freeze_schedule":
+                callback.freeze_epochs = self.freeze_epochs
+                callback.n_frozen = n_frozen
 
     def initialize_criterion(self):
         kwargs = self.get_params_for("criterion")
@@ -251,9 +314,13 @@ class ImageClassifierBase(NeuralNetClassifier):
             )
         with seeded(self.random_state), self._on_device():
             if not continuing:
+                self._before_initialize(X, y_encoded)
                 self.initialize()
             super().partial_fit(X, y_encoded, _routing_method="fit", **fit_params)
         return self
+
+    def _before_initialize(self, X, y_encoded):
+        """Hook for work on the training data before the network is built."""
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising."""

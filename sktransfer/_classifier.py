@@ -6,15 +6,11 @@ import numbers
 
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._augment import resolve_augment
 from ._base import ImageClassifierBase
 from ._data import BatchLoader, ShuffledBatchLoader
-from ._network import HEAD_ACTIVATIONS, TransferNetwork, first_linear, make_head
-from ._source import resolve_source
-from ._training import resolve_device, resolve_unit_count
+from ._network import HEAD_ACTIVATIONS, first_linear, make_head
 
 __all__ = ["PretrainedCNNClassifier"]
 
@@ -237,25 +233,8 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         self.precision = precision
 
     def initialize_module(self):
-        check_is_fitted(self, "image_shape_", msg="Call fit to build the network.")
-        in_channels = self.image_shape_[0]
-        source = resolve_source(
-            self.backbone,
-            self.weights,
-            in_channels=in_channels,
-            input_size=self.input_size,
-        )
-        if source.in_channels is not None and in_channels != source.in_channels:
-            if {in_channels, source.in_channels} != {1, 3}:
-                raise ValueError(
-                    f"`X` has {in_channels} channels but backbone {source.name!r} "
-                    "takes "
-                    f"{source.in_channels} (1 and 3 are converted into each other); "
-                    "pass images with a channel count the backbone can take."
-                )
-        units = source.decomposed.units
-        head_name, classifier = units[-1]
-        body = units[:-1]
+        source = self._resolve_source(self.backbone)
+        head_name, classifier = source.decomposed.units[-1]
         linear = first_linear(classifier)
         if linear is None:
             raise ValueError(
@@ -269,42 +248,5 @@ class PretrainedCNNClassifier(ImageClassifierBase):
             self.head_dropout,
             self.head_activation,
         )
-        network = TransferNetwork(
-            body,
-            min(source.decomposed.pool_index, len(body)),
-            source.decomposed.pool,
-            head,
-            head_name=head_name,
-            input_size=source.input_size,
-            mean=source.mean,
-            std=source.std,
-            in_channels=source.in_channels,
-            augment=resolve_augment(self.augment),
-        )
-        self._configure_network(network, source)
-        self.module_ = network
+        self.module_ = self._build_network(source, head)
         return self
-
-    def _configure_network(self, network, source):
-        names = network.unit_names
-        n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")
-        if self.transfer_upto is not None:
-            n_kept = resolve_unit_count(
-                self.transfer_upto, names, "transfer_upto", allow_all=False
-            )
-            network.reinitialise_from(n_kept)
-        network.set_frozen(len(names) if self.freeze_epochs else n_frozen)
-        self.layer_names_ = names
-        self.n_frozen_ = n_frozen
-        self.source_categories_ = source.categories
-        self._set_freeze_schedule(n_frozen)
-        device = resolve_device(self.device)
-        if str(device).startswith("cuda"):
-            torch.backends.cudnn.benchmark = True
-            network.to(memory_format=torch.channels_last)
-
-    def _set_freeze_schedule(self, n_frozen):
-        for name, callback in self.callbacks_:
-            if name == "freeze_schedule":
-                callback.freeze_epochs = self.freeze_epochs
-                callback.n_frozen = n_frozen
