@@ -2,6 +2,7 @@
 scikit-learn estimators."""
 
 from ._classifier import PretrainedCNNClassifier
+from ._label_relation import LabelRelationTransfer
 from ._registry import (
     BackboneSpec,
     get_backbone_spec,
@@ -12,6 +13,7 @@ from ._registry import (
 
 __all__ = [
     "BackboneSpec",
+    "LabelRelationTransfer",
     "PretrainedCNNClassifier",
     "get_backbone_spec",
     "layer_names",

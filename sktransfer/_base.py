@@ -51,7 +51,7 @@ class ImageClassifierBase(NeuralNetClassifier):
     _parameter_constraints: dict = {}
 
     def __setattr__(self, name, attr):
-        if name == "backbone":
+        if name in ("backbone", "estimator"):
             # A user's nn.Module here is a hyper-parameter, not a component
             # that skorch should register and train.
             object.__setattr__(self, name, attr)

@@ -289,7 +289,15 @@ def resolve_source(backbone, weights="DEFAULT", in_channels=None, input_size=Non
         return _module_source(backbone, weights, input_size)
     if hasattr(backbone, "module_") or hasattr(backbone, "fit"):
         inner = getattr(backbone, "estimator", backbone)  # FrozenEstimator
-        check_is_fitted(inner, "module_")
+        check_is_fitted(
+            inner,
+            "module_",
+            msg=(
+                f"The source {type(inner).__name__} is not fitted: fit it on the "
+                "source data first. Inside GridSearchCV or cross_val_score, wrap "
+                "it in sklearn.frozen.FrozenEstimator so that clone keeps it fitted."
+            ),
+        )
         return _estimator_source(inner, weights, input_size)
     raise TypeError(
         "`backbone` must be a registered name (see sktransfer.list_backbones()), "

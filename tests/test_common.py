@@ -33,3 +33,42 @@ SKORCH_WAIVERS = {
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+def _prefit_lrt():
+    import numpy as np
+    from sklearn.frozen import FrozenEstimator
+
+    from sktransfer import LabelRelationTransfer
+
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 16)).astype(np.float32)
+    source = PretrainedCNNClassifier(
+        "mlp", input_size=4, max_epochs=1, random_state=0
+    ).fit(X, rng.integers(0, 10, 60))
+    return LabelRelationTransfer(
+        FrozenEstimator(source),
+        max_epochs=30,
+        lr=0.01,
+        batch_size=64,
+        random_state=0,
+    )
+
+
+LRT_WAIVERS = {
+    **SKORCH_WAIVERS,
+    "check_estimators_overwrite_params": (
+        "the check compares joblib.hash of the prefit skorch source with that of "
+        "a deepcopy of it, and a deep-copied skorch net pickles differently; "
+        "test_label_relation.py checks that the source's weights and history "
+        "stay untouched"
+    ),
+}
+
+
+@parametrize_with_checks(
+    [_prefit_lrt()],
+    expected_failed_checks=lambda est: LRT_WAIVERS,
+)
+def test_label_relation_transfer_compatible(estimator, check):
+    check(estimator)

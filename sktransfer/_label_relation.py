@@ -1,0 +1,327 @@
+"""LabelRelationTransfer: the whole-layer transfer of Sawada & Kozuka."""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from ._base import ImageClassifierBase
+from ._data import BatchLoader, ImageDataset, ShuffledBatchLoader
+from ._network import TransferNetwork
+
+__all__ = ["LabelRelationTransfer", "label_relation", "select_outputs"]
+
+
+def label_relation(outputs, y_encoded, n_classes, kind="hard"):
+    """``relation[c, k]`` = p_c(v): how class ``c`` answers on source output ``k``.
+
+    ``"hard"`` is eq. 3-5 of Sawada & Kozuka: the share of the images of class
+    ``c`` whose strongest source output is ``k``. ``"soft"`` averages the
+    softmax of the source outputs instead.
+
+    Parameters
+    ----------
+    outputs : tensor of shape (n, n_source_outputs)
+        Source network outputs (logits) for the target images.
+    y_encoded : array of shape (n,)
+        Target classes as 0 .. n_classes - 1.
+    n_classes : int
+    kind : {"hard", "soft"}
+
+    Returns
+    -------
+    relation : ndarray of shape (n_classes, n_source_outputs)
+        Each row sums to 1.
+    """
+    outputs = torch.as_tensor(outputs, dtype=torch.float32)
+    n_outputs = outputs.shape[1]
+    if kind == "hard":
+        votes = torch.nn.functional.one_hot(outputs.argmax(dim=1), n_outputs).double()
+    else:
+        votes = outputs.double().softmax(dim=1)
+    relation = np.zeros((n_classes, n_outputs))
+    y_encoded = np.asarray(y_encoded)
+    for c in range(n_classes):
+        relation[c] = votes[torch.as_tensor(y_encoded == c)].mean(dim=0).numpy()
+    return relation
+
+
+def _assign(relation, assignment, classes):
+    n_classes, n_outputs = relation.shape
+    if isinstance(assignment, str) and assignment == "peak":
+        peaks = relation.argmax(axis=1)
+        if len(set(peaks.tolist())) == n_classes:
+            return peaks
+        shared = [classes[c] for c in range(n_classes) if (peaks == peaks[c]).sum() > 1]
+        warnings.warn(
+            f"Target classes {shared} peak at the same source output; the paper's "
+            "peak rule is ambiguous there, so distinct outputs are assigned by "
+            "maximising the total relation (assignment='hungarian').",
+            UserWarning,
+            stacklevel=3,
+        )
+    if isinstance(assignment, str):
+        rows, columns = linear_sum_assignment(relation, maximize=True)
+        return columns[np.argsort(rows)]
+    outputs = np.asarray(assignment)
+    if (
+        outputs.shape != (n_classes,)
+        or outputs.dtype.kind not in "iu"
+        or len(set(outputs.tolist())) != n_classes
+        or outputs.min() < 0
+        or outputs.max() >= n_outputs
+    ):
+        raise ValueError(
+            "`assignment` given as outputs must hold one distinct source output "
+            f"in [0, {n_outputs - 1}] per target class ({n_classes}); got "
+            f"{assignment!r}."
+        )
+    return outputs
+
+
+def select_outputs(classifier, outputs):
+    """Copy of a classifier unit that keeps only the rows ``outputs`` of its
+    last Linear layer: the source outputs now answer for the target classes.
+    """
+    classifier = copy.deepcopy(classifier)
+    index = torch.as_tensor(np.asarray(outputs), dtype=torch.long)
+
+    def subset(linear):
+        new = nn.Linear(linear.in_features, len(index), bias=linear.bias is not None)
+        with torch.no_grad():
+            new.weight.copy_(linear.weight[index])
+            if linear.bias is not None:
+                new.bias.copy_(linear.bias[index])
+        return new
+
+    if isinstance(classifier, nn.Linear):
+        return subset(classifier)
+    name = [n for n, m in classifier.named_modules() if isinstance(m, nn.Linear)][-1]
+    parent_name, _, attr = name.rpartition(".")
+    parent = classifier.get_submodule(parent_name) if parent_name else classifier
+    setattr(parent, attr, subset(getattr(parent, attr)))
+    return classifier
+
+
+class LabelRelationTransfer(ImageClassifierBase):
+    """Whole-layer transfer: the source's output layer answers for the target.
+
+    The method of Sawada & Kozuka: feed the target images through the source
+    network, measure for each target class ``c`` the relation p_c(v) to every
+    source output (eq. 3-5), pick the source output at its peak
+    (``source_outputs_``), and fine-tune every parameter of the source
+    network, output layer included, so that the picked outputs respond as the
+    target classes. Nothing is re-initialised (T=3 in the paper's Table IV).
+
+    Parameters
+    ----------
+    estimator : fitted estimator, str or nn.Module, default=None
+        The source: a fitted :class:`~sktransfer.PretrainedCNNClassifier` (or
+        ``FrozenEstimator`` of one, which survives ``clone``), or a network
+        with its original pretrained head, e.g. ``"efficientnet_lite0"``
+        (source outputs: ImageNet's 1000 classes).
+    weights : "DEFAULT", str or path, default="DEFAULT"
+        The source's weights, as in PretrainedCNNClassifier.
+    relation : {"hard", "soft"}, default="hard"
+        ``"hard"``: eq. 5, count of arg-max outputs; ``"soft"``: mean softmax.
+    assignment : {"hungarian", "peak"} or array-like of int, default="hungarian"
+        ``"peak"``: the paper's rule, each class takes its peak output; when
+        two classes share a peak (the paper is silent), distinct outputs are
+        assigned by maximising the total relation, with a warning.
+        ``"hungarian"``: that maximisation always
+        (``scipy.optimize.linear_sum_assignment``). An array gives the outputs
+        by hand (e.g. randomly chosen ones, the paper's Table II).
+    freeze_upto, augment, image_shape, input_size, random_state, class_weight,
+    early_stopping, validation_fraction, n_iter_no_change, freeze_epochs,
+    backbone_lr_scale, precision, criterion, optimizer, lr, max_epochs,
+    batch_size, train_split, callbacks, warm_start, verbose, device,
+    iterator_train, iterator_valid, **kwargs
+        As in :class:`~sktransfer.PretrainedCNNClassifier`; ``freeze_epochs``
+        trains the output layer alone first.
+
+    Attributes
+    ----------
+    relation_ : ndarray of shape (n_classes, n_source_outputs)
+        p_c(v) for each target class (rows, order of ``classes_``).
+    source_outputs_ : ndarray of shape (n_classes,)
+        The source output chosen for each target class.
+    source_classes_ : ndarray of shape (n_source_outputs,)
+        The labels behind the source outputs (the source estimator's classes,
+        or the weights' category names).
+    classes_, layer_names_, n_frozen_, image_shape_, n_features_in_, module_,
+    history
+        As in PretrainedCNNClassifier.
+
+    See Also
+    --------
+    sktransfer.PretrainedCNNClassifier : partial transfer with a new head.
+    sktransfer.inspection.RelationDisplay : the bar chart of ``relation_``.
+
+    References
+    ----------
+    .. [1] Y. Sawada and K. Kozuka, "Whole layers transfer learning of deep
+       neural networks for a small scale dataset", 2016.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> source = PretrainedCNNClassifier("mlp", input_size=8, max_epochs=3,
+    ...                                  random_state=0).fit(X[y < 8] / 16, y[y < 8])
+    >>> lrt = LabelRelationTransfer(source, max_epochs=2, random_state=0)
+    >>> lrt.fit(X[y >= 8] / 16, y[y >= 8]).relation_.shape
+    (2, 8)
+    >>> len(set(lrt.source_outputs_))
+    2
+    """
+
+    _parameter_constraints = {
+        "relation": [StrOptions({"hard", "soft"})],
+        "assignment": [StrOptions({"hungarian", "peak"}), "array-like"],
+        "freeze_upto": [Interval(numbers.Integral, 0, None, closed="left"), str],
+        "image_shape": [None, "array-like"],
+        "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "freeze_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="left")],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        weights="DEFAULT",
+        relation="hard",
+        assignment="hungarian",
+        freeze_upto=0,
+        augment=None,
+        image_shape=None,
+        input_size=None,
+        random_state=None,
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        freeze_epochs=0,
+        backbone_lr_scale=1.0,
+        precision="auto",
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=1e-3,
+        max_epochs=10,
+        batch_size=32,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="auto",
+        iterator_train=ShuffledBatchLoader,
+        iterator_valid=BatchLoader,
+        **kwargs,
+    ):
+        kwargs.pop("module", None)
+        super().__init__(
+            module=None,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            **kwargs,
+        )
+        self.estimator = estimator
+        self.weights = weights
+        self.relation = relation
+        self.assignment = assignment
+        self.freeze_upto = freeze_upto
+        self.augment = augment
+        self.image_shape = image_shape
+        self.input_size = input_size
+        self.random_state = random_state
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.freeze_epochs = freeze_epochs
+        self.backbone_lr_scale = backbone_lr_scale
+        self.precision = precision
+
+    def _source_outputs_for(self, source, X):
+        """Logits of the whole source network, head included, for ``X``."""
+        units = source.decomposed.units
+        network = TransferNetwork(
+            units[:-1],
+            min(source.decomposed.pool_index, len(units) - 1),
+            source.decomposed.pool,
+            units[-1][1],
+            input_size=source.input_size,
+            mean=source.mean,
+            std=source.std,
+            in_channels=source.in_channels,
+        ).to(self.device)
+        network.eval()
+        dataset = ImageDataset(X.to(self.device))
+        outputs = []
+        with torch.no_grad(), self._autocast():
+            for batch, _ in self.get_iterator(dataset, training=False):
+                outputs.append(network(batch).float())
+        return torch.cat(outputs).cpu()
+
+    def _before_initialize(self, X, y_encoded):
+        if self.estimator is None:
+            raise ValueError(
+                "`estimator` is required: a fitted PretrainedCNNClassifier (the "
+                "source), or a backbone with its pretrained head such as "
+                "'efficientnet_lite0'."
+            )
+        source = self._resolve_source(self.estimator)
+        outputs = self._source_outputs_for(source, X)
+        n_classes, n_outputs = len(self.classes_), outputs.shape[1]
+        if n_classes > n_outputs:
+            raise ValueError(
+                f"`y` has {n_classes} target classes but the source network has "
+                f"only {n_outputs} outputs; whole-layer transfer needs at least "
+                "as many source outputs as target classes."
+            )
+        self.relation_ = label_relation(outputs, y_encoded, n_classes, self.relation)
+        self.source_outputs_ = _assign(self.relation_, self.assignment, self.classes_)
+        categories = source.categories
+        self.source_classes_ = (
+            np.asarray(categories)
+            if categories is not None and len(categories) == n_outputs
+            else np.arange(n_outputs)
+        )
+        self._source_ = source
+
+    def initialize_module(self):
+        source = getattr(self, "_source_", None)
+        if source is None:
+            source = self._resolve_source(self.estimator)
+        head = select_outputs(source.decomposed.units[-1][1], self.source_outputs_)
+        self.module_ = self._build_network(source, head)
+        self.source_categories_ = self.source_classes_
+        self._source_ = None
+        return self
