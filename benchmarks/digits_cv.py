@@ -29,21 +29,31 @@ def models(epochs, seed):
         ),
         "small_cnn from scratch": (
             PretrainedCNNClassifier(
-                "small_cnn", input_size=32, max_epochs=epochs, lr=1e-3,
+                "small_cnn",
+                input_size=32,
+                max_epochs=epochs,
+                lr=1e-3,
                 random_state=seed,
             ),
             "images",
         ),
         "efficientnet_lite0 frozen (freeze_upto='all')": (
             PretrainedCNNClassifier(
-                "efficientnet_lite0", input_size=64, freeze_upto="all",
-                max_epochs=epochs, lr=1e-2, random_state=seed,
+                "efficientnet_lite0",
+                input_size=64,
+                freeze_upto="all",
+                max_epochs=epochs,
+                lr=1e-2,
+                random_state=seed,
             ),
             "images",
         ),
         "efficientnet_lite0 fine-tuned": (
             PretrainedCNNClassifier(
-                "efficientnet_lite0", input_size=64, max_epochs=epochs, lr=1e-3,
+                "efficientnet_lite0",
+                input_size=64,
+                max_epochs=epochs,
+                lr=1e-3,
                 random_state=seed,
             ),
             "images",
@@ -61,16 +71,21 @@ def main(argv=None):
     X, y = load_digits(return_X_y=True)
     images = (X.reshape(-1, 8, 8) * (255 / 16)).round().astype(np.uint8)
     cv = StratifiedKFold(args.folds, shuffle=True, random_state=args.seed)
-    print(f"Bundled digits ({len(y)} images, 8x8, 10 classes), stratified "
-          f"{args.folds}-fold CV, {args.epochs} epochs, seed {args.seed}\n")
+    print(
+        f"Bundled digits ({len(y)} images, 8x8, 10 classes), stratified "
+        f"{args.folds}-fold CV, {args.epochs} epochs, seed {args.seed}\n"
+    )
     print(f"| {'model':<46} | accuracy (mean ± SD) | fit time s (mean ± SD) |")
     print(f"|{'-' * 48}|----------------------|------------------------|")
     for name, (model, kind) in models(args.epochs, args.seed).items():
         data = images.reshape(len(images), -1) if kind == "rows" else images
         scores = cross_validate(model, data, y, cv=cv)
         acc, fit = scores["test_score"], scores["fit_time"]
-        print(f"| {name:<46} | {acc.mean():.4f} ± {acc.std():.4f}      "
-              f"| {fit.mean():8.1f} ± {fit.std():6.1f}      |", flush=True)
+        print(
+            f"| {name:<46} | {acc.mean():.4f} ± {acc.std():.4f}      "
+            f"| {fit.mean():8.1f} ± {fit.std():6.1f}      |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
