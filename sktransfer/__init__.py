@@ -2,6 +2,7 @@
 scikit-learn estimators."""
 
 from ._classifier import PretrainedCNNClassifier
+from ._extractor import CNNFeatureExtractor
 from ._label_relation import LabelRelationTransfer
 from ._registry import (
     BackboneSpec,
@@ -13,6 +14,7 @@ from ._registry import (
 
 __all__ = [
     "BackboneSpec",
+    "CNNFeatureExtractor",
     "LabelRelationTransfer",
     "PretrainedCNNClassifier",
     "get_backbone_spec",

@@ -72,3 +72,14 @@ LRT_WAIVERS = {
 )
 def test_label_relation_transfer_compatible(estimator, check):
     check(estimator)
+
+
+def _fast_extractor():
+    from sktransfer import CNNFeatureExtractor
+
+    return CNNFeatureExtractor("mlp", input_size=4, random_state=0)
+
+
+@parametrize_with_checks([_fast_extractor()])
+def test_feature_extractor_compatible(estimator, check):
+    check(estimator)

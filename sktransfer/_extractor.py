@@ -1,0 +1,264 @@
+"""CNNFeatureExtractor: images in, embeddings of a chosen unit out."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+
+import torch
+import torch.nn.functional as F
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._data import BatchLoader, ImageDataset
+from ._images import check_images
+from ._network import TransferNetwork
+from ._source import resolve_source
+from ._training import resolve_device, seeded
+
+__all__ = ["CNNFeatureExtractor"]
+
+
+class CNNFeatureExtractor(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Embeddings of a pretrained CNN as a scikit-learn transformer.
+
+    The fixed-feature route of transfer learning (Trivedi's first scenario,
+    Molina et al.'s image embeddings): the pretrained body runs once per
+    image and a linear model (``LinearSVC``, ``LogisticRegression``) learns on
+    the features, with ``SMOTE`` in between when classes are skewed.
+
+    ``fit`` depends on the shape of ``X`` only, never on its values or on
+    ``y``, so ``Pipeline(memory=...)`` reuses the features across grid points.
+
+    Parameters
+    ----------
+    backbone : str, nn.Module or fitted estimator, default="resnet18"
+        As in :class:`~sktransfer.PretrainedCNNClassifier`.
+    weights : "DEFAULT", None, str or path, default="DEFAULT"
+    layer : str, int or None, default=None
+        The unit whose output is the embedding: a name of ``layer_names_`` or
+        its index. None: the penultimate features (all body units and global
+        pooling, what the source classifier sees).
+    pooling : {"avg", "max", "flatten"}, default="avg"
+        How a feature map ``(C, H, W)`` becomes a vector: global average,
+        global max, or all values.
+    input_size : int or None, default=None
+        Resize side; None takes the backbone's.
+    image_shape : tuple or None, default=None
+        ``(C, H, W)`` of 2-D row input.
+    batch_size : int, default=64
+    device : str, default="auto"
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+    random_state : int, RandomState or None, default=None
+        Seeds the initialisation of networks without pretrained weights
+        (``weights=None`` or the built-ins), so that refits give the same
+        features.
+
+    Attributes
+    ----------
+    layer_names_ : list of str
+        The body units available as ``layer``.
+    layer_ : str
+        The unit the features come from (``"pool"`` for the default).
+    network_ : TransferNetwork
+        The body up to ``layer_``.
+    n_features_in_ : int
+    image_shape_ : tuple
+    n_features_out_ : int
+
+    See Also
+    --------
+    sktransfer.PretrainedCNNClassifier : ``freeze_upto="all"`` trains a head on
+        the same features end to end.
+
+    References
+    ----------
+    .. [1] A. Trivedi, "Deep learning part 2: transfer learning and
+       fine-tuning deep convolutional neural networks", 2016.
+    .. [2] M. A. Molina et al., "A preliminary study on deep transfer learning
+       applied to image classification for small datasets", 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer import CNNFeatureExtractor
+    >>> X = np.random.default_rng(0).random((4, 3, 32, 32), dtype=np.float32)
+    >>> extractor = CNNFeatureExtractor("resnet18", weights=None, input_size=32)
+    >>> extractor.fit_transform(X).shape
+    (4, 512)
+    >>> extractor.set_params(layer="layer2").fit_transform(X).shape
+    (4, 128)
+    """
+
+    _parameter_constraints = {
+        "layer": [None, str, Interval(numbers.Integral, None, None, closed="neither")],
+        "pooling": [StrOptions({"avg", "max", "flatten"})],
+        "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "image_shape": [None, "array-like"],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "device": [str],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        backbone="resnet18",
+        *,
+        weights="DEFAULT",
+        layer=None,
+        pooling="avg",
+        input_size=None,
+        image_shape=None,
+        batch_size=64,
+        device="auto",
+        precision="auto",
+        random_state=None,
+    ):
+        self.backbone = backbone
+        self.weights = weights
+        self.layer = layer
+        self.pooling = pooling
+        self.input_size = input_size
+        self.image_shape = image_shape
+        self.batch_size = batch_size
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+
+    def _stop_after(self, names):
+        if self.layer is None:
+            return len(names), "pool"
+        if isinstance(self.layer, str):
+            if self.layer not in names:
+                raise ValueError(
+                    f"`layer`={self.layer!r} is not a unit of this backbone; expected "
+                    f"one of {names} or None (the penultimate features)."
+                )
+            index = names.index(self.layer)
+        else:
+            index = self.layer + len(names) if self.layer < 0 else self.layer
+            if not 0 <= index < len(names):
+                raise ValueError(
+                    f"`layer`={self.layer} is out of range for {len(names)} units "
+                    f"{names}."
+                )
+        return index + 1, names[index]
+
+    def fit(self, X, y=None):
+        """Build the network for the shape of ``X`` (its values are not used).
+
+        Parameters
+        ----------
+        X : images in any layout accepted by the estimators
+        y : ignored
+
+        Returns
+        -------
+        self : CNNFeatureExtractor
+        """
+        self._validate_params()
+        images = check_images(X, self.image_shape, estimator_name=type(self).__name__)
+        self.image_shape_ = tuple(int(v) for v in images.shape[1:])
+        self.n_features_in_ = math.prod(self.image_shape_)
+        with seeded(self.random_state):
+            source = resolve_source(
+                self.backbone,
+                self.weights,
+                in_channels=self.image_shape_[0],
+                input_size=self.input_size,
+            )
+        units = source.decomposed.units[:-1]
+        self.layer_names_ = [name for name, _ in units]
+        stop, self.layer_ = self._stop_after(self.layer_names_)
+        network = TransferNetwork(
+            units[:stop],
+            source.decomposed.pool_index,
+            source.decomposed.pool if stop == len(units) else torch.nn.Identity(),
+            torch.nn.Identity(),
+            input_size=source.input_size,
+            mean=source.mean,
+            std=source.std,
+            in_channels=source.in_channels,
+        )
+        in_channels = self.image_shape_[0]
+        if source.in_channels not in (None, in_channels) and {
+            in_channels,
+            source.in_channels,
+        } != {1, 3}:
+            raise ValueError(
+                f"`X` has {in_channels} channels but backbone {source.name!r} takes "
+                f"{source.in_channels} (1 and 3 are converted into each other)."
+            )
+        self.network_ = network.set_frozen(len(network.units)).eval()
+        self.n_features_out_ = self._embed(images[:1]).shape[1]
+        return self
+
+    @property
+    def _n_features_out(self):
+        return self.n_features_out_
+
+    def _pool(self, outputs):
+        if outputs.ndim == 2:
+            return outputs
+        if self.pooling == "avg":
+            return outputs.flatten(2).mean(dim=2)
+        if self.pooling == "max":
+            return outputs.flatten(2).amax(dim=2)
+        return outputs.flatten(1)
+
+    def _embed(self, images):
+        device = resolve_device(self.device)
+        network = self.network_.to(device)
+        use_bf16 = self.precision == "bfloat16" or (
+            self.precision == "auto" and str(device).startswith("cuda")
+        )
+        device_type = "cuda" if str(device).startswith("cuda") else "cpu"
+        autocast = (
+            torch.autocast(device_type, dtype=torch.bfloat16)
+            if use_bf16
+            else contextlib.nullcontext()
+        )
+        outputs = []
+        loader = BatchLoader(ImageDataset(images), batch_size=self.batch_size)
+        with torch.no_grad(), autocast:
+            for batch, _ in loader:
+                features = network.forward_features(network.prepare(batch.to(device)))
+                outputs.append(self._pool(features).float())
+        return torch.cat(outputs).cpu().numpy()
+
+    def transform(self, X):
+        """Embeddings of ``X``.
+
+        Parameters
+        ----------
+        X : images of the fitted shape
+
+        Returns
+        -------
+        features : ndarray of shape (n, n_features_out_), float32
+        """
+        check_is_fitted(self, "network_")
+        images = check_images(
+            X,
+            self.image_shape,
+            expected_shape=self.image_shape_,
+            estimator_name=type(self).__name__,
+        )
+        return self._embed(images)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.requires_fit = True
+        # Features are float32 whatever the input dtype (the network's dtype).
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
