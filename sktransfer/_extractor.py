@@ -7,7 +7,6 @@ import math
 import numbers
 
 import torch
-import torch.nn.functional as F
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,

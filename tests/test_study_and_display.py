@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier
+from sktransfer.baselines import linear_svm_on_pixels
 from sktransfer.inspection import RelationDisplay
 from sktransfer.model_selection import format_table, label_relation_study, summarise
-from sktransfer.model_selection._label_relation_study import linear_svm_on_pixels
 
 
 def test_label_relation_study_tables(digits):

@@ -6,32 +6,13 @@ import time
 
 import numpy as np
 from sklearn.frozen import FrozenEstimator
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from sklearn.svm import LinearSVC
 
 from .._classifier import PretrainedCNNClassifier
-from .._images import check_images
 from .._label_relation import LabelRelationTransfer
+from ..baselines import linear_svm_on_pixels
 from ._tables import summarise
 
 __all__ = ["label_relation_study"]
-
-
-def images_to_rows(X):
-    """Images in any accepted layout -> float rows in [0, 1] (C, H, W order)."""
-    images = check_images(X).numpy()
-    rows = images.reshape(len(images), -1).astype(np.float32)
-    return rows / 255.0 if images.dtype == np.uint8 else rows
-
-
-def linear_svm_on_pixels(random_state=None):
-    """Linear SVM on raw pixels, standardised (Sawada & Kozuka Table V)."""
-    return make_pipeline(
-        FunctionTransformer(images_to_rows),
-        StandardScaler(),
-        LinearSVC(random_state=random_state),
-    )
 
 
 def _split_target(y, n_train_per_class, rng):
