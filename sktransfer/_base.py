@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 
 import numpy as np
 import torch
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import compute_class_weight
-from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
@@ -33,12 +38,30 @@ from ._augment import resolve_augment
 from ._data import ImageDataset
 from ._images import check_images, check_labels
 from ._network import TransferNetwork
-from ._source import resolve_source
+from ._source import check_channels, resolve_source
 from ._training import FreezeSchedule, resolve_device, resolve_unit_count, seeded
 
 __all__ = ["ImageClassifierBase"]
 
 PREDICT_BATCH_SIZE = 256
+
+# Parameters every estimator built on ImageClassifierBase has.
+TRAINING_CONSTRAINTS = {
+    "freeze_upto": [Interval(numbers.Integral, 0, None, closed="left"), str],
+    "image_shape": [None, "array-like"],
+    "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "class_weight": [None, StrOptions({"balanced"}), dict],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+    "freeze_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+    "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="left")],
+    "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+    "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+    "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+}
 
 
 class ImageClassifierBase(NeuralNetClassifier):
@@ -86,13 +109,7 @@ class ImageClassifierBase(NeuralNetClassifier):
         source = resolve_source(
             backbone, self.weights, in_channels=in_channels, input_size=self.input_size
         )
-        if source.in_channels is not None and in_channels != source.in_channels:
-            if {in_channels, source.in_channels} != {1, 3}:
-                raise ValueError(
-                    f"`X` has {in_channels} channels but backbone {source.name!r} "
-                    f"takes {source.in_channels} (1 and 3 are converted into each "
-                    "other); pass images with a channel count the backbone can take."
-                )
+        check_channels(source, in_channels)
         return source
 
     def _build_network(self, source, head):

@@ -8,7 +8,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._base import ImageClassifierBase
+from ._base import TRAINING_CONSTRAINTS, ImageClassifierBase
 from ._data import BatchLoader, ShuffledBatchLoader
 from ._network import HEAD_ACTIVATIONS, first_linear, make_head
 
@@ -136,7 +136,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
     """
 
     _parameter_constraints = {
-        "freeze_upto": [Interval(numbers.Integral, 0, None, closed="left"), str],
+        **TRAINING_CONSTRAINTS,
         "transfer_upto": [
             None,
             Interval(numbers.Integral, 0, None, closed="left"),
@@ -145,19 +145,6 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         "head_hidden_sizes": ["array-like"],
         "head_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "head_activation": [StrOptions(set(HEAD_ACTIVATIONS)), callable],
-        "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="left")],
-        "image_shape": [None, "array-like"],
-        "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "class_weight": [None, StrOptions({"balanced"}), dict],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "freeze_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
-        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._data import BatchLoader, ImageDataset
 from ._images import check_images
 from ._network import TransferNetwork
-from ._source import resolve_source
+from ._source import check_channels, resolve_source
 from ._training import resolve_device, seeded
 
 __all__ = ["CNNFeatureExtractor"]
@@ -188,15 +188,7 @@ class CNNFeatureExtractor(
             std=source.std,
             in_channels=source.in_channels,
         )
-        in_channels = self.image_shape_[0]
-        if source.in_channels not in (None, in_channels) and {
-            in_channels,
-            source.in_channels,
-        } != {1, 3}:
-            raise ValueError(
-                f"`X` has {in_channels} channels but backbone {source.name!r} takes "
-                f"{source.in_channels} (1 and 3 are converted into each other)."
-            )
+        check_channels(source, self.image_shape_[0])
         self.network_ = network.set_frozen(len(network.units)).eval()
         self.n_features_out_ = self._embed(images[:1]).shape[1]
         return self

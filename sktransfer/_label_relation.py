@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import copy
-import numbers
 import warnings
 
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from torch import nn
 
-from ._base import ImageClassifierBase
+from ._base import TRAINING_CONSTRAINTS, ImageClassifierBase
 from ._data import BatchLoader, ImageDataset, ShuffledBatchLoader
 from ._network import TransferNetwork
 
@@ -184,22 +183,9 @@ class LabelRelationTransfer(ImageClassifierBase):
     """
 
     _parameter_constraints = {
+        **TRAINING_CONSTRAINTS,
         "relation": [StrOptions({"hard", "soft"})],
         "assignment": [StrOptions({"hungarian", "peak"}), "array-like"],
-        "freeze_upto": [Interval(numbers.Integral, 0, None, closed="left"), str],
-        "image_shape": [None, "array-like"],
-        "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "class_weight": [None, StrOptions({"balanced"}), dict],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "freeze_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
-        "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="left")],
-        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(

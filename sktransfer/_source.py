@@ -20,7 +20,7 @@ from torch import nn
 from ._network import reset_parameters
 from ._registry import BackboneSpec, DecomposedNetwork, get_backbone_spec
 
-__all__ = ["Source", "load_state_dict_file", "resolve_source"]
+__all__ = ["Source", "check_channels", "load_state_dict_file", "resolve_source"]
 
 
 @dataclass
@@ -260,6 +260,21 @@ def _estimator_source(estimator, weights, input_size):
         categories=list(estimator.classes_),
         pretrained=weights is not None,
     )
+
+
+def check_channels(source, in_channels):
+    """Refuse images whose channel count the source network cannot take.
+
+    Equal counts pass, and 1 <-> 3 are converted on the device.
+    """
+    expected = source.in_channels
+    if expected is not None and in_channels != expected:
+        if {in_channels, expected} != {1, 3}:
+            raise ValueError(
+                f"`X` has {in_channels} channels but backbone {source.name!r} "
+                f"takes {expected} (1 and 3 are converted into each other); "
+                "pass images with a channel count the backbone can take."
+            )
 
 
 def resolve_source(backbone, weights="DEFAULT", in_channels=None, input_size=None):
