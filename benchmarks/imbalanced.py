@@ -6,6 +6,7 @@ without SMOTE (in feature space), and the fine-tuned CNN with and without
 SMOTE (on pixel rows) or class weights.
 
     .venv/bin/python benchmarks/imbalanced.py [--splits 5] [--repeats 2]
+        [--input-size 64] [--epochs 10]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main(argv=None):
     parser.add_argument("--splits", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--input-size", type=int, default=64)
     args = parser.parse_args(argv)
 
     images, labels = load_digits_images()
@@ -37,36 +39,54 @@ def main(argv=None):
     X, y = images[index].reshape(len(index), -1), (labels[index] == 8).astype(int)
 
     def features():
-        return CNNFeatureExtractor("efficientnet_lite0", input_size=64,
-                                   image_shape=(8, 8))
+        return CNNFeatureExtractor(
+            "efficientnet_lite0", input_size=args.input_size, image_shape=(8, 8)
+        )
 
     def cnn(**params):
-        return PretrainedCNNClassifier("efficientnet_lite0", input_size=64,
-                                       image_shape=(8, 8), max_epochs=args.epochs,
-                                       random_state=0, **params)
+        return PretrainedCNNClassifier(
+            "efficientnet_lite0",
+            input_size=args.input_size,
+            image_shape=(8, 8),
+            max_epochs=args.epochs,
+            random_state=0,
+            **params,
+        )
 
     models = {
         "Lite0 features + LinearSVC": make_pipeline(
-            features(), StandardScaler(), LinearSVC(random_state=0)),
+            features(), StandardScaler(), LinearSVC(random_state=0)
+        ),
         "Lite0 features + SMOTE + LinearSVC": make_pipeline(
-            features(), StandardScaler(), SMOTE(random_state=0),
-            LinearSVC(random_state=0)),
+            features(),
+            StandardScaler(),
+            SMOTE(random_state=0),
+            LinearSVC(random_state=0),
+        ),
         "Lite0 fine-tuned": cnn(),
         "SMOTE (pixels) + Lite0 fine-tuned": make_pipeline(
-            SMOTE(random_state=0), cnn()),
+            SMOTE(random_state=0), cnn()
+        ),
         "Lite0 fine-tuned, class_weight='balanced'": cnn(class_weight="balanced"),
     }
-    cv = RepeatedStratifiedKFold(n_splits=args.splits, n_repeats=args.repeats,
-                                 random_state=0)
-    print(f"digits 8 vs 3 at 1:9 ({len(y)} images), balanced accuracy over "
-          f"{args.splits}x{args.repeats} repeated stratified CV\n")
+    cv = RepeatedStratifiedKFold(
+        n_splits=args.splits, n_repeats=args.repeats, random_state=0
+    )
+    print(
+        f"digits 8 vs 3 at 1:9 ({len(y)} images), balanced accuracy over "
+        f"{args.splits}x{args.repeats} repeated stratified CV, "
+        f"{args.input_size} px, {args.epochs} epochs\n"
+    )
     print("| model | balanced accuracy (mean ± SD) | fit time s |")
     print("|---|---|---|")
     for name, model in models.items():
         scores = cross_validate(model, X, y, cv=cv, scoring="balanced_accuracy")
         s = scores["test_score"]
-        print(f"| {name} | {s.mean():.4f} ± {s.std():.4f} | "
-              f"{scores['fit_time'].mean():.1f} |", flush=True)
+        print(
+            f"| {name} | {s.mean():.4f} ± {s.std():.4f} | "
+            f"{scores['fit_time'].mean():.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

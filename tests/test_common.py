@@ -117,4 +117,3 @@ def test_outputs_do_not_depend_on_sample_order(make):
             out = getattr(est, method)(X)
             shuffled = getattr(est, method)(X[perm])
             np.testing.assert_allclose(shuffled, out[perm], rtol=1e-5, atol=1e-6)
-

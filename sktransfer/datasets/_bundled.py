@@ -1,11 +1,4 @@
-"""Image datasets that work offline.
-
-* :func:`load_digits_images` — scikit-learn's bundled 8x8 digits as uint8
-  images (always available);
-* :func:`load_fashion_mnist` — Fashion-MNIST from its IDX files (the Debian
-  package ``dataset-fashion-mnist`` installs them under
-  ``/usr/share/datasets/fashion-mnist``).
-"""
+"""Datasets that work offline: the bundled digits and Fashion-MNIST's IDX files."""
 
 from __future__ import annotations
 

@@ -1,0 +1,25 @@
+"""Image datasets and source/target splits.
+
+* :func:`load_digits_images` — scikit-learn's bundled 8x8 digits as uint8
+  images (always available);
+* :func:`load_fashion_mnist` — Fashion-MNIST from its IDX files (the Debian
+  package ``dataset-fashion-mnist`` installs them under
+  ``/usr/share/datasets/fashion-mnist``);
+* :func:`load_image_folder` — a folder of class sub-folders of PNG/JPEG files;
+* :func:`class_split` — source classes A and target classes B (Yosinski et
+  al., Shanmugam et al.);
+* :func:`dendrogram_split` — the dendrogram split of Molina et al.
+"""
+
+from ._bundled import FASHION_MNIST_CLASSES, load_digits_images, load_fashion_mnist
+from ._folder import load_image_folder
+from ._splits import class_split, dendrogram_split
+
+__all__ = [
+    "FASHION_MNIST_CLASSES",
+    "class_split",
+    "dendrogram_split",
+    "load_digits_images",
+    "load_fashion_mnist",
+    "load_image_folder",
+]
