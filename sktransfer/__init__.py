@@ -1,6 +1,7 @@
 """sktransfer: transfer learning of CNNs for small image datasets, as
 scikit-learn estimators."""
 
+from ._advice import Advice, suggest_strategy
 from ._classifier import PretrainedCNNClassifier
 from ._extractor import CNNFeatureExtractor
 from ._label_relation import LabelRelationTransfer
@@ -13,6 +14,7 @@ from ._registry import (
 )
 
 __all__ = [
+    "Advice",
     "BackboneSpec",
     "CNNFeatureExtractor",
     "LabelRelationTransfer",
@@ -21,6 +23,7 @@ __all__ = [
     "layer_names",
     "list_backbones",
     "register_backbone",
+    "suggest_strategy",
 ]
 
 __version__ = "0.1.0"

@@ -1,87 +1,288 @@
-"""The ``sktransfer`` command."""
+"""The ``sktransfer`` command: ``sktransfer study`` runs the transfer study."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import numpy as np
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
+
+DESCRIPTION = """\
+Transfer learning of CNNs for small image datasets.
+
+`sktransfer study` answers "on my data, which transfer strategy works, and by
+how much over a linear SVM?": it trains a source network on the source data,
+then compares on the target data a linear SVM on raw pixels, the CNN trained
+from scratch, a linear SVM on the source network's features (top and
+earlier), fine-tuning at several freeze_upto and label-relation transfer,
+over repeated random splits; it prints the table (mean ± SD, fit time) and
+advice, and writes the table (Markdown, CSV) and plots (PNG) to --out.
+"""
+
+STUDY_EPILOG = """\
+examples:
+  sktransfer study                                  # digits 0-4 -> 5-9
+  sktransfer study --dataset fashion-mnist --per-class 50
+  sktransfer study --source photos/source --target photos/target --image-size 64
+  sktransfer study --backbone efficientnet_lite0 --input-size 64 --device cuda
+"""
 
 
-def _demo(args):
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import LinearSVC
+def _labels(values):
+    """Command-line labels: ints where they are ints."""
+    return [int(v) if v.lstrip("-").isdigit() else v for v in values]
 
-    from . import PretrainedCNNClassifier
 
-    X, y = load_digits(return_X_y=True)
-    images = (X.reshape(-1, 8, 8) * (255 / 16)).round().astype(np.uint8)
-    X_train, X_test, y_train, y_test = train_test_split(
-        images, y, test_size=0.3, stratify=y, random_state=args.seed
+def _per_class(X, y, limit, seed):
+    if limit is None:
+        return X, y
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate(
+        [rng.permutation(np.flatnonzero(y == label))[:limit] for label in np.unique(y)]
     )
-    models = {
-        "linear SVM on raw pixels": make_pipeline(StandardScaler(), LinearSVC()),
-        "small_cnn from scratch": PretrainedCNNClassifier(
-            "small_cnn",
-            input_size=32,
-            max_epochs=args.epochs,
-            random_state=args.seed,
-            device=args.device,
-        ),
-        f"{args.backbone} fine-tuned": PretrainedCNNClassifier(
-            args.backbone,
-            input_size=args.input_size,
-            max_epochs=args.epochs,
-            random_state=args.seed,
-            device=args.device,
-        ),
+    keep.sort()
+    return X[keep], y[keep]
+
+
+def load_study_data(args):
+    """Source and target sets the arguments ask for, with a description."""
+    from .datasets import (
+        class_split,
+        dendrogram_split,
+        load_digits_images,
+        load_fashion_mnist,
+        load_image_folder,
+    )
+
+    if (args.source is None) != (args.target is None):
+        raise SystemExit("sktransfer study: give both --source DIR and --target DIR.")
+    if args.source is not None:
+        X_s, y_s = load_image_folder(args.source, image_size=args.image_size)
+        X_t, y_t = load_image_folder(args.target, image_size=args.image_size)
+        description = f"image folders {args.source} -> {args.target}"
+    else:
+        if args.dataset == "digits":
+            X, y = load_digits_images()
+        else:
+            X, y = load_fashion_mnist(args.data_home)
+        if args.split == "dendrogram":
+            X_s, y_s, X_t, y_t = dendrogram_split(X, y)
+            how = "dendrogram split (larger node of each label -> source)"
+        else:
+            labels = np.unique(y)
+            source = (
+                _labels(args.source_classes)
+                if args.source_classes
+                else labels[: len(labels) // 2].tolist()
+            )
+            X_s, y_s, X_t, y_t = class_split(X, y, source)
+            how = f"classes {source} -> the rest"
+        description = f"{args.dataset}, {how}"
+    X_s, y_s = _per_class(X_s, y_s, args.source_per_class, args.seed)
+    X_t, y_t = _per_class(X_t, y_t, args.per_class, args.seed)
+    return X_s, y_s, X_t, y_t, description
+
+
+def _study(args):
+    from tqdm.auto import tqdm
+
+    from ._report import print_report, write_report
+    from .model_selection import transfer_study
+
+    X_s, y_s, X_t, y_t, description = load_study_data(args)
+    n_fine = len(args.freeze)
+    per_repeat = 4 + n_fine + (0 if args.no_lrt else 1)
+    common = {
+        "input_size": args.input_size,
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "device": args.device,
     }
     print(
-        f"Bundled digits: {len(X_train)} training / {len(X_test)} test images, "
-        f"8x8 grayscale, 10 classes\n"
+        f"Transfer study on {description}: {len(y_s)} source images "
+        f"({len(np.unique(y_s))} classes), {len(y_t)} target images "
+        f"({len(np.unique(y_t))} classes), {args.repeats} repeats of a "
+        f"{1 - args.test_size:.0%}/{args.test_size:.0%} split.",
+        flush=True,
     )
-    print(f"| {'model':<36} | test accuracy | fit time (s) |")
-    print(f"|{'-' * 38}|---------------|--------------|")
-    for name, model in models.items():
-        fit_X = X_train.reshape(len(X_train), -1) if "SVM" in name else X_train
-        test_X = X_test.reshape(len(X_test), -1) if "SVM" in name else X_test
-        start = time.perf_counter()
-        model.fit(fit_X, y_train)
-        elapsed = time.perf_counter() - start
-        accuracy = float(np.mean(model.predict(test_X) == y_test))
-        print(f"| {name:<36} | {accuracy:13.4f} | {elapsed:12.1f} |", flush=True)
+    with tqdm(
+        total=args.repeats * per_repeat, desc="fits", disable=args.quiet
+    ) as progress:
+
+        def advance(row):
+            progress.set_postfix_str(row["method"][:32])
+            progress.update()
+
+        result = transfer_study(
+            X_s,
+            y_s,
+            X_t,
+            y_t,
+            backbone=args.backbone,
+            weights=None if args.weights == "none" else args.weights,
+            freeze_values=[_labels([v])[0] for v in args.freeze],
+            n_repeats=args.repeats,
+            test_size=args.test_size,
+            source_params={"max_epochs": args.source_epochs, **common},
+            target_params={"max_epochs": args.epochs, **common},
+            label_relation=not args.no_lrt,
+            random_state=args.seed,
+            callback=advance,
+        )
+    print_report(result)
+    if args.out:
+        written = write_report(result, args.out, description)
+        print(f"\nWrote {', '.join(str(p) for p in written)}")
     return 0
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="sktransfer",
-        description="Transfer learning of CNNs for small image datasets.",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo",
-        help="fine-tune a pretrained CNN on the bundled digits and compare it "
-        "with a linear SVM on raw pixels",
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    study = commands.add_parser(
+        "study",
+        help="compare transfer strategies on a dataset (the main job)",
+        description=DESCRIPTION,
+        epilog=STUDY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    demo.add_argument("--backbone", default="efficientnet_lite0")
-    demo.add_argument("--input-size", type=int, default=64)
-    demo.add_argument("--epochs", type=int, default=5)
-    demo.add_argument("--device", default="auto")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.set_defaults(run=_demo)
+    data = study.add_argument_group("data")
+    data.add_argument(
+        "--dataset",
+        choices=("digits", "fashion-mnist"),
+        default="digits",
+        help="bundled dataset split into source and target (default: digits)",
+    )
+    data.add_argument(
+        "--data-home",
+        help="folder of the Fashion-MNIST IDX files (default: "
+        "$SKTRANSFER_FASHION_MNIST or /usr/share/datasets/fashion-mnist)",
+    )
+    data.add_argument(
+        "--split",
+        choices=("class", "dendrogram"),
+        default="class",
+        help="class: source classes vs the other classes (default); dendrogram: "
+        "Molina et al.'s split of every class by hierarchical clustering",
+    )
+    data.add_argument(
+        "--source-classes",
+        nargs="+",
+        metavar="LABEL",
+        help="labels of the source task for --split class (default: the first "
+        "half of the labels)",
+    )
+    data.add_argument("--source", metavar="DIR", help="folder of source class folders")
+    data.add_argument("--target", metavar="DIR", help="folder of target class folders")
+    data.add_argument(
+        "--image-size",
+        type=int,
+        metavar="PX",
+        help="resize folder images to PX x PX (needed when their sizes differ)",
+    )
+    data.add_argument(
+        "--per-class",
+        type=int,
+        metavar="N",
+        help="use at most N target images per class (default: all)",
+    )
+    data.add_argument(
+        "--source-per-class",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="use at most N source images per class (default: 1000)",
+    )
+    model = study.add_argument_group("networks and training")
+    model.add_argument(
+        "--backbone",
+        default="small_cnn",
+        help="source network: small_cnn (default), efficientnet_lite0, resnet18, ... "
+        "(see sktransfer.list_backbones())",
+    )
+    model.add_argument(
+        "--weights",
+        default="DEFAULT",
+        help="initial weights of the source network: DEFAULT (pretrained where "
+        "the backbone has some), none, or a weights name or file",
+    )
+    model.add_argument(
+        "--input-size",
+        type=int,
+        default=32,
+        metavar="PX",
+        help="side images are resized to on the device (default: 32)",
+    )
+    model.add_argument(
+        "--epochs",
+        type=int,
+        default=15,
+        help="epochs of every target network (default: 15)",
+    )
+    model.add_argument(
+        "--source-epochs",
+        type=int,
+        default=10,
+        help="epochs of the source network (default: 10)",
+    )
+    model.add_argument(
+        "--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)"
+    )
+    model.add_argument("--batch-size", type=int, default=32)
+    model.add_argument(
+        "--freeze",
+        nargs="+",
+        default=["0", "half", "all"],
+        metavar="N",
+        help="freeze_upto values of the fine-tuning rows: ints, unit names, half, "
+        "all (default: 0 half all)",
+    )
+    model.add_argument(
+        "--no-lrt", action="store_true", help="leave out label-relation transfer"
+    )
+    model.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA when present, default), cpu, cuda, cuda:1, ...",
+    )
+    run = study.add_argument_group("runs and output")
+    run.add_argument(
+        "--repeats", type=int, default=3, help="random splits per method (default: 3)"
+    )
+    run.add_argument(
+        "--test-size",
+        type=float,
+        default=0.3,
+        help="test fraction of the target set (default: 0.3)",
+    )
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument(
+        "--out",
+        default="sktransfer-study",
+        help="folder for study.md, study.csv and the PNG plots (default: "
+        "./sktransfer-study; '' writes nothing)",
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    study.set_defaults(run=_study)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
+        print(f"sktransfer {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,5 +1,21 @@
-"""Pictures that explain a transfer, as scikit-learn style Display objects."""
+"""Pictures that explain a transfer, as scikit-learn style Display objects.
 
+The confusion matrix is scikit-learn's own
+:class:`~sklearn.metrics.ConfusionMatrixDisplay`, which works on these
+estimators as on any classifier.
+"""
+
+from ._curves import StudyDisplay, TransferabilityDisplay
+from ._gradcam import GradCAMDisplay, grad_cam
+from ._maps import FeatureMapDisplay, FilterDisplay
 from ._relation import RelationDisplay
 
-__all__ = ["RelationDisplay"]
+__all__ = [
+    "FeatureMapDisplay",
+    "FilterDisplay",
+    "GradCAMDisplay",
+    "RelationDisplay",
+    "StudyDisplay",
+    "TransferabilityDisplay",
+    "grad_cam",
+]

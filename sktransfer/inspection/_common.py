@@ -1,0 +1,86 @@
+"""What the Displays share: the fitted network and image checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._images import check_images
+
+
+def fitted_network(estimator):
+    """The TransferNetwork of a fitted estimator of this library, in eval mode."""
+    network = getattr(estimator, "module_", None) or getattr(
+        estimator, "network_", None
+    )
+    if network is None or not hasattr(network, "units"):
+        raise ValueError(
+            "`estimator` must be a fitted PretrainedCNNClassifier, "
+            "LabelRelationTransfer or CNNFeatureExtractor; got "
+            f"{type(estimator).__name__}"
+            f"{'' if network is None else ' without a transfer network'}."
+        )
+    return network.to("cpu").eval()
+
+
+def one_image(estimator, image):
+    """``image`` as a (1, C, H, W) tensor of the estimator's fitted shape."""
+    images = check_images(
+        np.asarray(image)[None],
+        getattr(estimator, "image_shape", None),
+        expected_shape=getattr(estimator, "image_shape_", None),
+        estimator_name=type(estimator).__name__,
+    )
+    return images
+
+
+def show_image(images):
+    """(1, C, H, W) tensor -> an array imshow draws (grey or RGB, 0..1)."""
+    picture = images[0].float()
+    if images.dtype == torch.uint8:
+        picture = picture / 255.0
+    picture = picture.numpy().transpose(1, 2, 0)
+    low, high = picture.min(), picture.max()
+    if low < 0 or high > 1:
+        picture = (picture - low) / max(high - low, 1e-12)
+    return picture[..., 0] if picture.shape[-1] == 1 else picture
+
+
+def unit_index(network, layer):
+    names = list(network.units)
+    if isinstance(layer, str):
+        if layer not in names:
+            raise ValueError(f"`layer` must be one of {names}; got {layer!r}.")
+        return names.index(layer)
+    if isinstance(layer, int | np.integer) and -len(names) <= layer < len(names):
+        return int(layer) % len(names)
+    raise ValueError(
+        f"`layer` must be a unit name in {names} or an index below {len(names)}; "
+        f"got {layer!r}."
+    )
+
+
+def unit_outputs(network, x):
+    """The output of every unit for prepared input ``x``, in order."""
+    outputs = []
+    for index, unit in enumerate(network.units.values()):
+        if index == network.pool_index:
+            x = network.pool(x)
+        x = unit(x)
+        outputs.append(x)
+    return outputs
+
+
+def last_spatial_unit(network, x):
+    """Index of the last unit whose output still has spatial dimensions."""
+    with torch.no_grad():
+        outputs = unit_outputs(network, network.prepare(x))
+    spatial = [i for i, output in enumerate(outputs) if output.ndim == 4]
+    if not spatial:
+        raise ValueError("The network has no convolutional unit with feature maps.")
+    return spatial[-1]
+
+
+def grid(n, columns=None):
+    columns = columns or int(np.ceil(np.sqrt(n)))
+    return int(np.ceil(n / columns)), columns

@@ -1,0 +1,202 @@
+"""Grad-CAM class heatmaps (Selvaraju et al.; Brodzicki et al. Fig. 11)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .._images import check_images
+from ._common import grid, last_spatial_unit, show_image, unit_index, unit_outputs
+
+__all__ = ["GradCAMDisplay", "grad_cam"]
+
+
+def _classifier_network(estimator):
+    network = getattr(estimator, "module_", None)
+    if (
+        network is None
+        or not hasattr(network, "head")
+        or not hasattr(estimator, "classes_")
+    ):
+        raise ValueError(
+            "`estimator` must be a fitted PretrainedCNNClassifier or "
+            f"LabelRelationTransfer; got {type(estimator).__name__}."
+        )
+    return network.to("cpu").eval()
+
+
+def grad_cam(estimator, X, *, target=None, layer=None):
+    """Grad-CAM heatmaps of a fitted classifier, at the images' resolution.
+
+    The gradient of the class score with respect to a unit's feature maps,
+    averaged over space, weighs those maps; the ReLU of the weighted sum is
+    upsampled to the image and scaled to [0, 1] (Selvaraju et al., 2017).
+
+    Parameters
+    ----------
+    estimator : fitted PretrainedCNNClassifier or LabelRelationTransfer
+    X : images of the fitted shape
+    target : None, label or array-like of labels, default=None
+        The class to explain per image; None takes the predicted class.
+    layer : str, int or None, default=None
+        The unit whose maps are weighed; None takes the last unit with
+        spatial maps.
+
+    Returns
+    -------
+    heatmaps : ndarray of shape (n, H, W), float32 in [0, 1]
+    explained : ndarray of shape (n,)
+        The class label each heatmap explains.
+
+    References
+    ----------
+    .. [1] R. R. Selvaraju et al., "Grad-CAM: Visual explanations from deep
+       networks via gradient-based localization", ICCV 2017.
+    .. [2] A. Brodzicki et al., FCDS 2020, Fig. 11.
+    """
+    network = _classifier_network(estimator)
+    images = check_images(
+        X,
+        getattr(estimator, "image_shape", None),
+        expected_shape=estimator.image_shape_,
+        estimator_name=type(estimator).__name__,
+    )
+    index = last_spatial_unit(network, images[:1]) if layer is None else None
+    if index is None:
+        index = unit_index(network, layer)
+    classes = np.asarray(estimator.classes_)
+    heatmaps, explained = [], []
+    for start in range(0, len(images), 64):
+        batch = images[start : start + 64]
+        with torch.no_grad():
+            maps = unit_outputs(network, network.prepare(batch))[index]
+        if maps.ndim != 4:
+            raise ValueError(
+                f"`layer` {list(network.units)[index]!r} outputs vectors, not "
+                "feature maps; pick a convolutional unit."
+            )
+        maps = maps.detach().requires_grad_(True)
+        x = maps
+        units = list(network.units.values())
+        for position in range(index + 1, len(units)):
+            if position == network.pool_index:
+                x = network.pool(x)
+            x = units[position](x)
+        if network.pool_index >= len(units):
+            x = network.pool(x)
+        scores = network.forward_head(x)
+        if target is None:
+            columns = scores.argmax(dim=1)
+        else:
+            labels = np.broadcast_to(np.asarray(target), (len(images),))
+            labels = labels[start : start + len(batch)]
+            unknown = np.setdiff1d(labels, classes)
+            if len(unknown):
+                raise ValueError(
+                    f"`target` labels {unknown.tolist()} are not among the classes "
+                    f"{classes.tolist()}."
+                )
+            columns = torch.as_tensor(np.searchsorted(classes, labels))
+        chosen = scores.gather(1, columns[:, None]).sum()
+        (gradients,) = torch.autograd.grad(chosen, maps)
+        weights = gradients.mean(dim=(2, 3), keepdim=True)
+        cam = F.relu((weights * maps).sum(dim=1, keepdim=True)).detach()
+        cam = F.interpolate(
+            cam, size=tuple(batch.shape[-2:]), mode="bilinear", align_corners=False
+        )[:, 0]
+        peak = cam.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]
+        heatmaps.append((cam / peak).numpy().astype(np.float32))
+        explained.append(classes[columns.numpy()])
+    return np.concatenate(heatmaps), np.concatenate(explained)
+
+
+class GradCAMDisplay:
+    """Images with their Grad-CAM heatmap laid over them.
+
+    Parameters
+    ----------
+    images : list of 2-D or HxWx3 arrays in [0, 1]
+    heatmaps : ndarray of shape (n, H, W)
+    titles : list of str or None
+
+    Attributes
+    ----------
+    axes_ : ndarray of Axes, figure_ : Figure
+    overlays_ : list of AxesImage, the heatmaps
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktransfer.inspection import GradCAMDisplay
+    >>> display = GradCAMDisplay([np.zeros((4, 4))], np.ones((1, 4, 4))).plot()
+    >>> len(display.overlays_)
+    1
+    """
+
+    def __init__(self, images, heatmaps, titles=None):
+        self.images = images
+        self.heatmaps = heatmaps
+        self.titles = titles
+
+    @classmethod
+    def from_estimator(cls, estimator, X, *, y=None, target=None, layer=None, ax=None):
+        """Explain each image of ``X`` (a few) by a heatmap of its class.
+
+        ``y``, when given, puts the true label in each title next to the
+        explained (predicted or ``target``) class.
+        """
+        heatmaps, explained = grad_cam(estimator, X, target=target, layer=layer)
+        images = check_images(
+            X,
+            getattr(estimator, "image_shape", None),
+            estimator_name=type(estimator).__name__,
+        )
+        pictures = [show_image(images[i : i + 1]) for i in range(len(images))]
+        titles = [
+            f"class {label}" + ("" if y is None else f" (true {true})")
+            for label, true in zip(
+                explained, [None] * len(explained) if y is None else y, strict=True
+            )
+        ]
+        return cls(pictures, heatmaps, titles).plot(ax=ax)
+
+    def plot(self, *, ax=None, alpha=0.45, cmap="jet"):
+        """Draw; ``ax`` is one Axes per image (or None for a new figure)."""
+        import matplotlib.pyplot as plt
+
+        n = len(self.images)
+        if ax is None:
+            rows, columns = grid(n, min(n, 4))
+            figure, ax = plt.subplots(
+                rows, columns, figsize=(2.6 * columns, 2.8 * rows), squeeze=False
+            )
+            for extra in ax.ravel()[n:]:
+                extra.set_axis_off()
+        axes = np.atleast_1d(ax).ravel()[:n]
+        if len(axes) < n:
+            raise ValueError(f"`ax` has {len(axes)} Axes for {n} images.")
+        self.overlays_ = []
+        for i, axis in enumerate(axes):
+            image = self.images[i]
+            axis.imshow(
+                image,
+                cmap="gray" if np.ndim(image) == 2 else None,
+                interpolation="bilinear",
+            )
+            self.overlays_.append(
+                axis.imshow(
+                    self.heatmaps[i],
+                    cmap=cmap,
+                    alpha=alpha,
+                    vmin=0,
+                    vmax=1,
+                    interpolation="bilinear",
+                )
+            )
+            axis.set_axis_off()
+            if self.titles is not None:
+                axis.set_title(self.titles[i], fontsize=9)
+        self.axes_, self.figure_ = axes, axes[0].figure
+        self.figure_.suptitle("Grad-CAM: where the class evidence lies")
+        return self

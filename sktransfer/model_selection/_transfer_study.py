@@ -1,0 +1,195 @@
+"""The main study: which transfer strategy works on this target, and by how much."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+from .._advice import suggest_strategy
+from .._classifier import PretrainedCNNClassifier
+from .._extractor import CNNFeatureExtractor
+from .._label_relation import LabelRelationTransfer
+from ..baselines import linear_svm_on_pixels
+from ..metrics import embedding_cosine_distance
+from ._runs import Recorder, as_arrays, fit_and_score, split_target
+from ._tables import summarise
+
+__all__ = ["ADVICE_METHODS", "transfer_study"]
+
+SVM = "linear SVM on raw pixels"
+SCRATCH = "CNN from scratch"
+TOP = "top features + linear SVM"
+EARLY = "earlier features ({}) + linear SVM"
+LRT = "label-relation transfer"
+
+# The study rows that put each of Trivedi's scenarios to the test.
+ADVICE_METHODS = {
+    1: (TOP,),
+    2: ("fine-tune, freeze_upto=0",),
+    3: ("earlier",),
+    4: ("fine-tune, freeze_upto=0",),
+}
+
+
+def _features_svm(source, layer, seed):
+    return make_pipeline(
+        CNNFeatureExtractor(source, layer=layer),
+        StandardScaler(),
+        LinearSVC(C=0.1, random_state=seed),
+    )
+
+
+def transfer_study(
+    X_source,
+    y_source,
+    X_target,
+    y_target,
+    *,
+    backbone="small_cnn",
+    weights="DEFAULT",
+    freeze_values=(0, "half", "all"),
+    n_repeats=3,
+    test_size=0.3,
+    source_params=None,
+    target_params=None,
+    label_relation=True,
+    random_state=0,
+    callback=None,
+):
+    """Compare transfer strategies on a target task, against their baselines.
+
+    A source network (``backbone`` from ``weights``) is trained once on the
+    source data. Then, for each repeat (seed ``random_state + r``), the target
+    set is split into stratified training and test parts and these are fitted
+    on the training part and scored on the test part:
+
+    * a linear SVM on raw pixels and the network trained from scratch (the
+      honest baselines);
+    * a linear SVM on the source network's top features, and on the features
+      of a middle unit (Trivedi's scenarios 1 and 3);
+    * the source network fine-tuned with a new head at each ``freeze_upto``;
+    * :class:`~sktransfer.LabelRelationTransfer` from the source network,
+      when the target has no more classes than the source.
+
+    The similarity of source and target (cosine of their mean embeddings in
+    the source network's top features, Molina et al.) and the target size
+    give :func:`~sktransfer.suggest_strategy`'s advice, returned next to the
+    measured best.
+
+    Parameters
+    ----------
+    X_source, y_source : source images and labels
+    X_target, y_target : target images and labels
+    backbone : str or nn.Module, default="small_cnn"
+    weights : default="DEFAULT"
+        Initial weights of the source network (ImageNet for pretrained
+        backbones, random for the built-ins).
+    freeze_values : iterable, default=(0, "half", "all")
+        ``freeze_upto`` values for the fine-tuning rows; ``"half"`` is half
+        of the units.
+    n_repeats : int, default=3
+    test_size : float, default=0.3
+    source_params, target_params : dict, default=None
+        Training parameters (``max_epochs``, ``lr``, ``input_size``, ...) of
+        the source network and of every target network.
+    label_relation : bool, default=True
+        Include the label-relation transfer row.
+    random_state : int, default=0
+    callback : callable, default=None
+        Called with each per-run row, for progress.
+
+    Returns
+    -------
+    result : dict
+        ``"summary"``: rows ``{method, mean, sd, n_runs, fit_time}``, best
+        first; ``"runs"``: every run's row; ``"best"``: the best method;
+        ``"similarity"``; ``"advice"`` (:class:`~sktransfer.Advice`);
+        ``"advice_methods"``: the rows that test the advice; ``"source"``: the
+        fitted source network; ``"last_run"``: ``X_test``, ``y_test`` and the
+        fitted ``models`` and ``predictions`` of the last repeat.
+
+    References
+    ----------
+    .. [1] M. A. Molina et al., 2020 (schemes, similarity).
+    .. [2] A. Trivedi, 2017 (the four scenarios).
+    .. [3] Y. Sawada and K. Kozuka, 2016 (label-relation transfer).
+    """
+    X_source, y_source = as_arrays(X_source, y_source, "source")
+    X_target, y_target = as_arrays(X_target, y_target, "target")
+    source_params = dict(source_params or {})
+    target_params = dict(target_params or {})
+    source = PretrainedCNNClassifier(
+        backbone, weights=weights, random_state=random_state, **source_params
+    ).fit(X_source, y_source)
+    units = source.layer_names_
+    frozen = FrozenEstimator(source)
+    middle = units[max(len(units) // 2 - 1, 0)]
+    freeze_values = [
+        max(len(units) // 2, 1) if value == "half" else value for value in freeze_values
+    ]
+    n_classes = len(np.unique(y_target))
+    use_lrt = label_relation and n_classes <= len(source.classes_)
+    recorder = Recorder(callback)
+    last = {}
+    for repeat in range(n_repeats):
+        seed = random_state + repeat
+        X_train, X_test, y_train, y_test = split_target(
+            X_target, y_target, test_size, seed
+        )
+        models = {
+            SVM: linear_svm_on_pixels(seed),
+            SCRATCH: PretrainedCNNClassifier(
+                backbone, weights=None, random_state=seed, **target_params
+            ),
+            TOP: _features_svm(frozen, None, seed),
+            EARLY.format(middle): _features_svm(frozen, middle, seed),
+        }
+        for value in freeze_values:
+            models[f"fine-tune, freeze_upto={value}"] = PretrainedCNNClassifier(
+                frozen, freeze_upto=value, random_state=seed, **target_params
+            )
+        if use_lrt:
+            models[LRT] = LabelRelationTransfer(
+                frozen, random_state=seed, **target_params
+            )
+        predictions = {}
+        for method, model in models.items():
+            accuracy, elapsed, predicted = fit_and_score(
+                model, X_train, y_train, X_test, y_test
+            )
+            predictions[method] = predicted
+            recorder.add(method=method, seed=seed, accuracy=accuracy, fit_time=elapsed)
+        last = {
+            "X_test": X_test,
+            "y_test": y_test,
+            "models": models,
+            "predictions": predictions,
+        }
+    summary = sorted(
+        summarise(recorder.rows, by=("method",)), key=lambda row: -row["mean"]
+    )
+    extractor = CNNFeatureExtractor(frozen)
+    similarity = 1.0 - embedding_cosine_distance(
+        X_source, X_target, extractor=extractor
+    )
+    n_train = len(y_target) - len(last["y_test"])
+    advice = suggest_strategy(n_train, float(np.clip(similarity, -1, 1)))
+    advised = [
+        row["method"]
+        for row in summary
+        for prefix in ADVICE_METHODS[advice.scenario]
+        if row["method"].startswith(prefix)
+    ]
+    return {
+        "summary": summary,
+        "runs": recorder.rows,
+        "best": summary[0]["method"],
+        "similarity": round(float(similarity), 4),
+        "advice": advice,
+        "advice_methods": advised,
+        "source": source,
+        "last_run": last,
+    }
