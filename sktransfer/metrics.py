@@ -109,7 +109,10 @@ def embedding_cosine_distance(X_source, X_target, *, extractor=None):
     X_source, X_target : images of the same shape
     extractor : CNNFeatureExtractor or None, default=None
         Unfitted or fitted; None uses EfficientNet-Lite0's ImageNet features
-        (offline, from its weights package).
+        (offline, from its weights package). When the two sets differ in
+        image shape (grey and RGB, other sizes) a clone is fitted on each, so
+        the extractor must be deterministic: pretrained weights, or a fixed
+        ``random_state``.
 
     Returns
     -------
@@ -128,8 +131,13 @@ def embedding_cosine_distance(X_source, X_target, *, extractor=None):
         extractor = CNNFeatureExtractor("efficientnet_lite0")
     if not hasattr(extractor, "network_"):
         extractor = clone(extractor).fit(X_source)
+    target_extractor = extractor
+    if np.shape(X_target)[1:] != np.shape(X_source)[1:]:
+        # Another image shape (grey vs RGB, another size): the same network,
+        # fitted on the target's shape.
+        target_extractor = clone(extractor).fit(X_target)
     a = extractor.transform(X_source).astype(np.float64).mean(axis=0)
-    b = extractor.transform(X_target).astype(np.float64).mean(axis=0)
+    b = target_extractor.transform(X_target).astype(np.float64).mean(axis=0)
     norm = np.linalg.norm(a) * np.linalg.norm(b)
     if norm == 0:
         raise ValueError("An image set has an all-zero mean embedding.")

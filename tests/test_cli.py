@@ -1,0 +1,142 @@
+"""The sktransfer command, end to end on tiny settings."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sktransfer._cli import build_parser, main
+
+TINY = [
+    "--per-class",
+    "12",
+    "--source-per-class",
+    "20",
+    "--epochs",
+    "1",
+    "--source-epochs",
+    "1",
+    "--repeats",
+    "2",
+    "--input-size",
+    "16",
+    "--quiet",
+]
+
+
+def test_study_on_digits_writes_table_and_plots(tmp_path, capsys):
+    assert main(["study", *TINY, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "| method | accuracy (mean ± SD) | runs | fit time (s) |" in printed
+    assert "| linear SVM on raw pixels |" in printed
+    assert "Advice: Scenario" in printed and "Measured: the advised" in printed
+    for name in (
+        "study.md",
+        "study.csv",
+        "comparison.png",
+        "confusion.png",
+        "freeze_curve.png",
+        "filters.png",
+        "gradcam.png",
+    ):
+        assert (tmp_path / name).stat().st_size > 0, name
+    rows = (tmp_path / "study.csv").read_text().splitlines()
+    assert rows[0] == "method,seed,accuracy,fit_time" and len(rows) == 1 + 2 * 8
+    assert "label-relation transfer" in (tmp_path / "study.md").read_text()
+
+
+def test_study_dendrogram_split_without_lrt_and_no_output(tmp_path, capsys):
+    args = [
+        "study",
+        *TINY,
+        "--split",
+        "dendrogram",
+        "--no-lrt",
+        "--freeze",
+        "all",
+        "--out",
+        "",
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "dendrogram split" in printed and "label-relation" not in printed
+    assert "Wrote" not in printed
+
+
+def _folder(root, labels, size, rng):
+    from PIL import Image
+
+    for label in labels:
+        (root / label).mkdir(parents=True)
+        for i in range(12):
+            Image.fromarray(rng.integers(0, 255, size, dtype=np.uint8)).save(
+                root / label / f"{i}.png"
+            )
+
+
+def test_study_on_image_folders(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    _folder(tmp_path / "source", ["a", "b", "c"], (10, 10), rng)
+    _folder(tmp_path / "target", ["x", "y"], (12, 12, 3), rng)
+    args = [
+        "study",
+        *TINY,
+        "--source",
+        str(tmp_path / "source"),
+        "--target",
+        str(tmp_path / "target"),
+        "--image-size",
+        "8",
+        "--out",
+        "",
+    ]
+    assert main(args) == 0
+    assert "image folders" in capsys.readouterr().out
+
+
+def test_study_errors_name_the_problem(tmp_path, capsys):
+    with pytest.raises(SystemExit, match="give both --source DIR and --target DIR"):
+        main(["study", "--source", str(tmp_path)])
+    code = main(
+        [
+            "study",
+            "--source",
+            str(tmp_path / "no"),
+            "--target",
+            str(tmp_path),
+            "--quiet",
+        ]
+    )
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
+    code = main(["study", "--source-classes", "42", "--quiet", "--out", ""])
+    assert code == 2 and "`source_classes`" in capsys.readouterr().err
+
+
+def test_help_is_complete(capsys):
+    for argv in (["--help"], ["study", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        text = capsys.readouterr().out
+        assert "linear SVM" in text
+    parser = build_parser()
+    study = parser._subparsers._group_actions[0].choices["study"]
+    undocumented = [
+        action.dest
+        for action in study._actions
+        if action.help is None and action.dest not in ("batch_size", "seed")
+    ]
+    assert undocumented == []
+
+
+def test_console_script_entry_point():
+    done = subprocess.run(
+        [sys.executable, "-m", "sktransfer._cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    from sktransfer import __version__
+
+    assert done.stdout.strip() == __version__
