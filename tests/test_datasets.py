@@ -247,3 +247,43 @@ def test_dendrogram_split_errors():
         dendrogram_split(X, y, level=2, target_nodes={7: 0})
     with pytest.raises(ValueError, match=r"`target_nodes\[0\]` must be"):
         dendrogram_split(X, y, level=2, target_nodes={0: 9})
+
+
+# --- signal_windows ---------------------------------------------------------
+
+
+def test_signal_windows_images_and_labels():
+    from sktransfer.datasets import signal_windows
+
+    t = np.arange(60, dtype=float)
+    signals = np.stack([t, -t, np.ones_like(t)], axis=1)
+    labels = np.zeros(60, int)
+    labels[25] = 2
+    images, y = signal_windows(signals, 10, step=5, labels=labels)
+    assert images.shape == (11, 3, 10) and images.dtype == np.float32
+    assert y.tolist() == [0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0]
+    assert 0 <= images.min() and images.max() <= 1
+    np.testing.assert_allclose(images[:, 0], images[0, 0][None].repeat(11, 0))
+    np.testing.assert_allclose(images[0, 1], images[0, 0][::-1], atol=1e-6)
+    np.testing.assert_allclose(images[:, 2], 0.5)  # a flat channel is mid-grey
+    assert signal_windows(t, 20).shape == (3, 1, 20)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"signals": np.zeros((2, 2, 2))}, "`signals` must have shape"),
+        ({"signals": np.full((20, 2), np.nan)}, "NaN"),
+        ({"window": 0}, "`window`"),
+        ({"window": 50}, "longer than the 20"),
+        ({"step": 1.5}, "`step`"),
+        ({"clip": 0}, "`clip`"),
+        ({"labels": np.zeros(5)}, r"`labels` must have shape \(20,\)"),
+    ],
+)
+def test_signal_windows_errors(kwargs, match):
+    from sktransfer.datasets import signal_windows
+
+    arguments = {"signals": np.zeros((20, 2)), "window": 5, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        signal_windows(**arguments)

@@ -8,11 +8,14 @@
 * :func:`load_image_folder` — a folder of class sub-folders of PNG/JPEG files;
 * :func:`class_split` — source classes A and target classes B (Yosinski et
   al., Shanmugam et al.);
-* :func:`dendrogram_split` — the dendrogram split of Molina et al.
+* :func:`dendrogram_split` — the dendrogram split of Molina et al.;
+* :func:`signal_windows` — windows of a multivariate time series as images
+  (Brodzicki et al.).
 """
 
 from ._bundled import FASHION_MNIST_CLASSES, load_digits_images, load_fashion_mnist
 from ._folder import load_image_folder
+from ._signals import signal_windows
 from ._splits import class_split, dendrogram_split
 
 __all__ = [
@@ -22,4 +25,5 @@ __all__ = [
     "load_digits_images",
     "load_fashion_mnist",
     "load_image_folder",
+    "signal_windows",
 ]
