@@ -1,6 +1,6 @@
 """
 The fixed-feature route: pretrained embeddings + a linear classifier
-===================================================================
+====================================================================
 
 Trivedi's first scenario (a small target, similar to the source): run the
 pretrained body once, and learn a linear classifier on its features. Here the

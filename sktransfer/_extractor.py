@@ -235,7 +235,7 @@ class CNNFeatureExtractor(
 
         Returns
         -------
-        features : ndarray of shape (n, n_features_out_), float32
+        features : ndarray of shape (n, ``n_features_out_``), float32
         """
         check_is_fitted(self, "network_")
         images = check_images(

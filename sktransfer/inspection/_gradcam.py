@@ -122,7 +122,8 @@ class GradCAMDisplay:
 
     Attributes
     ----------
-    axes_ : ndarray of Axes, figure_ : Figure
+    axes_ : ndarray of matplotlib Axes
+    figure_ : matplotlib Figure
     overlays_ : list of AxesImage, the heatmaps
 
     Examples

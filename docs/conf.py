@@ -1,0 +1,43 @@
+"""Sphinx configuration: numpydoc docstrings, sphinx-gallery examples."""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import sktransfer  # noqa: E402
+
+project = "sktransfer"
+author = "the sktransfer developers"
+copyright = "2026, the sktransfer developers"
+release = version = sktransfer.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+autosummary_generate = True
+autodoc_default_options = {"members": False}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+intersphinx_mapping = {}  # offline builds: no inventories to fetch
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+templates_path = ["_templates"]
+html_theme = "alabaster"
+html_static_path = []
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"plot_",
+    "download_all_examples": False,
+    "within_subsection_order": "FileNameSortKey",
+}
