@@ -35,6 +35,7 @@ from skorch.dataset import ValidSplit
 from skorch.utils import to_tensor
 
 from ._augment import resolve_augment
+from ._cache import compute_prefix, place_images
 from ._data import ImageDataset
 from ._images import check_images, check_labels
 from ._network import TransferNetwork
@@ -58,6 +59,7 @@ TRAINING_CONSTRAINTS = {
     "freeze_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
     "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="left")],
     "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+    "cache_frozen": ["boolean"],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
     "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -191,10 +193,10 @@ class ImageClassifierBase(NeuralNetClassifier):
         if isinstance(X, ImageDataset):
             return X
         device = resolve_device(self.device)
-        X = X.to(device)
+        X = place_images(X, device)
         if y is not None:
-            y = torch.as_tensor(y, dtype=torch.long, device=device)
-        return ImageDataset(X, y)
+            y = torch.as_tensor(y, dtype=torch.long, device=X.device)
+        return ImageDataset(X, y, device=device)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         if self.early_stopping and self.train_split is None:
@@ -227,7 +229,7 @@ class ImageClassifierBase(NeuralNetClassifier):
 
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)
-        if str(self.device).startswith("cuda"):
+        if str(self.device).startswith("cuda") and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         with self._autocast():
             out = self.module_(x, **fit_params)
@@ -333,8 +335,49 @@ class ImageClassifierBase(NeuralNetClassifier):
             if not continuing:
                 self._before_initialize(X, y_encoded)
                 self.initialize()
-            super().partial_fit(X, y_encoded, _routing_method="fit", **fit_params)
+            with self._frozen_prefix(X) as X_train:
+                super().partial_fit(
+                    X_train, y_encoded, _routing_method="fit", **fit_params
+                )
         return self
+
+    @contextlib.contextmanager
+    def _frozen_prefix(self, X):
+        """Train on the cached output of the frozen units when that is exact.
+
+        Exact when the first units are frozen from the first epoch on
+        (``freeze_epochs=0``) and no augmentation runs before them: their
+        output is then the same every epoch, so it is computed once.
+        """
+        network = self.module_
+        n_cached = network.n_frozen
+        self.n_cached_units_ = 0
+        if (
+            not self.cache_frozen
+            or n_cached == 0
+            or self.freeze_epochs
+            or network.augment is not None
+        ):
+            yield X
+            return
+        device = resolve_device(self.device)
+        cached = compute_prefix(
+            network,
+            X,
+            n_cached,
+            device,
+            max(self.batch_size, PREDICT_BATCH_SIZE),
+            self._autocast(),
+        )
+        if cached is None:  # over the memory budget
+            yield X
+            return
+        network.cached_units = n_cached
+        self.n_cached_units_ = n_cached
+        try:
+            yield cached
+        finally:
+            network.cached_units = 0
 
     def _before_initialize(self, X, y_encoded):
         """Hook for work on the training data before the network is built."""
@@ -359,7 +402,8 @@ class ImageClassifierBase(NeuralNetClassifier):
             )
         y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
         with seeded(self.random_state), self._on_device():
-            super().partial_fit(X, y_encoded, **fit_params)
+            with self._frozen_prefix(X) as X_train:
+                super().partial_fit(X_train, y_encoded, **fit_params)
         return self
 
     def forward(self, X, training=False, device="cpu"):

@@ -84,6 +84,13 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         ``freeze_upto`` (fastai's ``fine_tune``).
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         ``"auto"``: bf16 autocast on CUDA, float32 on CPU.
+    cache_frozen : bool, default=True
+        When the first units are frozen from the start (``freeze_epochs=0``)
+        and there is no augmentation, compute their output once per fit and
+        train the rest on it (exact: the frozen units give the same output
+        every epoch). ``freeze_upto="all"`` becomes one forward pass plus
+        head epochs. Skipped when the cache would exceed its memory budget
+        (``sktransfer._cache``). ``n_cached_units_`` tells what was cached.
     criterion, optimizer, lr, max_epochs, batch_size, train_split, callbacks,
     warm_start, verbose, iterator_train, iterator_valid, **kwargs
         As in skorch, with these defaults: ``CrossEntropyLoss``, ``AdamW``,
@@ -101,6 +108,8 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         The transferable units of the body, in forward order.
     n_frozen_ : int
         Number of frozen units.
+    n_cached_units_ : int
+        Number of frozen units whose output the last fit cached (0: none).
     image_shape_ : tuple
         ``(C, H, W)`` of the training images.
     n_features_in_ : int
@@ -168,6 +177,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         n_iter_no_change=5,
         freeze_epochs=0,
         precision="auto",
+        cache_frozen=True,
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
@@ -218,6 +228,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         self.n_iter_no_change = n_iter_no_change
         self.freeze_epochs = freeze_epochs
         self.precision = precision
+        self.cache_frozen = cache_frozen
 
     def initialize_module(self):
         source = self._resolve_source(self.backbone)

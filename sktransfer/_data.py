@@ -14,17 +14,26 @@ __all__ = ["BatchLoader", "ImageDataset", "ShuffledBatchLoader"]
 
 
 class ImageDataset(Dataset):
-    """Images ``(n, C, H, W)`` and optional integer labels, as tensors."""
+    """Images ``(n, C, H, W)`` and optional integer labels, as tensors.
 
-    def __init__(self, X, y=None):
+    ``device`` is where batches go; ``X`` may live elsewhere (pinned host
+    memory when it does not fit on the GPU), and then each batch is copied
+    over as it is drawn.
+    """
+
+    def __init__(self, X, y=None, device=None):
         self.X = X
         self.y = y
+        self.device = X.device if device is None else torch.device(device)
 
     def __len__(self):
         return len(self.X)
 
     def __getitem__(self, index):
-        return self.X[index], (None if self.y is None else self.y[index])
+        # A 0 placeholder without labels, as skorch's Dataset, so that
+        # torch's DataLoader can collate (the Accelerate variant uses it).
+        y = self.y[index] if self.y is not None else torch.zeros((), dtype=torch.long)
+        return self.X[index], y
 
 
 def _base_and_indices(dataset):
@@ -88,6 +97,9 @@ class BatchLoader:
                 batch = order[start : start + self.batch_size]
             X = self.base.X[batch]
             y = None if self.base.y is None else self.base.y[batch]
+            if X.device != self.base.device:
+                X = X.to(self.base.device, non_blocking=True)
+                y = None if y is None else y.to(self.base.device, non_blocking=True)
             yield X, y
 
 

@@ -121,6 +121,7 @@ class TransferNetwork(nn.Module):
         else:
             self.mean = self.std = None
         self.n_frozen = 0
+        self.cached_units = 0
 
     @property
     def unit_names(self):
@@ -175,7 +176,25 @@ class TransferNetwork(nn.Module):
     def forward_head(self, features):
         return self.head(features)
 
+    def forward_suffix(self, h, start):
+        """Run units ``start:`` (and pooling, then the head) on a prefix's output.
+
+        ``h`` is ``forward_features(prepare(x), upto=start)``; the two together
+        are the whole forward pass.
+        """
+        units = list(self.units.values())
+        for index in range(start, len(units)):
+            if index == self.pool_index:
+                h = self.pool(h)
+            h = units[index](h)
+        if self.pool_index >= len(units) and start < len(units):
+            h = self.pool(h)
+        return self.forward_head(h)
+
     def forward(self, x):
+        if self.cached_units:
+            # Frozen-prefix caching: x is already the output of the first units.
+            return self.forward_suffix(x, self.cached_units)
         return self.forward_head(self.forward_features(self.prepare(x)))
 
     # -- freezing -------------------------------------------------------------

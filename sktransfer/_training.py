@@ -14,9 +14,15 @@ __all__ = ["FreezeSchedule", "resolve_device", "seeded", "resolve_unit_count"]
 
 
 def resolve_device(device):
-    """``"auto"`` -> ``"cuda"`` when a GPU is present, else ``"cpu"``."""
+    """``"auto"`` -> ``"cuda"`` when a GPU is present, else ``"cpu"``.
+
+    ``None`` (device placement left to Hugging Face Accelerate) keeps data on
+    the CPU: ``"cpu"``.
+    """
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    if device is None:
+        return "cpu"
     return device
 
 

@@ -1,0 +1,102 @@
+"""Multi-GPU (and TPU, mixed precision) training through Hugging Face Accelerate.
+
+:class:`AcceleratedCNNClassifier` is :class:`~sktransfer.PretrainedCNNClassifier`
+with skorch's :class:`skorch.hf.AccelerateMixin`: pass an
+``accelerate.Accelerator`` and launch the script with ``accelerate launch``
+(one process per GPU; batches are sharded across processes and gradients
+averaged by DistributedDataParallel). Install the optional extra::
+
+    pip install "sktransfer[accelerate]"
+
+Differences from the single-device estimator, all due to Accelerate:
+
+* the accelerator places the model and the batches, so ``device=None``;
+* batches come from a ``torch.utils.data.DataLoader`` (which Accelerate knows
+  how to shard) instead of this library's in-memory slicing;
+* mixed precision is the accelerator's (``Accelerator(mixed_precision="bf16")``),
+  so ``precision`` defaults to ``"float32"``;
+* as skorch warns, an accelerated net cannot be pickled while wrapped; the
+  default ``unwrap_after_train=True`` unwraps it after ``fit``, and
+  ``save_params`` / ``load_params`` work.
+
+Example (``train.py``, run with ``accelerate launch train.py``)::
+
+    from accelerate import Accelerator
+    from sktransfer.multi_gpu import AcceleratedCNNClassifier
+
+    clf = AcceleratedCNNClassifier(
+        "resnet50", accelerator=Accelerator(mixed_precision="bf16"),
+        freeze_upto=2, max_epochs=10, batch_size=64,
+    )
+    clf.fit(X, y)
+"""
+
+from __future__ import annotations
+
+from torch.utils.data import DataLoader
+
+from ._classifier import PretrainedCNNClassifier
+
+try:
+    from skorch.hf import AccelerateMixin
+except ImportError as error:  # pragma: no cover - skorch always has skorch.hf
+    raise ImportError("sktransfer.multi_gpu needs skorch >= 0.12.") from error
+
+__all__ = ["AcceleratedCNNClassifier"]
+
+
+class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
+    """:class:`~sktransfer.PretrainedCNNClassifier` trained through Accelerate.
+
+    Parameters
+    ----------
+    backbone : as in PretrainedCNNClassifier
+    accelerator : accelerate.Accelerator
+        Decides devices, processes and mixed precision.
+    device : None, default=None
+        Left to the accelerator.
+    precision : default="float32"
+        Mixed precision is the accelerator's.
+    unwrap_after_train : bool, default=True
+    **kwargs
+        Every other parameter of :class:`~sktransfer.PretrainedCNNClassifier`.
+
+    Examples
+    --------
+    >>> from accelerate import Accelerator  # doctest: +SKIP
+    >>> from sktransfer.multi_gpu import AcceleratedCNNClassifier  # doctest: +SKIP
+    >>> clf = AcceleratedCNNClassifier("small_cnn", accelerator=Accelerator())
+    ... # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        backbone="resnet18",
+        *,
+        accelerator,
+        device=None,
+        precision="float32",
+        unwrap_after_train=True,
+        iterator_train=DataLoader,
+        iterator_valid=DataLoader,
+        iterator_train__shuffle=True,
+        **kwargs,
+    ):
+        super().__init__(
+            backbone,
+            accelerator=accelerator,
+            device=device,
+            precision=precision,
+            unwrap_after_train=unwrap_after_train,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            iterator_train__shuffle=iterator_train__shuffle,
+            **kwargs,
+        )
+
+    def _initialize_callbacks(self):
+        # skorch's PrintLog prints to any sink but ``print`` whatever the
+        # verbosity; keep ``verbose=0`` silent (Accelerate's print otherwise).
+        if self.callbacks__print_log__sink == "auto" and not self.verbose:
+            self.callbacks__print_log__sink = print
+        return super()._initialize_callbacks()
