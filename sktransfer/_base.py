@@ -37,9 +37,10 @@ from skorch.utils import to_tensor
 from ._augment import resolve_augment
 from ._cache import compute_prefix, place_images
 from ._data import ImageDataset
+from ._guard import TrainingGuard, explain_out_of_memory
 from ._images import check_images, check_labels
 from ._network import TransferNetwork
-from ._source import check_channels, resolve_source
+from ._source import check_channels, check_weights_sha256, resolve_source
 from ._training import FreezeSchedule, resolve_device, resolve_unit_count, seeded
 
 __all__ = ["ImageClassifierBase"]
@@ -60,6 +61,7 @@ TRAINING_CONSTRAINTS = {
     "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="left")],
     "precision": [StrOptions({"auto", "float32", "bfloat16"})],
     "cache_frozen": ["boolean"],
+    "weights_sha256": [None, str],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
     "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -91,6 +93,7 @@ class ImageClassifierBase(NeuralNetClassifier):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("freeze_schedule", FreezeSchedule()),
+            ("training_guard", TrainingGuard()),
         ]
         if self.early_stopping:
             callbacks.append(
@@ -108,6 +111,7 @@ class ImageClassifierBase(NeuralNetClassifier):
         """The source network for the fitted images' channels and size."""
         check_is_fitted(self, "image_shape_", msg="Call fit to build the network.")
         in_channels = self.image_shape_[0]
+        check_weights_sha256(self.weights, self.weights_sha256)
         source = resolve_source(
             backbone, self.weights, in_channels=in_channels, input_size=self.input_size
         )
@@ -249,6 +253,11 @@ class ImageClassifierBase(NeuralNetClassifier):
         finally:
             self.device = requested
 
+    def load_params(self, *args, **kwargs):
+        """skorch's ``load_params``, with ``device="auto"`` resolved first."""
+        with self._on_device():
+            return super().load_params(*args, **kwargs)
+
     def __setstate__(self, state):
         requested = state.get("device")
         if requested == "auto":
@@ -335,7 +344,10 @@ class ImageClassifierBase(NeuralNetClassifier):
             if not continuing:
                 self._before_initialize(X, y_encoded)
                 self.initialize()
-            with self._frozen_prefix(X) as X_train:
+            with (
+                explain_out_of_memory("fit", self.batch_size),
+                self._frozen_prefix(X) as X_train,
+            ):
                 super().partial_fit(
                     X_train, y_encoded, _routing_method="fit", **fit_params
                 )
@@ -402,7 +414,10 @@ class ImageClassifierBase(NeuralNetClassifier):
             )
         y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
         with seeded(self.random_state), self._on_device():
-            with self._frozen_prefix(X) as X_train:
+            with (
+                explain_out_of_memory("partial_fit", self.batch_size),
+                self._frozen_prefix(X) as X_train,
+            ):
                 super().partial_fit(X_train, y_encoded, **fit_params)
         return self
 
@@ -415,13 +430,28 @@ class ImageClassifierBase(NeuralNetClassifier):
             expected_shape=self.image_shape_,
             estimator_name=type(self).__name__,
         )
-        with self._on_device():
+        batch_size = self.get_params_for("iterator_valid").get(
+            "batch_size", max(self.batch_size, PREDICT_BATCH_SIZE)
+        )
+        with (
+            self._on_device(),
+            explain_out_of_memory(
+                "Prediction", batch_size, "iterator_valid__batch_size"
+            ),
+        ):
             dataset = self.get_dataset(X)
             outputs = [
                 self.evaluation_step((batch, None), training=training)
                 for batch, _ in self.get_iterator(dataset, training=False)
             ]
-            return torch.cat(outputs).to(device)
+            outputs = torch.cat(outputs).to(device)
+        if not torch.isfinite(outputs).all():
+            raise ValueError(
+                "The network gave non-finite outputs for `X`: its weights are not "
+                "finite (a diverged fit?) or `X` holds extreme values. Refit with "
+                "a smaller `lr`."
+            )
+        return outputs
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.

@@ -41,6 +41,9 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         ``None``: random initialisation. A torchvision weights name
         (``"IMAGENET1K_V1"``) or enum member. A path to a state dict, read
         with ``torch.load(weights_only=True)``.
+    weights_sha256 : str or None, default=None
+        The SHA-256 (hex, or a prefix of at least 8 digits) the ``weights``
+        file must have; checked before the file is read.
     freeze_upto : int, str or "all", default=0
         ``0`` fine-tunes everything; ``n`` freezes the first ``n`` units of
         ``layer_names_``; a unit name freezes up to and including it;
@@ -161,6 +164,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         backbone="resnet18",
         *,
         weights="DEFAULT",
+        weights_sha256=None,
         freeze_upto=0,
         transfer_upto=None,
         head_hidden_sizes=(),
@@ -212,6 +216,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         )
         self.backbone = backbone
         self.weights = weights
+        self.weights_sha256 = weights_sha256
         self.freeze_upto = freeze_upto
         self.transfer_upto = transfer_upto
         self.head_hidden_sizes = head_hidden_sizes

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._data import BatchLoader, ImageDataset
 from ._images import check_images
 from ._network import TransferNetwork
-from ._source import check_channels, resolve_source
+from ._source import check_channels, check_weights_sha256, resolve_source
 from ._training import resolve_device, seeded
 
 __all__ = ["CNNFeatureExtractor"]
@@ -42,6 +42,10 @@ class CNNFeatureExtractor(
     backbone : str, nn.Module or fitted estimator, default="resnet18"
         As in :class:`~sktransfer.PretrainedCNNClassifier`.
     weights : "DEFAULT", None, str or path, default="DEFAULT"
+        As in :class:`~sktransfer.PretrainedCNNClassifier`.
+    weights_sha256 : str or None, default=None
+        The SHA-256 (hex, or a prefix of at least 8 digits) the ``weights``
+        file must have; checked before the file is read.
     layer : str, int or None, default=None
         The unit whose output is the embedding: a name of ``layer_names_`` or
         its index. None: the penultimate features (all body units and global
@@ -106,6 +110,7 @@ class CNNFeatureExtractor(
         "device": [str],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
+        "weights_sha256": [None, str],
     }
 
     def __init__(
@@ -113,6 +118,7 @@ class CNNFeatureExtractor(
         backbone="resnet18",
         *,
         weights="DEFAULT",
+        weights_sha256=None,
         layer=None,
         pooling="avg",
         input_size=None,
@@ -124,6 +130,7 @@ class CNNFeatureExtractor(
     ):
         self.backbone = backbone
         self.weights = weights
+        self.weights_sha256 = weights_sha256
         self.layer = layer
         self.pooling = pooling
         self.input_size = input_size
@@ -168,6 +175,7 @@ class CNNFeatureExtractor(
         images = check_images(X, self.image_shape, estimator_name=type(self).__name__)
         self.image_shape_ = tuple(int(v) for v in images.shape[1:])
         self.n_features_in_ = math.prod(self.image_shape_)
+        check_weights_sha256(self.weights, self.weights_sha256)
         with seeded(self.random_state):
             source = resolve_source(
                 self.backbone,

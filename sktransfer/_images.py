@@ -134,7 +134,7 @@ def check_images(
         if expected_shape is not None and image_shape is None:
             if math.prod(expected_shape) != array.shape[1]:
                 raise ValueError(
-                    f"X has {array.shape[1]} features, but {estimator_name} is "
+                    f"`X`: X has {array.shape[1]} features, but {estimator_name} is "
                     f"expecting {math.prod(expected_shape)} features as input "
                     f"(images of shape {tuple(expected_shape)})."
                 )

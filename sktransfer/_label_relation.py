@@ -128,6 +128,9 @@ class LabelRelationTransfer(ImageClassifierBase):
         (source outputs: ImageNet's 1000 classes).
     weights : "DEFAULT", str or path, default="DEFAULT"
         The source's weights, as in PretrainedCNNClassifier.
+    weights_sha256 : str or None, default=None
+        The SHA-256 (hex, or a prefix of at least 8 digits) the ``weights``
+        file must have; checked before the file is read.
     relation : {"hard", "soft"}, default="hard"
         ``"hard"``: eq. 5, count of arg-max outputs; ``"soft"``: mean softmax.
     assignment : {"hungarian", "peak"} or array-like of int, default="hungarian"
@@ -193,6 +196,7 @@ class LabelRelationTransfer(ImageClassifierBase):
         estimator=None,
         *,
         weights="DEFAULT",
+        weights_sha256=None,
         relation="hard",
         assignment="hungarian",
         freeze_upto=0,
@@ -241,6 +245,7 @@ class LabelRelationTransfer(ImageClassifierBase):
         )
         self.estimator = estimator
         self.weights = weights
+        self.weights_sha256 = weights_sha256
         self.relation = relation
         self.assignment = assignment
         self.freeze_upto = freeze_upto

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -20,7 +21,13 @@ from torch import nn
 from ._network import reset_parameters
 from ._registry import BackboneSpec, DecomposedNetwork, get_backbone_spec
 
-__all__ = ["Source", "check_channels", "load_state_dict_file", "resolve_source"]
+__all__ = [
+    "Source",
+    "check_channels",
+    "check_weights_sha256",
+    "load_state_dict_file",
+    "resolve_source",
+]
 
 
 @dataclass
@@ -72,6 +79,40 @@ def load_state_dict_file(path):
             f"parameter names to tensors); got {type(state).__name__}."
         )
     return state
+
+
+def check_weights_sha256(weights, expected):
+    """Refuse a weights file whose SHA-256 is not ``expected`` (before reading it).
+
+    ``expected`` None checks nothing. A full hex digest, or a prefix of at
+    least 8 hex digits (as torchvision's file names carry), is compared.
+    """
+    if expected is None:
+        return
+    if (
+        not isinstance(expected, str)
+        or len(expected) < 8
+        or any(c not in "0123456789abcdefABCDEF" for c in expected)
+    ):
+        raise ValueError(
+            "`weights_sha256` must be a hex SHA-256 digest (or a prefix of at "
+            f"least 8 hex digits); got {expected!r}."
+        )
+    if not isinstance(weights, (str, os.PathLike)) or not os.path.isfile(weights):
+        raise ValueError(
+            "`weights_sha256` checks a weights file, but `weights` is not the path "
+            f"of an existing file: {weights!r}."
+        )
+    digest = hashlib.sha256()
+    with open(weights, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    actual = digest.hexdigest()
+    if not actual.startswith(expected.lower()):
+        raise ValueError(
+            f"`weights` file {os.fspath(weights)!r} has SHA-256 {actual}, not the "
+            f"expected `weights_sha256`={expected!r}; it was not loaded."
+        )
 
 
 def _load_into(model, state_dict, origin):

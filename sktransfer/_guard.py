@@ -1,0 +1,97 @@
+"""Training that goes wrong: a diverging loss, an interrupt, out of GPU memory.
+
+The promise (see the reliability guide): a fit never leaves an estimator that
+predicts garbage. A non-finite loss restores the weights of the last
+completed epoch and raises an error that names ``lr``; an interrupt
+(Ctrl-C) restores them and keeps the estimator usable; running out of GPU
+memory says which ``batch_size`` to lower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+
+import torch
+from skorch.callbacks import Callback
+
+__all__ = ["TrainingGuard", "explain_out_of_memory"]
+
+
+class TrainingGuard(Callback):
+    """Keep the weights of the last completed epoch, for when an epoch fails.
+
+    At the start of every epoch the network's state is copied (on its
+    device); a non-finite training loss restores that copy and raises
+    ``ValueError`` naming ``lr``; an interrupted epoch (``KeyboardInterrupt``,
+    which skorch catches) is undone, weights and history, with a warning.
+    The optimizer's state is not restored.
+    """
+
+    def initialize(self):
+        self.snapshot_ = None
+        self.epoch_open_ = False
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.snapshot_ = {
+            name: value.detach().clone()
+            for name, value in net.module_.state_dict().items()
+        }
+        self.epoch_open_ = True
+
+    def _restore(self, net):
+        if self.snapshot_ is not None:
+            net.module_.load_state_dict(self.snapshot_)
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        loss = net.history[-1, "batches", -1, "train_loss"]
+        if math.isfinite(loss):
+            return
+        self._restore(net)
+        self.epoch_open_ = False
+        epoch = len(net.history)
+        batch = len(net.history[-1, "batches"])
+        net.history.pop()
+        raise ValueError(
+            f"The training loss became {loss} in epoch {epoch} (batch {batch}): "
+            f"the learning rate `lr`={net.lr} is probably too high for this "
+            "network; try a smaller `lr` (e.g. 10 times smaller). The weights "
+            f"were restored to those before epoch {epoch}."
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epoch_open_ = False
+
+    def on_train_end(self, net, **kwargs):
+        if not self.epoch_open_:
+            return
+        # skorch caught a KeyboardInterrupt in the middle of an epoch.
+        self._restore(net)
+        self.epoch_open_ = False
+        epoch = len(net.history)
+        net.history.pop()
+        warnings.warn(
+            f"Training was interrupted in epoch {epoch}; the weights after "
+            f"epoch {epoch - 1} were restored and the estimator is usable.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+@contextlib.contextmanager
+def explain_out_of_memory(stage, batch_size, parameter="batch_size"):
+    """Re-raise a CUDA out-of-memory error with what to change."""
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError as error:
+        smaller = max(1, batch_size // 2)
+        raise torch.cuda.OutOfMemoryError(
+            f"{stage} ran out of GPU memory with `{parameter}`={batch_size}: try a "
+            f"smaller `{parameter}` (e.g. {smaller}), a smaller `input_size`, "
+            "more frozen units (`freeze_upto`), or `precision='bfloat16'`. "
+            f"Original error: {str(error).splitlines()[0] if str(error) else ''}"
+        ) from error

@@ -1,0 +1,287 @@
+"""Training that goes wrong, persistence, safe loading, determinism, bounds."""
+
+import hashlib
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import make_pipeline as make_imb_pipeline
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from skorch.callbacks import Callback, Checkpoint
+
+from sktransfer import (
+    CNNFeatureExtractor,
+    LabelRelationTransfer,
+    PretrainedCNNClassifier,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    from sktransfer.datasets import load_digits_images
+
+    X, y = load_digits_images()
+    return X[:200], y[:200], X[200:260]
+
+
+def _clf(**params):
+    params = {"input_size": 16, "max_epochs": 2, "random_state": 0, **params}
+    return PretrainedCNNClassifier("small_cnn", **params)
+
+
+# --- training that goes wrong -----------------------------------------------
+
+
+def test_diverging_loss_names_lr_and_restores_the_last_good_weights(data):
+    X, y, X_new = data
+
+    class Poison(Callback):
+        """Make the weights NaN at the first batch of epoch 4."""
+
+        def on_batch_begin(self, net, training=False, **kwargs):
+            batches = net.history[-1]["batches"]
+            if training and len(net.history) == 4 and len(batches) == 1:
+                with torch.no_grad():
+                    next(net.module_.head.parameters()).fill_(float("nan"))
+
+    clf = _clf(warm_start=True, callbacks=[("poison", Poison())]).fit(X, y)
+    after_two = clf.predict_proba(X_new)
+    with pytest.raises(ValueError, match=r"`lr`=0.001 is probably too high"):
+        clf.fit(X, y)  # epoch 3 completes, epoch 4 diverges
+    assert len(clf.history) == 3  # the failed epoch is not recorded
+    proba = clf.predict_proba(X_new)
+    assert np.isfinite(proba).all()
+    assert not np.allclose(proba, after_two)  # the weights after epoch 3
+
+
+def test_too_high_learning_rate_stops_with_a_clear_error(data):
+    X, y, _ = data
+    with pytest.raises(ValueError, match="`lr`"):
+        _clf(lr=1e12, max_epochs=5, optimizer=torch.optim.SGD).fit(X, y)
+
+
+def test_non_finite_weights_never_give_nan_probabilities(data):
+    X, y, X_new = data
+    clf = _clf().fit(X, y)
+    with torch.no_grad():
+        next(clf.module_.head.parameters()).fill_(float("inf"))
+    with pytest.raises(ValueError, match="non-finite outputs"):
+        clf.predict_proba(X_new)
+
+
+def test_keyboard_interrupt_keeps_the_last_completed_epoch(data):
+    X, y, X_new = data
+    reference = _clf(max_epochs=2).fit(X, y)
+
+    class Interrupt(Callback):
+        def on_batch_end(self, net, training=False, **kwargs):
+            if (
+                training
+                and len(net.history) == 3
+                and len(net.history[-1]["batches"]) == 2
+            ):
+                raise KeyboardInterrupt
+
+    clf = _clf(max_epochs=5, callbacks=[("interrupt", Interrupt())])
+    with pytest.warns(RuntimeWarning, match="interrupted in epoch 3"):
+        clf.fit(X, y)
+    assert len(clf.history) == 2
+    np.testing.assert_allclose(
+        clf.predict_proba(X_new), reference.predict_proba(X_new), rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("stage", ["fit", "predict"])
+def test_out_of_memory_suggests_a_smaller_batch_size(data, monkeypatch, stage):
+    X, y, X_new = data
+    clf = _clf()
+    if stage == "predict":
+        clf.fit(X, y)
+
+    def no_memory(self, x):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+
+    monkeypatch.setattr(type(clf), "infer", no_memory)
+    if stage == "fit":
+        with pytest.raises(torch.cuda.OutOfMemoryError, match=r"`batch_size`=32.*16"):
+            clf.fit(X, y)
+    else:
+        with pytest.raises(
+            torch.cuda.OutOfMemoryError, match=r"`iterator_valid__batch_size`=256"
+        ):
+            clf.predict(X_new)
+
+
+# --- persistence ------------------------------------------------------------
+
+
+def _fitted_estimators(X, y):
+    clf = _clf().fit(X, y)
+    lrt = LabelRelationTransfer(FrozenEstimator(clf), max_epochs=1, random_state=0).fit(
+        X[y < 5], y[y < 5]
+    )
+    extractor = CNNFeatureExtractor("small_cnn", input_size=16, random_state=0).fit(X)
+    features = make_pipeline(
+        CNNFeatureExtractor("small_cnn", input_size=16, random_state=0),
+        LogisticRegression(max_iter=200),
+    ).fit(X, y)
+    rows = X.reshape(len(X), -1)
+    smote = make_imb_pipeline(
+        SMOTE(random_state=0), _clf(image_shape=(8, 8), max_epochs=1)
+    ).fit(rows, y)
+    return {
+        "classifier": (clf, "predict_proba", X),
+        "lrt": (lrt, "predict_proba", X),
+        "extractor": (extractor, "transform", X),
+        "feature pipeline": (features, "predict_proba", X),
+        "smote pipeline": (smote, "predict_proba", rows),
+    }
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib"])
+def test_round_trip_of_every_fitted_estimator(data, tmp_path, how):
+    X, y, _ = data
+    for name, (estimator, method, inputs) in _fitted_estimators(X, y).items():
+        if how == "pickle":
+            restored = pickle.loads(pickle.dumps(estimator))
+        else:
+            joblib.dump(estimator, tmp_path / f"{name}.joblib")
+            restored = joblib.load(tmp_path / f"{name}.joblib")
+        np.testing.assert_array_equal(
+            getattr(restored, method)(inputs[:20]),
+            getattr(estimator, method)(inputs[:20]),
+            err_msg=name,
+        )
+
+
+def test_model_saved_for_cuda_loads_on_a_cpu_only_machine(data, monkeypatch):
+    """A net pickled with device='cuda' maps to the CPU where there is none."""
+    X, y, X_new = data
+    clf = _clf().fit(X, y)
+    expected = clf.predict(X_new)
+    clf.device = "cuda"
+    payload = pickle.dumps(clf)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skorch's DeviceWarning says so
+        restored = pickle.loads(payload)
+    assert str(restored.device) == "cpu"
+    np.testing.assert_array_equal(restored.predict(X_new), expected)
+    # and the weights themselves with map_location
+    state = {k: v.clone() for k, v in clf.module_.state_dict().items()}
+    torch.save(state, "/tmp/_sktransfer_state.pt")
+    loaded = torch.load(
+        "/tmp/_sktransfer_state.pt", map_location="cpu", weights_only=True
+    )
+    assert all(t.device.type == "cpu" for t in loaded.values())
+
+
+def test_save_params_load_params_and_checkpoint(data, tmp_path):
+    X, y, X_new = data
+    checkpoint = Checkpoint(dirname=str(tmp_path / "ckpt"), monitor="train_loss_best")
+    clf = _clf(callbacks=[("checkpoint", checkpoint)]).fit(X, y)
+    assert (tmp_path / "ckpt" / "params.pt").is_file()
+    clf.save_params(f_params=str(tmp_path / "params.pt"))
+    fresh = _clf(max_epochs=0).fit(X, y)  # same architecture, untrained
+    assert not np.allclose(fresh.predict_proba(X_new), clf.predict_proba(X_new))
+    fresh.load_params(f_params=str(tmp_path / "params.pt"))
+    np.testing.assert_allclose(
+        fresh.predict_proba(X_new), clf.predict_proba(X_new), rtol=1e-6
+    )
+    restored = _clf(max_epochs=0).fit(X, y)
+    restored.load_params(checkpoint=checkpoint)
+    np.testing.assert_allclose(
+        restored.predict_proba(X_new), clf.predict_proba(X_new), rtol=1e-6
+    )
+
+
+def test_warm_start_continues_training(data):
+    X, y, _ = data
+    clf = _clf(warm_start=True, max_epochs=1).fit(X, y)
+    first_loss = clf.history[-1, "train_loss"]
+    clf.fit(X, y)
+    assert len(clf.history) == 2 and clf.history[-1, "train_loss"] < first_loss
+
+
+# --- safe loading -----------------------------------------------------------
+
+
+def test_weights_sha256_is_checked_before_loading(data, tmp_path):
+    from sktransfer import get_backbone_spec
+
+    X, y, _ = data
+    path = tmp_path / "small_cnn.pt"
+    model = get_backbone_spec("small_cnn").build(3, 16)
+    torch.save(model.state_dict(), path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    for good in (digest, digest[:8], digest.upper()):
+        _clf(weights=str(path), weights_sha256=good, max_epochs=1).fit(X, y)
+        CNNFeatureExtractor(
+            "small_cnn", weights=str(path), weights_sha256=good, input_size=16
+        ).fit(X)
+    with pytest.raises(ValueError, match="has SHA-256 .* not the expected"):
+        _clf(weights=str(path), weights_sha256="0" * 64).fit(X, y)
+    with pytest.raises(ValueError, match="`weights_sha256` must be a hex"):
+        _clf(weights=str(path), weights_sha256="xyz").fit(X, y)
+    with pytest.raises(ValueError, match="`weights_sha256` checks a weights file"):
+        _clf(weights="DEFAULT", weights_sha256=digest).fit(X, y)
+
+
+def test_a_pickle_bomb_as_weights_runs_nothing(data, tmp_path):
+    X, y, _ = data
+    marker = tmp_path / "executed"
+
+    class Bomb:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "bomb.pt"
+    with open(path, "wb") as f:
+        pickle.dump({"w": Bomb()}, f)
+    for estimator in (
+        _clf(weights=str(path)),
+        CNNFeatureExtractor("small_cnn", weights=str(path), input_size=16),
+    ):
+        with pytest.raises(ValueError, match="weights_only=True"):
+            estimator.fit(X, y)
+    assert not marker.exists()
+
+
+# --- determinism and bounds -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: _clf(augment="standard", head_dropout=0.3),
+        lambda: _clf(freeze_upto=2),
+    ],
+    ids=["augmented-dropout", "cached-prefix"],
+)
+def test_same_random_state_same_predictions_on_cpu(data, make):
+    X, y, X_new = data
+    a, b = make().fit(X, y), make().fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X_new), b.predict_proba(X_new))
+
+
+def test_prediction_runs_in_bounded_batches(data, monkeypatch):
+    """100,000 images never reach the network as one batch."""
+    X, y, _ = data
+    clf = _clf(max_epochs=1).fit(X, y)
+    sizes = []
+    original = type(clf.module_).forward
+
+    def spy(self, x):
+        sizes.append(len(x))
+        return original(self, x)
+
+    monkeypatch.setattr(type(clf.module_), "forward", spy)
+    big = np.broadcast_to(X[:1], (100_000, 8, 8))
+    predictions = clf.predict(big)
+    assert len(predictions) == 100_000 and max(sizes) == 256
