@@ -21,7 +21,7 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=1024)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--networks", nargs="+", default=["small_cnn", "mlp", "resnet18"]
     )

@@ -49,6 +49,7 @@ def _per_class(X, y, limit, seed):
 def load_study_data(args):
     """Source and target sets the arguments ask for, with a description."""
     from .datasets import (
+        FASHION_MNIST_CLASSES,
         class_split,
         dendrogram_split,
         load_digits_images,
@@ -67,6 +68,7 @@ def load_study_data(args):
             X, y = load_digits_images()
         else:
             X, y = load_fashion_mnist(args.data_home)
+            y = np.array(FASHION_MNIST_CLASSES)[y]  # names read better in plots
         if args.split == "dendrogram":
             X_s, y_s, X_t, y_t = dendrogram_split(X, y)
             how = "dendrogram split (larger node of each label -> source)"
@@ -77,6 +79,11 @@ def load_study_data(args):
                 if args.source_classes
                 else labels[: len(labels) // 2].tolist()
             )
+            if args.dataset == "fashion-mnist":  # class indices or names
+                source = [
+                    FASHION_MNIST_CLASSES[v] if isinstance(v, int) else v
+                    for v in source
+                ]
             X_s, y_s, X_t, y_t = class_split(X, y, source)
             how = f"classes {source} -> the rest"
         description = f"{args.dataset}, {how}"
@@ -179,7 +186,7 @@ def build_parser():
         nargs="+",
         metavar="LABEL",
         help="labels of the source task for --split class (default: the first "
-        "half of the labels)",
+        "half of the sorted labels; Fashion-MNIST takes class indices 0-9 or names)",
     )
     data.add_argument("--source", metavar="DIR", help="folder of source class folders")
     data.add_argument("--target", metavar="DIR", help="folder of target class folders")

@@ -140,3 +140,34 @@ def test_console_script_entry_point():
     from sktransfer import __version__
 
     assert done.stdout.strip() == __version__
+
+
+def test_study_on_fashion_mnist_files(tmp_path, capsys):
+    import gzip
+    import struct
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (100, 28, 28), dtype=np.uint8)
+    labels = np.repeat(np.arange(10), 10).astype(np.uint8)
+    for name, array in (("images-idx3", images), ("labels-idx1", labels)):
+        header = struct.pack(">HBB", 0, 0x08, array.ndim)
+        header += struct.pack(">" + "I" * array.ndim, *array.shape)
+        with gzip.open(tmp_path / f"train-{name}-ubyte.gz", "wb") as f:
+            f.write(header + array.tobytes())
+    args = [
+        "study",
+        *TINY,
+        "--dataset",
+        "fashion-mnist",
+        "--data-home",
+        str(tmp_path),
+        "--source-classes",
+        "0",
+        "Trouser",
+        "--out",
+        "",
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "classes ['T-shirt/top', 'Trouser'] -> the rest" in printed
+    assert "(8 classes)" in printed
