@@ -8,7 +8,6 @@ parameters into a network in ``initialize_module``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 
@@ -32,11 +31,11 @@ from skorch.callbacks import (
     ProgressBar,
 )
 from skorch.dataset import ValidSplit
-from skorch.utils import to_tensor
 
 from ._augment import resolve_augment
-from ._cache import compute_prefix, place_images
+from ._cache import frozen_prefix, place_images
 from ._data import ImageDataset
+from ._device import AutoDeviceMixin
 from ._guard import TrainingGuard, explain_out_of_memory
 from ._images import check_images, check_labels
 from ._network import TransferNetwork
@@ -68,7 +67,7 @@ TRAINING_CONSTRAINTS = {
 }
 
 
-class ImageClassifierBase(NeuralNetClassifier):
+class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
     """A skorch classifier on images, with scikit-learn's input contract.
 
     Not for direct use: subclasses define the parameters and
@@ -222,50 +221,6 @@ class ImageClassifierBase(NeuralNetClassifier):
             )
         return super().get_iterator(dataset, training=training)
 
-    def _autocast(self):
-        device = resolve_device(self.device)
-        device_type = "cuda" if str(device).startswith("cuda") else "cpu"
-        if self.precision == "bfloat16" or (
-            self.precision == "auto" and device_type == "cuda"
-        ):
-            return torch.autocast(device_type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
-    def infer(self, x, **fit_params):
-        x = to_tensor(x, device=self.device)
-        if str(self.device).startswith("cuda") and x.ndim == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with self._autocast():
-            out = self.module_(x, **fit_params)
-        return out.float()
-
-    # -- device "auto" ----------------------------------------------------------
-    @contextlib.contextmanager
-    def _on_device(self):
-        """Let skorch see the resolved device while it works."""
-        requested = self.device
-        if requested != "auto":
-            yield
-            return
-        self.device = resolve_device(requested)
-        try:
-            yield
-        finally:
-            self.device = requested
-
-    def load_params(self, *args, **kwargs):
-        """skorch's ``load_params``, with ``device="auto"`` resolved first."""
-        with self._on_device():
-            return super().load_params(*args, **kwargs)
-
-    def __setstate__(self, state):
-        requested = state.get("device")
-        if requested == "auto":
-            state["device"] = resolve_device("auto")
-        super().__setstate__(state)
-        if requested == "auto":
-            self.device = "auto"
-
     # -- scikit-learn API -----------------------------------------------------
     def _validate_hyperparameters(self):
         validate_parameter_constraints(
@@ -346,50 +301,12 @@ class ImageClassifierBase(NeuralNetClassifier):
                 self.initialize()
             with (
                 explain_out_of_memory("fit", self.batch_size),
-                self._frozen_prefix(X) as X_train,
+                frozen_prefix(self, X) as X_train,
             ):
                 super().partial_fit(
                     X_train, y_encoded, _routing_method="fit", **fit_params
                 )
         return self
-
-    @contextlib.contextmanager
-    def _frozen_prefix(self, X):
-        """Train on the cached output of the frozen units when that is exact.
-
-        Exact when the first units are frozen from the first epoch on
-        (``freeze_epochs=0``) and no augmentation runs before them: their
-        output is then the same every epoch, so it is computed once.
-        """
-        network = self.module_
-        n_cached = network.n_frozen
-        self.n_cached_units_ = 0
-        if (
-            not self.cache_frozen
-            or n_cached == 0
-            or self.freeze_epochs
-            or network.augment is not None
-        ):
-            yield X
-            return
-        device = resolve_device(self.device)
-        cached = compute_prefix(
-            network,
-            X,
-            n_cached,
-            device,
-            max(self.batch_size, PREDICT_BATCH_SIZE),
-            self._autocast(),
-        )
-        if cached is None:  # over the memory budget
-            yield X
-            return
-        network.cached_units = n_cached
-        self.n_cached_units_ = n_cached
-        try:
-            yield cached
-        finally:
-            network.cached_units = 0
 
     def _before_initialize(self, X, y_encoded):
         """Hook for work on the training data before the network is built."""
@@ -416,7 +333,7 @@ class ImageClassifierBase(NeuralNetClassifier):
         with seeded(self.random_state), self._on_device():
             with (
                 explain_out_of_memory("partial_fit", self.batch_size),
-                self._frozen_prefix(X) as X_train,
+                frozen_prefix(self, X) as X_train,
             ):
                 super().partial_fit(X_train, y_encoded, **fit_params)
         return self

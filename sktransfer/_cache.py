@@ -12,11 +12,12 @@ Two memory budgets, both documented in the GPU guide:
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
 
-__all__ = ["compute_prefix", "fits_on_device", "place_images"]
+__all__ = ["compute_prefix", "fits_on_device", "frozen_prefix", "place_images"]
 
 DEVICE_DATA_FRACTION = 0.25
 CACHE_DEVICE_FRACTION = 0.4
@@ -79,3 +80,45 @@ def compute_prefix(network, X, n_units, device, batch_size, autocast):
     finally:
         network.train(was_training)
     return out
+
+
+@contextlib.contextmanager
+def frozen_prefix(estimator, X, batch_size=256):
+    """Let ``estimator`` train on the cached output of its frozen units.
+
+    Exact, so used, when the first units are frozen from the first epoch on
+    (``freeze_epochs=0``), there is no augmentation and ``cache_frozen`` is
+    set: the frozen units then give the same output every epoch, so it is
+    computed once. Yields what to train on (``X`` itself when nothing is
+    cached) and sets ``estimator.n_cached_units_``.
+    """
+    from ._training import resolve_device
+
+    network = estimator.module_
+    n_cached = network.n_frozen
+    estimator.n_cached_units_ = 0
+    if (
+        not estimator.cache_frozen
+        or n_cached == 0
+        or estimator.freeze_epochs
+        or network.augment is not None
+    ):
+        yield X
+        return
+    cached = compute_prefix(
+        network,
+        X,
+        n_cached,
+        resolve_device(estimator.device),
+        max(estimator.batch_size, batch_size),
+        estimator._autocast(),
+    )
+    if cached is None:  # over the memory budget
+        yield X
+        return
+    network.cached_units = n_cached
+    estimator.n_cached_units_ = n_cached
+    try:
+        yield cached
+    finally:
+        network.cached_units = 0

@@ -63,10 +63,15 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
 
     Examples
     --------
-    >>> from accelerate import Accelerator  # doctest: +SKIP
-    >>> from sktransfer.multi_gpu import AcceleratedCNNClassifier  # doctest: +SKIP
-    >>> clf = AcceleratedCNNClassifier("small_cnn", accelerator=Accelerator())
-    ... # doctest: +SKIP
+    >>> import numpy as np
+    >>> from accelerate import Accelerator
+    >>> from sktransfer.multi_gpu import AcceleratedCNNClassifier
+    >>> clf = AcceleratedCNNClassifier(
+    ...     "small_cnn", accelerator=Accelerator(cpu=True), input_size=8, max_epochs=1
+    ... )
+    >>> X, y = np.zeros((4, 8, 8), np.uint8), [0, 1, 0, 1]
+    >>> clf.fit(X, y).predict(X).shape
+    (4,)
     """
 
     def __init__(
