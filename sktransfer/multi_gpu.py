@@ -67,7 +67,7 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
     >>> from accelerate import Accelerator
     >>> from sktransfer.multi_gpu import AcceleratedCNNClassifier
     >>> clf = AcceleratedCNNClassifier(
-    ...     "small_cnn", accelerator=Accelerator(cpu=True), input_size=8, max_epochs=1
+    ...     "small_cnn", accelerator=Accelerator(cpu=True), input_size=16, max_epochs=1
     ... )
     >>> X, y = np.zeros((4, 8, 8), np.uint8), [0, 1, 0, 1]
     >>> clf.fit(X, y).predict(X).shape
