@@ -52,3 +52,11 @@ class Recorder:
         if self.callback is not None:
             self.callback(row)
         return row
+
+    def fit(self, model, X_train, y_train, X_test, y_test, **keys):
+        """Fit and score ``model``, record a row with ``keys``; return predictions."""
+        accuracy, elapsed, predictions = fit_and_score(
+            model, X_train, y_train, X_test, y_test
+        )
+        self.add(**keys, accuracy=accuracy, fit_time=elapsed)
+        return predictions

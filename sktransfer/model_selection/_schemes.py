@@ -7,7 +7,7 @@ from sklearn.frozen import FrozenEstimator
 
 from .._classifier import PretrainedCNNClassifier
 from .._label_relation import LabelRelationTransfer
-from ._runs import Recorder, as_arrays, fit_and_score, split_target
+from ._runs import Recorder, as_arrays, split_target
 from ._tables import summarise
 
 __all__ = ["validation_schemes_study"]
@@ -115,13 +115,15 @@ def validation_schemes_study(
             3: (network(seed), pooled_X, pooled_y),
         }
         for scheme, (model, X_fit, y_fit) in fits.items():
-            accuracy, elapsed, _ = fit_and_score(model, X_fit, y_fit, X_test, y_test)
-            recorder.add(
+            recorder.fit(
+                model,
+                X_fit,
+                y_fit,
+                X_test,
+                y_test,
                 scheme=scheme,
                 method=SCHEMES[scheme],
                 seed=seed,
-                accuracy=accuracy,
-                fit_time=elapsed,
             )
         n_units = len(source.layer_names_)
         if n_trainable > n_units + 1:
@@ -137,9 +139,15 @@ def validation_schemes_study(
             random_state=seed,
             **params,
         )
-        accuracy, elapsed, _ = fit_and_score(updated, X_train, y_train, X_test, y_test)
-        recorder.add(
-            scheme=4, method=SCHEMES[4], seed=seed, accuracy=accuracy, fit_time=elapsed
+        recorder.fit(
+            updated,
+            X_train,
+            y_train,
+            X_test,
+            y_test,
+            scheme=4,
+            method=SCHEMES[4],
+            seed=seed,
         )
     return {
         "summary": summarise(recorder.rows, by=("scheme", "method")),

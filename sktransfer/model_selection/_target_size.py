@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 
-from ._runs import Recorder, as_arrays, fit_and_score, split_target
+from ._runs import Recorder, as_arrays, split_target
 from ._tables import summarise
 
 __all__ = ["target_size_curve"]
@@ -110,15 +110,15 @@ def target_size_curve(
                 model = clone(estimator)
                 if "random_state" in model.get_params():
                     model.set_params(random_state=seed)
-                accuracy, elapsed, _ = fit_and_score(
-                    model, X_part, y_part, X_test, y_test
-                )
-                recorder.add(
+                recorder.fit(
+                    model,
+                    X_part,
+                    y_part,
+                    X_test,
+                    y_test,
                     method=name,
                     n_train=count,
                     seed=seed,
-                    accuracy=accuracy,
-                    fit_time=elapsed,
                 )
     return {
         "summary": summarise(recorder.rows, by=("method", "n_train")),

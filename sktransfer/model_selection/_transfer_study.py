@@ -14,7 +14,7 @@ from .._extractor import CNNFeatureExtractor
 from .._label_relation import LabelRelationTransfer
 from ..baselines import linear_svm_on_pixels
 from ..metrics import embedding_cosine_distance
-from ._runs import Recorder, as_arrays, fit_and_score, split_target
+from ._runs import Recorder, as_arrays, split_target
 from ._tables import summarise
 
 __all__ = ["ADVICE_METHODS", "transfer_study"]
@@ -157,11 +157,9 @@ def transfer_study(
             )
         predictions = {}
         for method, model in models.items():
-            accuracy, elapsed, predicted = fit_and_score(
-                model, X_train, y_train, X_test, y_test
+            predictions[method] = recorder.fit(
+                model, X_train, y_train, X_test, y_test, method=method, seed=seed
             )
-            predictions[method] = predicted
-            recorder.add(method=method, seed=seed, accuracy=accuracy, fit_time=elapsed)
         last = {
             "X_test": X_test,
             "y_test": y_test,

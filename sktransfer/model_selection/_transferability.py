@@ -5,7 +5,7 @@ from __future__ import annotations
 from sklearn.frozen import FrozenEstimator
 
 from .._classifier import PretrainedCNNClassifier
-from ._runs import Recorder, as_arrays, fit_and_score, split_target
+from ._runs import Recorder, as_arrays, split_target
 from ._tables import summarise
 
 __all__ = ["transferability_curve"]
@@ -86,9 +86,8 @@ def transferability_curve(
         base_b = PretrainedCNNClassifier(
             backbone, weights=None, random_state=seed, **params
         )
-        accuracy, elapsed, _ = fit_and_score(base_b, X_train, y_train, X_test, y_test)
-        recorder.add(
-            experiment="baseB", n=0, seed=seed, accuracy=accuracy, fit_time=elapsed
+        recorder.fit(
+            base_b, X_train, y_train, X_test, y_test, experiment="baseB", n=0, seed=seed
         )
         layer_names = model_a.layer_names_
         values = range(1, len(layer_names) + 1) if n_values is None else n_values
@@ -109,15 +108,15 @@ def transferability_curve(
                     random_state=seed,
                     **params,
                 )
-                accuracy, elapsed, _ = fit_and_score(
-                    model, X_train, y_train, X_test, y_test
-                )
-                recorder.add(
+                recorder.fit(
+                    model,
+                    X_train,
+                    y_train,
+                    X_test,
+                    y_test,
                     experiment=experiment,
                     n=n,
                     seed=seed,
-                    accuracy=accuracy,
-                    fit_time=elapsed,
                 )
     return {
         "summary": summarise(recorder.rows, by=("experiment", "n")),
