@@ -48,7 +48,10 @@ class TrainingGuard(Callback):
     def on_batch_end(self, net, training=False, **kwargs):
         if not training:
             return
-        loss = net.history[-1, "batches", -1, "train_loss"]
+        try:
+            loss = net.history[-1, "batches", -1, "train_loss"]
+        except KeyError:  # a custom training step that records no loss
+            return
         if math.isfinite(loss):
             return
         self._restore(net)

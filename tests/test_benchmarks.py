@@ -1,0 +1,43 @@
+"""The benchmark scripts run (tiny settings): they must not rot between runs."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
+
+
+def _run(script, *args):
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=BENCHMARKS,
+        timeout=300,
+    )
+
+
+def test_cpu_throughput_prints_the_table():
+    done = _run(
+        "cpu_throughput.py",
+        "--n",
+        "64",
+        "--epochs",
+        "1",
+        "--repeats",
+        "1",
+        "--networks",
+        "mlp",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| mlp")]
+    assert len(rows) == 3 and all("x |" in row for row in rows)
+
+
+def test_gpu_throughput_says_it_needs_cuda():
+    import torch
+
+    if torch.cuda.is_available():  # pragma: no cover - GPU machines run it for real
+        return
+    done = _run("gpu_throughput.py")
+    assert done.returncode != 0 and "needs a CUDA GPU" in done.stderr
