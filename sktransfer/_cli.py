@@ -244,7 +244,9 @@ def build_parser():
     model.add_argument(
         "--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)"
     )
-    model.add_argument("--batch-size", type=int, default=32)
+    model.add_argument(
+        "--batch-size", type=int, default=32, help="training batch size (default: 32)"
+    )
     model.add_argument(
         "--freeze",
         nargs="+",
@@ -271,7 +273,12 @@ def build_parser():
         default=0.3,
         help="test fraction of the target set (default: 0.3)",
     )
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the splits and the networks; repeat r uses seed + r (default: 0)",
+    )
     run.add_argument(
         "--out",
         default="sktransfer-study",
