@@ -240,6 +240,8 @@ def test_dendrogram_split_errors():
         dendrogram_split(X, y, target_nodes={0: 1})
     with pytest.raises(ValueError, match="at least 4"):
         dendrogram_split(X, y, level=2)
+    with pytest.raises(ValueError, match="all-zero embeddings"):
+        dendrogram_split(X, y, method="average")
     with pytest.raises(ValueError, match=r"`embedding` must have shape \(6, d\)"):
         dendrogram_split(X, y, embedding=np.zeros((5, 2)))
     X, y = np.random.default_rng(0).random((8, 2, 2)), np.repeat([0, 1], 4)

@@ -170,6 +170,12 @@ def dendrogram_split(
                 f"`embedding` must have shape ({len(y)}, d); got {features.shape}."
             )
     metric = "euclidean" if method in ("ward", "centroid", "median") else "cosine"
+    if metric == "cosine" and not np.linalg.norm(features, axis=1).all():
+        raise ValueError(
+            f"`method`={method!r} clusters by cosine distance, which all-zero "
+            "embeddings (blank images?) do not have; use method='ward' or another "
+            "`embedding`."
+        )
     target_nodes = dict(target_nodes or {})
     unknown = set(target_nodes) - set(np.unique(y).tolist())
     if unknown:

@@ -47,7 +47,8 @@ def validation_schemes_study(
     3. a network trained on the source subset plus the target training part;
     4. the network of scheme 2, updated on the target training part with only
        its last ``n_trainable`` layers (output layer included) trainable — the
-       transfer of Molina et al., which keeps the source output layer.
+       transfer of Molina et al., which keeps the source output layer. Its
+       ``fit_time`` counts the update only (the source fit is scheme 2's).
 
     Parameters
     ----------
