@@ -150,6 +150,9 @@ def test_transferability_and_study_displays():
     )
     assert display.ax_.get_legend() is not None
     assert TransferabilityDisplay.from_study({"summary": rows}).lines_
+    base = [{"experiment": "baseB", "n": 0, "mean": 0.7, "sd": 0.0}]
+    reference = TransferabilityDisplay(rows + base).plot().lines_["baseB"]
+    np.testing.assert_allclose(reference.get_ydata(), [0.7, 0.7])
     with pytest.raises(ValueError, match="empty"):
         TransferabilityDisplay([]).plot()
     study = StudyDisplay(

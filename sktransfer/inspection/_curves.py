@@ -35,6 +35,8 @@ class TransferabilityDisplay:
     ----------
     ax_, figure_ : matplotlib Axes and Figure
     lines_ : dict of group -> Line2D
+        A group with a single row (``baseB`` at ``n=0``) is drawn as a dashed
+        horizontal reference line.
 
     References
     ----------
@@ -71,8 +73,14 @@ class TransferabilityDisplay:
         self.lines_ = {}
         for name, members in groups.items():
             members = sorted(members, key=lambda r: r[self.x])
-            xs = [r[self.x] for r in members]
             means = np.array([r["mean"] for r in members])
+            if len(members) == 1:
+                # A reference (baseB, n=0): a dashed line across the plot.
+                self.lines_[name] = self.ax_.axhline(
+                    means[0], linestyle="--", color="0.4", label=str(name)
+                )
+                continue
+            xs = [r[self.x] for r in members]
             sds = np.array([r.get("sd", 0.0) for r in members])
             (line,) = self.ax_.plot(xs, means, marker="o", label=str(name))
             self.ax_.fill_between(
@@ -86,7 +94,7 @@ class TransferabilityDisplay:
         self.ax_.set_ylabel("test accuracy (mean ± SD)")
         self.ax_.set_title(title)
         self.ax_.grid(alpha=0.3)
-        self.ax_.legend(loc="lower right", fontsize=8)
+        self.ax_.legend(loc="best", fontsize=8)
         return self
 
 
