@@ -53,6 +53,12 @@ class Recorder:
             self.callback(row)
         return row
 
+    def result(self, *by, **extra):
+        """``{"summary": mean/SD rows grouped by ``by``, "runs": rows, **extra}``."""
+        from ._tables import summarise
+
+        return {"summary": summarise(self.rows, by=by), "runs": self.rows, **extra}
+
     def fit(self, model, X_train, y_train, X_test, y_test, **keys):
         """Fit and score ``model``, record a row with ``keys``; return predictions."""
         accuracy, elapsed, predictions = fit_and_score(

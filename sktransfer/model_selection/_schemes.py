@@ -8,7 +8,6 @@ from sklearn.frozen import FrozenEstimator
 from .._classifier import PretrainedCNNClassifier
 from .._label_relation import LabelRelationTransfer
 from ._runs import Recorder, as_arrays, split_target
-from ._tables import summarise
 
 __all__ = ["validation_schemes_study"]
 
@@ -150,7 +149,4 @@ def validation_schemes_study(
             method=SCHEMES[4],
             seed=seed,
         )
-    return {
-        "summary": summarise(recorder.rows, by=("scheme", "method")),
-        "runs": recorder.rows,
-    }
+    return recorder.result("scheme", "method")

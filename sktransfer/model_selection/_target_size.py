@@ -9,7 +9,6 @@ from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 
 from ._runs import Recorder, as_arrays, split_target
-from ._tables import summarise
 
 __all__ = ["target_size_curve"]
 
@@ -120,7 +119,4 @@ def target_size_curve(
                     n_train=count,
                     seed=seed,
                 )
-    return {
-        "summary": summarise(recorder.rows, by=("method", "n_train")),
-        "runs": recorder.rows,
-    }
+    return recorder.result("method", "n_train")

@@ -6,7 +6,6 @@ from sklearn.frozen import FrozenEstimator
 
 from .._classifier import PretrainedCNNClassifier
 from ._runs import Recorder, as_arrays, split_target
-from ._tables import summarise
 
 __all__ = ["transferability_curve"]
 
@@ -118,8 +117,4 @@ def transferability_curve(
                     n=n,
                     seed=seed,
                 )
-    return {
-        "summary": summarise(recorder.rows, by=("experiment", "n")),
-        "runs": recorder.rows,
-        "layer_names": layer_names,
-    }
+    return recorder.result("experiment", "n", layer_names=layer_names)
