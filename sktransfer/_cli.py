@@ -70,8 +70,20 @@ def load_study_data(args):
             X, y = load_fashion_mnist(args.data_home)
             y = np.array(FASHION_MNIST_CLASSES)[y]  # names read better in plots
         if args.split == "dendrogram":
-            X_s, y_s, X_t, y_t = dendrogram_split(X, y)
-            how = "dendrogram split (larger node of each label -> source)"
+            embedding = None
+            if args.split_embedding != "pixels":
+                from . import CNNFeatureExtractor
+
+                embedding = CNNFeatureExtractor(
+                    args.split_embedding,
+                    input_size=args.input_size,
+                    random_state=args.seed,
+                )
+            X_s, y_s, X_t, y_t = dendrogram_split(X, y, embedding=embedding)
+            how = (
+                f"dendrogram split on {args.split_embedding} embeddings (larger "
+                "node of each label -> source)"
+            )
         else:
             labels = np.unique(y)
             source = (
@@ -180,6 +192,14 @@ def build_parser():
         default="class",
         help="class: source classes vs the other classes (default); dendrogram: "
         "Molina et al.'s split of every class by hierarchical clustering",
+    )
+    data.add_argument(
+        "--split-embedding",
+        default="pixels",
+        metavar="BACKBONE",
+        help="what --split dendrogram clusters: pixels (default) or the pooled "
+        "features of a pretrained backbone, e.g. efficientnet_lite0 (Molina et al. "
+        "used Inception v3)",
     )
     data.add_argument(
         "--source-classes",

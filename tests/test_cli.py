@@ -46,6 +46,26 @@ def test_study_on_digits_writes_table_and_plots(tmp_path, capsys):
     assert "label-relation transfer" in (tmp_path / "study.md").read_text()
 
 
+def test_study_dendrogram_split_on_cnn_embeddings(capsys):
+    args = [
+        "study",
+        *TINY,
+        "--split",
+        "dendrogram",
+        "--split-embedding",
+        "small_cnn",
+        "--no-lrt",
+        "--freeze",
+        "all",
+        "--repeats",
+        "1",
+        "--out",
+        "",
+    ]
+    assert main(args) == 0
+    assert "dendrogram split on small_cnn embeddings" in capsys.readouterr().out
+
+
 def test_study_dendrogram_split_without_lrt_and_no_output(tmp_path, capsys):
     args = [
         "study",
@@ -60,7 +80,7 @@ def test_study_dendrogram_split_without_lrt_and_no_output(tmp_path, capsys):
     ]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "dendrogram split" in printed and "label-relation" not in printed
+    assert "dendrogram split on pixels" in printed and "label-relation" not in printed
     assert "Wrote" not in printed
 
 
