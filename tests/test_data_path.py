@@ -30,7 +30,7 @@ def test_cached_prefix_gives_the_same_model(data, freeze_upto):
     assert cached.n_cached_units_ == cached.n_frozen_ > 0
     assert plain.n_cached_units_ == 0
     np.testing.assert_allclose(
-        cached.predict_proba(X_new), plain.predict_proba(X_new), rtol=1e-4, atol=1e-6
+        cached.predict_proba(X_new), plain.predict_proba(X_new), rtol=1e-3, atol=1e-5
     )
     assert cached.module_.cached_units == 0  # predict starts from images again
 
@@ -57,7 +57,7 @@ def test_cached_prefix_with_batchnorm_and_early_stopping():
         ).fit(X, y)
         assert clf.n_cached_units_ == (3 if cache else 0)
         probas.append(clf.predict_proba(X[:8]))
-    np.testing.assert_allclose(probas[0], probas[1], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(probas[0], probas[1], rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -158,5 +158,5 @@ def test_torch_compile_gives_the_same_model():
     plain = PretrainedCNNClassifier("mlp", **params).fit(X, y)
     assert compiled.n_cached_units_ == 1
     np.testing.assert_allclose(
-        compiled.predict_proba(X), plain.predict_proba(X), rtol=1e-4, atol=1e-5
+        compiled.predict_proba(X), plain.predict_proba(X), rtol=1e-3, atol=1e-4
     )
