@@ -212,11 +212,18 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             return split(dataset, y)
         return super().get_split_datasets(X, y, **fit_params)
 
+    def _predict_batch_size(self):
+        """Batch size of prediction: ``iterator_valid__batch_size`` if set, else
+        at least ``PREDICT_BATCH_SIZE``."""
+        return self.get_params_for("iterator_valid").get(
+            "batch_size", max(self.batch_size, PREDICT_BATCH_SIZE)
+        )
+
     def get_iterator(self, dataset, training=False):
         if not training and "batch_size" not in self.get_params_for("iterator_valid"):
             return self.iterator_valid(
                 dataset,
-                batch_size=max(self.batch_size, PREDICT_BATCH_SIZE),
+                batch_size=self._predict_batch_size(),
                 **self.get_params_for("iterator_valid"),
             )
         return super().get_iterator(dataset, training=training)
@@ -347,13 +354,10 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             expected_shape=self.image_shape_,
             estimator_name=type(self).__name__,
         )
-        batch_size = self.get_params_for("iterator_valid").get(
-            "batch_size", max(self.batch_size, PREDICT_BATCH_SIZE)
-        )
         with (
             self._on_device(),
             explain_out_of_memory(
-                "Prediction", batch_size, "iterator_valid__batch_size"
+                "Prediction", self._predict_batch_size(), "iterator_valid__batch_size"
             ),
         ):
             dataset = self.get_dataset(X)

@@ -63,27 +63,24 @@ def compute_prefix(network, X, n_units, device, batch_size, autocast):
     network.eval()
     try:
         with torch.no_grad(), autocast:
-            first = network.forward_features(
-                network.prepare(X[:1].to(device)), upto=n_units
-            )
-            per_sample = first.element_size() * math.prod(first.shape[1:])
-            if per_sample * len(X) > _cache_budget(device):
-                return None
-            out = torch.empty(
-                (len(X), *first.shape[1:]), dtype=first.dtype, device=device
-            )
             for start in range(0, len(X), batch_size):
                 batch = X[start : start + batch_size].to(device, non_blocking=True)
-                out[start : start + len(batch)] = network.forward_features(
-                    network.prepare(batch), upto=n_units
-                )
+                h = network.forward_features(network.prepare(batch), upto=n_units)
+                if start == 0:  # the first batch tells the size of the cache
+                    per_sample = h.element_size() * math.prod(h.shape[1:])
+                    if per_sample * len(X) > _cache_budget(device):
+                        return None
+                    out = torch.empty(
+                        (len(X), *h.shape[1:]), dtype=h.dtype, device=device
+                    )
+                out[start : start + len(batch)] = h
     finally:
         network.train(was_training)
     return out
 
 
 @contextlib.contextmanager
-def frozen_prefix(estimator, X, batch_size=256):
+def frozen_prefix(estimator, X):
     """Let ``estimator`` train on the cached output of its frozen units.
 
     Exact, so used, when the first units are frozen from the first epoch on
@@ -110,7 +107,7 @@ def frozen_prefix(estimator, X, batch_size=256):
         X,
         n_cached,
         resolve_device(estimator.device),
-        max(estimator.batch_size, batch_size),
+        estimator._predict_batch_size(),
         estimator._autocast(),
     )
     if cached is None:  # over the memory budget
