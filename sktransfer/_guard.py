@@ -22,8 +22,8 @@ __all__ = ["TrainingGuard", "explain_out_of_memory"]
 class TrainingGuard(Callback):
     """Keep the weights of the last completed epoch, for when an epoch fails.
 
-    At the start of every epoch the network's state is copied (on its
-    device); a non-finite training loss restores that copy and raises
+    At the start of every epoch the trainable parameters and the buffers are
+    copied (on their device); a non-finite training loss restores that copy and raises
     ``ValueError`` naming ``lr``; an interrupted epoch (``KeyboardInterrupt``,
     which skorch catches) is undone, weights and history, with a warning.
     The optimizer's state is not restored.
@@ -35,15 +35,20 @@ class TrainingGuard(Callback):
         return self
 
     def on_epoch_begin(self, net, **kwargs):
+        # Only what this epoch can change: trainable parameters and buffers
+        # (BatchNorm statistics). Frozen parameters are not copied every epoch.
+        module = net.module_
+        frozen = {n for n, p in module.named_parameters() if not p.requires_grad}
         self.snapshot_ = {
             name: value.detach().clone()
-            for name, value in net.module_.state_dict().items()
+            for name, value in module.state_dict().items()
+            if name not in frozen
         }
         self.epoch_open_ = True
 
     def _restore(self, net):
         if self.snapshot_ is not None:
-            net.module_.load_state_dict(self.snapshot_)
+            net.module_.load_state_dict(self.snapshot_, strict=False)
 
     def on_batch_end(self, net, training=False, **kwargs):
         if not training:
