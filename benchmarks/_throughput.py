@@ -28,11 +28,12 @@ from sktransfer import PretrainedCNNClassifier
 
 
 class _Plain(nn.Module):
-    """A TransferNetwork without its input preparation (input is ready)."""
+    """A copy of a TransferNetwork without its input preparation (input is
+    ready), its first ``n_frozen`` units frozen (no gradient, eval mode)."""
 
-    def __init__(self, network):
+    def __init__(self, network, n_frozen):
         super().__init__()
-        self.network = network
+        self.network = copy.deepcopy(network).set_frozen(n_frozen)
 
     def forward(self, x):
         return self.network.forward_head(self.network.forward_features(x))
@@ -85,11 +86,7 @@ def _reset_memory(device):
 def hand_written_loop(network, X, y, n_frozen, epochs, batch_size, device):
     """The loop a practitioner writes: the fair, fast baseline."""
     cuda = str(device).startswith("cuda")
-    model = _Plain(copy.deepcopy(network)).to(device)
-    frozen = list(network.units)[:n_frozen]
-    for name, parameter in model.network.named_parameters():
-        unit = name.split(".")[1] if name.startswith("units.") else None
-        parameter.requires_grad_(unit not in frozen)
+    model = _Plain(network, n_frozen).to(device)
     if cuda:
         model = model.to(memory_format=torch.channels_last)
         X = X.contiguous(memory_format=torch.channels_last)
@@ -100,9 +97,7 @@ def hand_written_loop(network, X, y, n_frozen, epochs, batch_size, device):
     autocast = torch.autocast(
         "cuda" if cuda else "cpu", dtype=torch.bfloat16, enabled=cuda
     )
-    model.train()
-    for unit in frozen:
-        model.network.units[unit].eval()
+    model.train()  # frozen units stay in eval mode
     for _ in range(epochs):
         order = torch.randperm(len(X), device=device)
         for start in range(0, len(X), batch_size):
@@ -118,13 +113,8 @@ def hand_written_loop(network, X, y, n_frozen, epochs, batch_size, device):
 def plain_skorch(network, X, y, n_frozen, epochs, batch_size, device):
     from skorch import NeuralNetClassifier
 
-    module = _Plain(copy.deepcopy(network))
-    frozen = list(network.units)[:n_frozen]
-    for name, parameter in module.network.named_parameters():
-        unit = name.split(".")[1] if name.startswith("units.") else None
-        parameter.requires_grad_(unit not in frozen)
     net = NeuralNetClassifier(
-        module,
+        _Plain(network, n_frozen),
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
