@@ -134,14 +134,9 @@ def write_report(result, out, description=""):
     if filters is not None:
         _save(filters.figure_, out / "filters.png", written)
 
-    cnn = next(
-        (
-            method
-            for method in last["predictions"]
-            if method == best and hasattr(last["models"][method], "module_")
-        ),
-        next(m for m in last["models"] if hasattr(last["models"][m], "module_")),
-    )
+    # Explain the best method when it is a network, else the CNN from scratch.
+    networks = [m for m, model in last["models"].items() if hasattr(model, "module_")]
+    cnn = best if best in networks else networks[0]
     picks = np.arange(min(8, len(last["y_test"])))
     try:
         cam = GradCAMDisplay.from_estimator(
