@@ -6,12 +6,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._common import fitted_network, grid, one_image, unit_index, unit_outputs
+from ._common import (
+    fitted_network,
+    grid,
+    one_image,
+    show_image,
+    unit_index,
+    unit_outputs,
+)
 
 __all__ = ["FeatureMapDisplay", "FilterDisplay"]
 
 
-def _tiles(ax, figure, tiles, columns, title, cmap):
+def _tiles(ax, tiles, columns, title, cmap):
     """Draw ``tiles`` (list of 2-D or HxWx3 arrays) as a grid inside ``ax``."""
     rows, columns = grid(len(tiles), columns)
     ax.set_axis_off()
@@ -113,7 +120,7 @@ class FilterDisplay:
             f"{len(tiles)} filters of {self.layer_name} "
             f"({weights.shape[2]}x{weights.shape[3]})"
         )
-        self.images_ = _tiles(self.ax_, self.figure_, tiles, columns, title, "gray")
+        self.images_ = _tiles(self.ax_, tiles, columns, title, "gray")
         return self
 
 
@@ -164,8 +171,6 @@ class FeatureMapDisplay:
         max_maps : int, default=16
         ax : matplotlib Axes, default=None
         """
-        from ._common import show_image
-
         network = fitted_network(estimator)
         index = unit_index(network, layer)
         x = one_image(estimator, image)
@@ -190,7 +195,7 @@ class FeatureMapDisplay:
         title = f"input and {len(maps)} feature maps of {self.layer_name}"
         if self.image is None:
             title = f"{len(maps)} feature maps of {self.layer_name}"
-        self.images_ = _tiles(self.ax_, self.figure_, tiles, columns, title, "viridis")
+        self.images_ = _tiles(self.ax_, tiles, columns, title, "viridis")
         if self.image is not None and np.ndim(self.image) == 2:
             self.images_[0].set_cmap("gray")
         return self
