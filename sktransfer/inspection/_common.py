@@ -60,10 +60,10 @@ def unit_index(network, layer):
     )
 
 
-def unit_outputs(network, x):
-    """The output of every unit for prepared input ``x``, in order."""
+def unit_outputs(network, x, stop=None):
+    """The output of every unit (or of the first ``stop``) for prepared ``x``."""
     outputs = []
-    for index, unit in enumerate(network.units.values()):
+    for index, unit in enumerate(list(network.units.values())[:stop]):
         if index == network.pool_index:
             x = network.pool(x)
         x = unit(x)

@@ -56,12 +56,20 @@ def grad_cam(estimator, X, *, target=None, layer=None):
     .. [2] A. Brodzicki et al., FCDS 2020, Fig. 11.
     """
     network = _classifier_network(estimator)
-    images = check_images(
+    return _grad_cam(estimator, network, _images(estimator, X), target, layer)
+
+
+def _images(estimator, X):
+    return check_images(
         X,
         getattr(estimator, "image_shape", None),
-        expected_shape=estimator.image_shape_,
+        expected_shape=getattr(estimator, "image_shape_", None),
         estimator_name=type(estimator).__name__,
     )
+
+
+def _grad_cam(estimator, network, images, target, layer):
+    """:func:`grad_cam` on validated ``images``."""
     index = last_spatial_unit(network, images[:1]) if layer is None else None
     if index is None:
         index = unit_index(network, layer)
@@ -70,7 +78,7 @@ def grad_cam(estimator, X, *, target=None, layer=None):
     for start in range(0, len(images), 64):
         batch = images[start : start + 64]
         with torch.no_grad():
-            maps = unit_outputs(network, network.prepare(batch))[index]
+            maps = unit_outputs(network, network.prepare(batch), stop=index + 1)[-1]
         if maps.ndim != 4:
             raise ValueError(
                 f"`layer` {list(network.units)[index]!r} outputs vectors, not "
@@ -147,19 +155,13 @@ class GradCAMDisplay:
         ``y``, when given, puts the true label in each title next to the
         explained (predicted or ``target``) class.
         """
-        heatmaps, explained = grad_cam(estimator, X, target=target, layer=layer)
-        images = check_images(
-            X,
-            getattr(estimator, "image_shape", None),
-            estimator_name=type(estimator).__name__,
-        )
+        network = _classifier_network(estimator)
+        images = _images(estimator, X)
+        heatmaps, explained = _grad_cam(estimator, network, images, target, layer)
         pictures = [show_image(images[i : i + 1]) for i in range(len(images))]
-        titles = [
-            f"class {label}" + ("" if y is None else f" (true {true})")
-            for label, true in zip(
-                explained, [None] * len(explained) if y is None else y, strict=True
-            )
-        ]
+        titles = [f"class {label}" for label in explained]
+        if y is not None:
+            titles = [f"{t} (true {true})" for t, true in zip(titles, y, strict=True)]
         return cls(pictures, heatmaps, titles).plot(ax=ax)
 
     def plot(self, *, ax=None, alpha=0.45, cmap="jet"):

@@ -175,7 +175,7 @@ class FeatureMapDisplay:
         index = unit_index(network, layer)
         x = one_image(estimator, image)
         with torch.no_grad():
-            output = unit_outputs(network, network.prepare(x))[index]
+            output = unit_outputs(network, network.prepare(x), stop=index + 1)[-1]
         if output.ndim != 4:
             raise ValueError(
                 f"`layer` {list(network.units)[index]!r} outputs vectors "
