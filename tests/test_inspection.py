@@ -172,3 +172,18 @@ def test_confusion_matrix_through_scikit_learn(fitted):
     clf, X, y = fitted
     display = ConfusionMatrixDisplay.from_estimator(clf, X, y)
     assert display.confusion_matrix.sum() == len(y)
+
+
+def test_grad_cam_on_the_last_unit_before_pooling():
+    """ResNet's last unit (layer4, 2x2 at 64 px) still has maps; pooling follows."""
+    from torchvision.models import resnet18
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 255, (6, 3, 64, 64), dtype=np.uint8)
+    clf = PretrainedCNNClassifier(
+        resnet18(num_classes=2), weights=None, max_epochs=1, random_state=0
+    ).fit(X, np.arange(6) % 2)
+    heatmaps, explained = grad_cam(clf, X)
+    assert clf.layer_names_[-1] == "layer4" and heatmaps.shape == (6, 64, 64)
+    np.testing.assert_array_equal(explained, clf.predict(X))
+    np.testing.assert_array_equal(grad_cam(clf, X, layer="layer4")[0], heatmaps)

@@ -85,15 +85,10 @@ def _grad_cam(estimator, network, images, target, layer):
                 "feature maps; pick a convolutional unit."
             )
         maps = maps.detach().requires_grad_(True)
-        x = maps
-        units = list(network.units.values())
-        for position in range(index + 1, len(units)):
-            if position == network.pool_index:
-                x = network.pool(x)
-            x = units[position](x)
-        if network.pool_index >= len(units):
-            x = network.pool(x)
-        scores = network.forward_head(x)
+        if index + 1 < len(network.units):
+            scores = network.forward_suffix(maps, index + 1)
+        else:  # maps of the last unit: still spatial, so pooling comes after it
+            scores = network.forward_head(network.pool(maps))
         if target is None:
             columns = scores.argmax(dim=1)
         else:
