@@ -5,6 +5,7 @@ from ._advice import Advice, suggest_strategy
 from ._classifier import PretrainedCNNClassifier
 from ._extractor import CNNFeatureExtractor
 from ._label_relation import LabelRelationTransfer
+from ._lr_find import LRFindResult, lr_find
 from ._registry import (
     BackboneSpec,
     get_backbone_spec,
@@ -17,11 +18,13 @@ __all__ = [
     "Advice",
     "BackboneSpec",
     "CNNFeatureExtractor",
+    "LRFindResult",
     "LabelRelationTransfer",
     "PretrainedCNNClassifier",
     "get_backbone_spec",
     "layer_names",
     "list_backbones",
+    "lr_find",
     "register_backbone",
     "suggest_strategy",
 ]

@@ -39,6 +39,15 @@ from ._device import AutoDeviceMixin
 from ._guard import TrainingGuard, explain_out_of_memory
 from ._images import check_images, check_labels
 from ._network import TransferNetwork
+from ._recipe import (
+    BATCHNORM_MODES,
+    LR_SCHEDULES,
+    RecordLR,
+    WarmupCosine,
+    default_epochs,
+    recalibrate_batchnorm,
+    user_schedules,
+)
 from ._source import check_channels, check_weights_sha256, resolve_source
 from ._training import FreezeSchedule, resolve_device, resolve_unit_count, seeded
 
@@ -61,8 +70,10 @@ TRAINING_CONSTRAINTS = {
     "precision": [StrOptions({"auto", "float32", "bfloat16"})],
     "cache_frozen": ["boolean"],
     "weights_sha256": [None, str],
+    "batchnorm": [StrOptions(set(BATCHNORM_MODES))],
+    "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-    "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+    "max_epochs": [None, Interval(numbers.Integral, 0, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
 }
 
@@ -92,6 +103,7 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("freeze_schedule", FreezeSchedule()),
+            ("lr_schedule", self._lr_schedule_callback()),
             ("training_guard", TrainingGuard()),
         ]
         if self.early_stopping:
@@ -105,6 +117,12 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(("print_log", PrintLog()))
         return callbacks
+
+    def _lr_schedule_callback(self):
+        """The recipe's schedule, unless the user's callbacks set the rate."""
+        if self.lr_schedule == "constant" or user_schedules(self.callbacks):
+            return RecordLR()
+        return WarmupCosine()
 
     def _resolve_source(self, backbone):
         """The source network for the fitted images' channels and size."""
@@ -132,6 +150,7 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             std=source.std,
             in_channels=source.in_channels,
             augment=resolve_augment(self.augment),
+            batchnorm=self.batchnorm,
         )
         self._configure_network(network, source)
         return network
@@ -306,14 +325,44 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             if not continuing:
                 self._before_initialize(X, y_encoded)
                 self.initialize()
-            with (
-                explain_out_of_memory("fit", self.batch_size),
-                frozen_prefix(self, X) as X_train,
-            ):
-                super().partial_fit(
-                    X_train, y_encoded, _routing_method="fit", **fit_params
-                )
+            self._train(X, y_encoded, "fit", _routing_method="fit", **fit_params)
         return self
+
+    def _n_train(self, n):
+        """Images a fit on ``n`` trains on (less the early-stopping split)."""
+        if self.early_stopping and self.train_split is None:
+            return n - math.ceil(n * self.validation_fraction)
+        return n
+
+    def _train(self, X, y_encoded, stage, **fit_params):
+        """Run the epochs of one ``fit``/``partial_fit``, then the BatchNorm
+        recalibration of the recipe."""
+        epochs = fit_params.pop("epochs", None)
+        if epochs is None:
+            epochs = self.max_epochs
+        if epochs is None:
+            epochs = default_epochs(self._n_train(len(X)), self.batch_size)
+        self.max_epochs_ = epochs
+        schedule = dict(self.callbacks_).get("lr_schedule")
+        if isinstance(schedule, WarmupCosine):
+            schedule.epochs_ = epochs
+        with (
+            explain_out_of_memory(stage, self.batch_size),
+            frozen_prefix(self, X) as X_train,
+        ):
+            super().partial_fit(X_train, y_encoded, epochs=epochs, **fit_params)
+            self.n_recalibrated_ = 0
+            if self.batchnorm == "recalibrate" and epochs:
+                self.n_recalibrated_ = recalibrate_batchnorm(
+                    self.module_,
+                    X_train,
+                    self._recalibration_step,
+                    self._predict_batch_size(),
+                )
+
+    def _recalibration_step(self, batch):
+        batch = batch.to(self.device, non_blocking=True)
+        return self.infer(batch)
 
     def _before_initialize(self, X, y_encoded):
         """Hook for work on the training data before the network is built."""
@@ -338,11 +387,7 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             )
         y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
         with seeded(self.random_state), self._on_device():
-            with (
-                explain_out_of_memory("partial_fit", self.batch_size),
-                frozen_prefix(self, X) as X_train,
-            ):
-                super().partial_fit(X_train, y_encoded, **fit_params)
+            self._train(X, y_encoded, "partial_fit", **fit_params)
         return self
 
     def forward(self, X, training=False, device="cpu"):

@@ -94,12 +94,32 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         every epoch). ``freeze_upto="all"`` becomes one forward pass plus
         head epochs. Skipped when the cache would exceed its memory budget
         (``sktransfer._cache``). ``n_cached_units_`` tells what was cached.
-    criterion, optimizer, lr, max_epochs, batch_size, train_split, callbacks,
+    batchnorm : {"recalibrate", "frozen", "train"}, default="recalibrate"
+        What BatchNorm layers do. ``"train"``: the trainable units' BatchNorm
+        layers run in training mode and their running statistics follow by
+        momentum (slowly: EfficientNet's is 0.01). ``"recalibrate"``: the
+        same, then one pass over the training data re-estimates those
+        statistics ("precise BN"; frozen units untouched, no augmentation),
+        so that eval-mode predictions agree with what training learned.
+        ``"frozen"``: every BatchNorm layer stays in eval mode while training
+        (its affine weights still learn). See the recipe guide.
+    lr_schedule : {"warmup_cosine", "constant"}, default="warmup_cosine"
+        ``"warmup_cosine"``: a linear warm-up over the first 10% of the
+        optimiser steps, then cosine decay to zero, stepped every batch; each
+        parameter group keeps its ratio to ``lr``. Ignored when ``callbacks``
+        holds a skorch ``LRScheduler`` (the user's schedule wins). The rate
+        per epoch is in ``history[:, "lr"]`` (and ``"lr_body"``).
+    max_epochs : int or None, default=None
+        ``None``: chosen from the number of training images, about 150
+        optimiser steps within 5 to 30 epochs
+        (:func:`sktransfer._recipe.default_epochs`); the epochs a fit ran are
+        in ``max_epochs_``. An int is used as given.
+    criterion, optimizer, lr, batch_size, train_split, callbacks,
     warm_start, verbose, iterator_train, iterator_valid, **kwargs
-        As in skorch, with these defaults: ``CrossEntropyLoss``, ``AdamW``,
-        ``lr=1e-3``, 10 epochs, batches of 32, no internal split, silent.
-        ``verbose=1`` prints the epoch table, ``verbose=2`` adds a progress
-        bar.
+        As in skorch, with these defaults: ``CrossEntropyLoss``, ``AdamW``
+        (weight decay 0.01), ``lr=1e-3``, batches of 32, no internal split,
+        silent. ``verbose=1`` prints the epoch table, ``verbose=2`` adds a
+        progress bar.
     device : str, default="auto"
         ``"auto"``: CUDA when present, else CPU.
 
@@ -113,6 +133,10 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         Number of frozen units.
     n_cached_units_ : int
         Number of frozen units whose output the last fit cached (0: none).
+    n_recalibrated_ : int
+        Number of BatchNorm layers whose statistics the last fit re-estimated.
+    max_epochs_ : int
+        Epochs of the last ``fit`` or ``partial_fit``.
     image_shape_ : tuple
         ``(C, H, W)`` of the training images.
     n_features_in_ : int
@@ -182,10 +206,12 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         freeze_epochs=0,
         precision="auto",
         cache_frozen=True,
+        batchnorm="recalibrate",
+        lr_schedule="warmup_cosine",
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
-        max_epochs=10,
+        max_epochs=None,
         batch_size=32,
         train_split=None,
         callbacks=None,
@@ -234,6 +260,8 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         self.freeze_epochs = freeze_epochs
         self.precision = precision
         self.cache_frozen = cache_frozen
+        self.batchnorm = batchnorm
+        self.lr_schedule = lr_schedule
 
     def initialize_module(self):
         source = self._resolve_source(self.backbone)

@@ -142,9 +142,9 @@ class LabelRelationTransfer(ImageClassifierBase):
         by hand (e.g. randomly chosen ones, the paper's Table II).
     freeze_upto, augment, image_shape, input_size, random_state, class_weight,
     early_stopping, validation_fraction, n_iter_no_change, freeze_epochs,
-    backbone_lr_scale, precision, cache_frozen, criterion, optimizer, lr,
-    max_epochs, batch_size, train_split, callbacks, warm_start, verbose, device,
-    iterator_train, iterator_valid, **kwargs
+    backbone_lr_scale, precision, cache_frozen, batchnorm, lr_schedule,
+    criterion, optimizer, lr, max_epochs, batch_size, train_split, callbacks,
+    warm_start, verbose, device, iterator_train, iterator_valid, **kwargs
         As in :class:`~sktransfer.PretrainedCNNClassifier`; ``freeze_epochs``
         trains the output layer alone first.
 
@@ -157,8 +157,8 @@ class LabelRelationTransfer(ImageClassifierBase):
     source_classes_ : ndarray of shape (n_source_outputs,)
         The labels behind the source outputs (the source estimator's classes,
         or the weights' category names).
-    classes_, layer_names_, n_frozen_, n_cached_units_, image_shape_,
-    n_features_in_, module_, history
+    classes_, layer_names_, n_frozen_, n_cached_units_, n_recalibrated_,
+    max_epochs_, image_shape_, n_features_in_, module_, history
         As in PretrainedCNNClassifier.
 
     See Also
@@ -212,10 +212,12 @@ class LabelRelationTransfer(ImageClassifierBase):
         backbone_lr_scale=1.0,
         precision="auto",
         cache_frozen=True,
+        batchnorm="recalibrate",
+        lr_schedule="warmup_cosine",
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
-        max_epochs=10,
+        max_epochs=None,
         batch_size=32,
         train_split=None,
         callbacks=None,
@@ -261,6 +263,8 @@ class LabelRelationTransfer(ImageClassifierBase):
         self.backbone_lr_scale = backbone_lr_scale
         self.precision = precision
         self.cache_frozen = cache_frozen
+        self.batchnorm = batchnorm
+        self.lr_schedule = lr_schedule
 
     def _source_outputs_for(self, source, X):
         """Logits of the whole source network, head included, for ``X``."""

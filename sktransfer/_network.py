@@ -83,6 +83,12 @@ class TransferNetwork(nn.Module):
         Channels the units take; 1 <-> 3 channel inputs are converted.
     augment : callable or None
         Batched augmentation ``augment(images) -> images`` (float, [0, 1]).
+    batchnorm : {"train", "recalibrate", "frozen"}, default="train"
+        ``"frozen"`` keeps every BatchNorm layer in eval mode while training
+        (its running statistics fixed, its affine weights still learned);
+        otherwise the trainable units' BatchNorm layers run in training mode
+        (``"recalibrate"`` re-estimates their statistics after training, see
+        :func:`sktransfer._recipe.recalibrate_batchnorm`).
     """
 
     def __init__(
@@ -98,6 +104,7 @@ class TransferNetwork(nn.Module):
         std=None,
         in_channels=None,
         augment=None,
+        batchnorm="train",
     ):
         super().__init__()
         self.units = nn.ModuleDict(units)
@@ -110,6 +117,7 @@ class TransferNetwork(nn.Module):
         self.mean_values = tuple(mean) if mean is not None else None
         self.std_values = tuple(std) if std is not None else None
         self.augment = augment
+        self.batchnorm = batchnorm
         if mean is not None:
             shape = (1, len(mean), 1, 1)
             self.register_buffer(
@@ -229,6 +237,10 @@ class TransferNetwork(nn.Module):
         if mode:
             for module in self.frozen_modules():
                 module.eval()
+            if getattr(self, "batchnorm", "train") == "frozen":
+                for module in self.modules():
+                    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                        module.eval()
         return self
 
     def reinitialise_from(self, n_kept):

@@ -5,7 +5,7 @@ The confusion matrix is scikit-learn's own
 estimators as on any classifier.
 """
 
-from ._curves import StudyDisplay, TransferabilityDisplay
+from ._curves import LRFinderDisplay, StudyDisplay, TransferabilityDisplay
 from ._gradcam import GradCAMDisplay, grad_cam
 from ._maps import FeatureMapDisplay, FilterDisplay
 from ._relation import RelationDisplay
@@ -14,6 +14,7 @@ __all__ = [
     "FeatureMapDisplay",
     "FilterDisplay",
     "GradCAMDisplay",
+    "LRFinderDisplay",
     "RelationDisplay",
     "StudyDisplay",
     "TransferabilityDisplay",

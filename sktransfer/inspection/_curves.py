@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["StudyDisplay", "TransferabilityDisplay"]
+__all__ = ["LRFinderDisplay", "StudyDisplay", "TransferabilityDisplay"]
 
 
 def _axes(ax, size):
@@ -164,4 +164,64 @@ class StudyDisplay:
         self.ax_.set_xlabel("test accuracy (mean ± SD over runs)")
         self.ax_.set_title(title)
         self.figure_.tight_layout()
+        return self
+
+
+class LRFinderDisplay:
+    """The loss against the learning rate, from :func:`sktransfer.lr_find`.
+
+    A log-scaled learning-rate axis, the smoothed loss, and the suggested
+    learning rate marked by a dashed vertical line (fastai's ``lr_find``
+    plot).
+
+    Parameters
+    ----------
+    lrs, losses : array-like
+        As in :class:`sktransfer.LRFindResult`.
+    suggestion : float or None, default=None
+
+    Attributes
+    ----------
+    ax_, figure_ : matplotlib Axes and Figure
+    line_ : Line2D
+        The loss curve.
+
+    References
+    ----------
+    .. [1] L. N. Smith, "Cyclical learning rates for training neural
+       networks", WACV 2017.
+
+    Examples
+    --------
+    >>> from sktransfer.inspection import LRFinderDisplay
+    >>> display = LRFinderDisplay([1e-4, 1e-3, 1e-2], [2.3, 1.9, 4.0], 1e-4)
+    >>> display.plot().ax_.get_xscale()
+    'log'
+    """
+
+    def __init__(self, lrs, losses, suggestion=None):
+        self.lrs = np.asarray(lrs)
+        self.losses = np.asarray(losses)
+        self.suggestion = suggestion
+
+    @classmethod
+    def from_result(cls, result, *, ax=None):
+        """Draw an :class:`~sktransfer.LRFindResult`."""
+        return cls(result.lrs, result.losses, result.suggestion).plot(ax=ax)
+
+    def plot(self, *, ax=None):
+        self.figure_, self.ax_ = _axes(ax, (5, 3.5))
+        (self.line_,) = self.ax_.plot(self.lrs, self.losses, color="C0")
+        self.ax_.set_xscale("log")
+        self.ax_.set_xlabel("learning rate (head)")
+        self.ax_.set_ylabel("training loss (smoothed)")
+        if self.suggestion is not None:
+            self.ax_.axvline(
+                self.suggestion,
+                color="C3",
+                linestyle="--",
+                label=f"suggestion {self.suggestion:.1e}",
+            )
+            self.ax_.legend(loc="best")
+        self.ax_.set_title("Learning-rate range test")
         return self

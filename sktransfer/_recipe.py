@@ -1,0 +1,256 @@
+"""The fine-tuning recipe: BatchNorm statistics, schedule length, learning-rate
+schedule.
+
+Three facts of small-data fine-tuning, each measured in
+``benchmarks/small_data.py`` and ``docs/guide/recipe.rst``:
+
+* BatchNorm running statistics lag the weights. With momentum 0.01
+  (EfficientNet's, from TensorFlow) a hundred optimiser steps leave them close
+  to ImageNet's, so eval-mode predictions disagree with what training
+  learned. ``batchnorm="recalibrate"`` re-estimates them after training with
+  one forward pass over the training data ("precise BN", as
+  ``torch.optim.swa_utils.update_bn``).
+* A fixed number of epochs ignores the dataset size: 100 images are 4
+  optimiser steps an epoch. The default length is counted in optimiser steps
+  (Kolesnikov et al.'s BiT-HyperRule sets the schedule by dataset size).
+* A constant learning rate wrecks pretrained weights at the start and never
+  settles at the end: a short linear warm-up, then cosine decay to zero.
+
+References
+----------
+.. [1] A. Kolesnikov et al., "Big Transfer (BiT): General visual
+   representation learning", ECCV 2020 (the BiT-HyperRule).
+.. [2] I. Loshchilov and F. Hutter, "SGDR: Stochastic gradient descent with
+   warm restarts", ICLR 2017 (cosine decay).
+.. [3] Y. Wu and J. Johnson, "Rethinking 'batch' in BatchNorm", 2021
+   ("precise BN": statistics re-estimated over the data after training).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback, LRScheduler
+from torch import nn
+
+__all__ = [
+    "BATCHNORM_MODES",
+    "LR_SCHEDULES",
+    "WarmupCosine",
+    "default_epochs",
+    "recalibrate_batchnorm",
+    "trainable_batchnorms",
+]
+
+BATCHNORM_MODES = ("recalibrate", "frozen", "train")
+LR_SCHEDULES = ("warmup_cosine", "constant")
+
+# The default schedule length: about this many optimiser steps, within
+# [MIN_EPOCHS, MAX_EPOCHS] epochs (see default_epochs).
+TARGET_STEPS = 150
+MIN_EPOCHS = 5
+MAX_EPOCHS = 30
+WARMUP_FRACTION = 0.1
+
+
+def default_epochs(n_train, batch_size):
+    """Epochs of the default schedule for ``n_train`` training images.
+
+    About ``TARGET_STEPS`` optimiser steps: a small dataset gets more epochs,
+    a large one fewer, within ``[MIN_EPOCHS, MAX_EPOCHS]``. The numbers were
+    chosen by measurement on the tasks of ``benchmarks/small_data.py``.
+
+    Parameters
+    ----------
+    n_train : int
+        Number of training images (after any validation split).
+    batch_size : int
+
+    Returns
+    -------
+    epochs : int
+
+    Examples
+    --------
+    >>> default_epochs(100, 32), default_epochs(300, 32), default_epochs(5000, 32)
+    (30, 15, 5)
+    """
+    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    epochs = round(TARGET_STEPS / steps_per_epoch)
+    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, epochs)))
+
+
+def _is_batchnorm(module):
+    return isinstance(module, nn.modules.batchnorm._BatchNorm) and (
+        module.track_running_stats
+    )
+
+
+def trainable_batchnorms(network):
+    """The BatchNorm layers of ``network`` that training changes.
+
+    Those of the units after the first ``network.n_frozen`` (frozen units keep
+    their statistics), and of the head.
+    """
+    modules = list(network.units.values())[network.n_frozen :] + [network.head]
+    if network.n_frozen < network.pool_index:
+        modules.append(network.pool)
+    return [m for module in modules for m in module.modules() if _is_batchnorm(m)]
+
+
+def _chunks(n, batch_size):
+    """Index ranges of about ``batch_size``, none of a single image.
+
+    BatchNorm in training mode cannot normalise one image whose feature map
+    is 1x1, so the images are split into near-equal chunks.
+    """
+    n_chunks = max(1, math.ceil(n / batch_size))
+    if n >= 2:
+        n_chunks = min(n_chunks, n // 2)
+    bounds = np.linspace(0, n, n_chunks + 1).round().astype(int)
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+
+def recalibrate_batchnorm(network, X, forward, batch_size):
+    """Re-estimate the running statistics of the trained BatchNorm layers.
+
+    Every BatchNorm layer that training changed (:func:`trainable_batchnorms`)
+    forgets its statistics and averages them, with equal weight per batch,
+    over one pass of ``X`` in training mode; everything else runs in eval
+    mode (no dropout, no augmentation), and frozen units are untouched.
+    With a cached frozen prefix, ``X`` is that prefix's output and ``forward``
+    runs the rest of the network, so the result is the same as without it.
+
+    Parameters
+    ----------
+    network : TransferNetwork
+    X : tensor
+        What the network trains on: images, or the cached prefix output.
+    forward : callable
+        Runs one batch of ``X`` through ``network`` (device, precision).
+    batch_size : int
+
+    Returns
+    -------
+    n_layers : int
+        Number of BatchNorm layers re-estimated (0: nothing to do).
+    """
+    layers = trainable_batchnorms(network)
+    if not layers or len(X) == 0:
+        return 0
+    was_training = network.training
+    momenta = [layer.momentum for layer in layers]
+    network.eval()
+    try:
+        for layer in layers:
+            layer.reset_running_stats()
+            layer.momentum = None  # cumulative average over the batches
+            layer.train()
+        with torch.no_grad():
+            for start, stop in _chunks(len(X), batch_size):
+                forward(X[start:stop])
+    finally:
+        for layer, momentum in zip(layers, momenta, strict=True):
+            layer.momentum = momentum
+        network.train(was_training)
+    return len(layers)
+
+
+class WarmupCosine(Callback):
+    """Linear warm-up, then cosine decay to zero, stepped every batch.
+
+    Every parameter group follows the same curve from its own starting
+    learning rate (so the body's smaller rate stays proportionally smaller).
+    The learning rate of each group at the end of an epoch is written to the
+    history (``lr``, the head's, and ``lr_body`` when the body has its own).
+
+    Parameters
+    ----------
+    warmup : float, default=0.1
+        Fraction of the steps spent warming up linearly from zero.
+
+    Attributes
+    ----------
+    epochs_ : int
+        Epochs of the current training run, set by the estimator.
+    """
+
+    def __init__(self, warmup=WARMUP_FRACTION):
+        self.warmup = warmup
+
+    def initialize(self):
+        self.epochs_ = None
+        self.total_steps_ = None
+        self.step_ = 0
+        self.base_lrs_ = None
+        return self
+
+    def factor(self, step):
+        """Multiplier of the starting learning rate at ``step`` (0-based)."""
+        total = max(1, self.total_steps_)
+        warmup = max(1, round(self.warmup * total)) if self.warmup else 0
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    def on_train_begin(self, net, **kwargs):
+        self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
+        self.step_ = 0
+        self.total_steps_ = None
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        if self.total_steps_ is None:
+            epochs = self.epochs_ if self.epochs_ is not None else net.max_epochs
+            n_train = len(dataset_train) if dataset_train is not None else 0
+            self.total_steps_ = epochs * max(1, math.ceil(n_train / net.batch_size))
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:
+            return
+        factor = self.factor(self.step_)
+        for group, base in zip(
+            net.optimizer_.param_groups, self.base_lrs_, strict=True
+        ):
+            group["lr"] = base * factor
+        self.step_ += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        record_lr(net)
+
+    def on_train_end(self, net, **kwargs):
+        # Leave the optimizer as it was built, for a later partial_fit.
+        if self.base_lrs_ is not None:
+            for group, base in zip(
+                net.optimizer_.param_groups, self.base_lrs_, strict=True
+            ):
+                group["lr"] = base
+
+
+def record_lr(net):
+    """Write the learning rate(s) of ``net``'s optimizer to its history."""
+    groups = net.optimizer_.param_groups
+    net.history.record("lr", groups[-1]["lr"])
+    if len(groups) > 1:
+        net.history.record("lr_body", groups[0]["lr"])
+
+
+class RecordLR(Callback):
+    """Write the learning rate to the history each epoch (constant schedule)."""
+
+    def on_epoch_end(self, net, **kwargs):
+        record_lr(net)
+
+
+def user_schedules(callbacks):
+    """Whether the user's ``callbacks`` set the learning rate themselves."""
+    for callback in callbacks or ():
+        if isinstance(callback, tuple):
+            callback = callback[1]
+        if isinstance(callback, LRScheduler) or (
+            isinstance(callback, type) and issubclass(callback, LRScheduler)
+        ):
+            return True
+    return False

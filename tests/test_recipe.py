@@ -1,0 +1,279 @@
+"""The fine-tuning recipe: BatchNorm statistics, schedule length, learning-rate
+schedule, overrides by the user, and the learning-rate finder."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from skorch.callbacks import LRScheduler
+
+from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier, lr_find
+from sktransfer._recipe import (
+    MAX_EPOCHS,
+    MIN_EPOCHS,
+    WarmupCosine,
+    default_epochs,
+    trainable_batchnorms,
+)
+from sktransfer.inspection import LRFinderDisplay
+
+
+def stripes(n=40, size=16, seed=0):
+    """Two learnable classes: horizontal and vertical stripes, with noise."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    line = (np.arange(size) % 4 < 2).astype(np.float32)
+    X = np.where(y[:, None, None] == 0, line[:, None], line[None, :])
+    X = 0.6 * X + 0.4 * rng.random((n, size, size))
+    return (X * 255).astype(np.uint8), y
+
+
+def stale_resnet(offset=5.0):
+    """A random ResNet-18 whose BatchNorm statistics describe other data, and
+    move slowly (momentum 0.01, as EfficientNet's)."""
+    torch.manual_seed(0)
+    network = torchvision.models.resnet18(num_classes=2)
+    for module in network.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean += offset
+            module.momentum = 0.01
+    return network
+
+
+def resnet(**params):
+    defaults = dict(input_size=16, max_epochs=4, random_state=0, lr=1e-3, batch_size=10)
+    return PretrainedCNNClassifier(stale_resnet(), **{**defaults, **params})
+
+
+def running_means(network, prefix):
+    return {
+        name: buffer.clone()
+        for name, buffer in network.named_buffers()
+        if name.startswith(prefix) and name.endswith("running_mean")
+    }
+
+
+# -- BatchNorm -----------------------------------------------------------------
+def test_recalibration_makes_eval_mode_agree_with_training():
+    X, y = stripes()
+    recalibrated = resnet(batchnorm="recalibrate").fit(X, y)
+    stale = resnet(batchnorm="train").fit(X, y)
+    assert recalibrated.n_recalibrated_ == len(
+        trainable_batchnorms(recalibrated.module_)
+    )
+    assert stale.n_recalibrated_ == 0
+    assert recalibrated.score(X, y) >= 0.95
+    assert stale.score(X, y) <= 0.75  # the statistics still describe other data
+
+
+def test_recalibrated_statistics_are_those_of_the_training_data():
+    X, y = stripes(n=24)
+    clf = resnet(batchnorm="recalibrate", max_epochs=1).fit(X, y)
+    network = clf.module_
+    seen = []
+    bn = network.units["stem"][1]  # conv1 -> bn1: its input depends on no BN
+    assert isinstance(bn, torch.nn.BatchNorm2d)
+    hook = bn.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0]))
+    network.eval()
+    with torch.no_grad():
+        network(torch.as_tensor(X)[:, None])
+    hook.remove()
+    expected = seen[0].mean(dim=(0, 2, 3))
+    torch.testing.assert_close(bn.running_mean, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_recalibration_leaves_frozen_units_alone():
+    X, y = stripes()
+    before = running_means(resnet(max_epochs=0).fit(X, y).module_, "units.")
+    clf = resnet(freeze_upto=2).fit(X, y)
+    frozen = running_means(clf.module_, "units.layer1.")
+    trained = running_means(clf.module_, "units.layer3.")
+    for name, value in frozen.items():
+        torch.testing.assert_close(value, before[name])
+    assert any(
+        not torch.allclose(value, before[name]) for name, value in trained.items()
+    )
+
+
+def test_recalibration_is_skipped_when_no_batchnorm_trains():
+    X, y = stripes()
+    clf = resnet(freeze_upto="all").fit(X, y)
+    assert clf.n_recalibrated_ == 0
+
+
+def test_recalibration_is_exact_with_the_frozen_prefix_cache():
+    X, y = stripes()
+    cached = resnet(freeze_upto=3, cache_frozen=True).fit(X, y)
+    uncached = resnet(freeze_upto=3, cache_frozen=False).fit(X, y)
+    assert cached.n_cached_units_ == 3 and uncached.n_cached_units_ == 0
+    for name, value in running_means(cached.module_, "units.").items():
+        torch.testing.assert_close(
+            value, running_means(uncached.module_, "units.")[name], rtol=1e-4, atol=1e-5
+        )
+    np.testing.assert_allclose(
+        cached.predict_proba(X), uncached.predict_proba(X), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_frozen_batchnorm_keeps_its_statistics_while_training():
+    X, y = stripes()
+    before = running_means(resnet(max_epochs=0).fit(X, y).module_, "units.")
+    clf = resnet(batchnorm="frozen").fit(X, y)
+    after = running_means(clf.module_, "units.")
+    assert after.keys() == before.keys() and len(after) > 10
+    for name, value in after.items():
+        torch.testing.assert_close(value, before[name])
+    assert clf.n_recalibrated_ == 0
+
+
+def test_partial_fit_and_warm_start_recalibrate_too():
+    X, y = stripes()
+    clf = resnet(max_epochs=1).fit(X, y)
+    with torch.no_grad():
+        for layer in trainable_batchnorms(clf.module_):
+            layer.running_mean += 3.0
+    clf.partial_fit(X, y)
+    assert clf.n_recalibrated_ > 0 and clf.score(X, y) >= 0.9
+    with torch.no_grad():
+        for layer in trainable_batchnorms(clf.module_):
+            layer.running_mean += 3.0
+    clf.set_params(warm_start=True).fit(X, y)
+    assert clf.n_recalibrated_ > 0 and clf.score(X, y) >= 0.9
+
+
+def test_batchnorm_is_validated():
+    X, y = stripes()
+    with pytest.raises(ValueError, match="batchnorm"):
+        resnet(batchnorm="precise").fit(X, y)
+
+
+# -- schedule length and learning rate -----------------------------------------
+def test_default_epochs_follow_the_dataset_size():
+    assert default_epochs(20, 32) == MAX_EPOCHS
+    assert default_epochs(100_000, 32) == MIN_EPOCHS
+    sizes = [50, 200, 400, 800, 1600]
+    epochs = [default_epochs(n, 32) for n in sizes]
+    assert epochs == sorted(epochs, reverse=True) and len(set(epochs)) > 2
+
+
+@pytest.mark.parametrize("n", [20, 160])
+def test_fit_uses_the_default_length_for_its_data(n):
+    X, y = stripes(n=n, size=8)
+    clf = PretrainedCNNClassifier(
+        "mlp", input_size=8, random_state=0, batch_size=32
+    ).fit(X, y)
+    assert clf.max_epochs is None
+    assert clf.max_epochs_ == default_epochs(n, 32) == len(clf.history)
+
+
+def test_early_stopping_counts_only_the_training_part():
+    X, y = stripes(n=100, size=8)
+    clf = PretrainedCNNClassifier(
+        "mlp", input_size=8, random_state=0, early_stopping=True, n_iter_no_change=50
+    ).fit(X, y)
+    assert clf.max_epochs_ == default_epochs(90, 32)
+
+
+def test_warmup_then_cosine_is_recorded_per_epoch():
+    X, y = stripes(n=64, size=8)
+    clf = PretrainedCNNClassifier(
+        "mlp", input_size=8, random_state=0, max_epochs=10, lr=0.01
+    ).fit(X, y)
+    lrs = clf.history[:, "lr"]
+    assert len(lrs) == 10
+    assert lrs[0] < lrs[1]  # warming up
+    assert max(lrs) <= 0.01 and lrs[-1] < 1e-4  # decayed to about zero
+    assert all(a >= b for a, b in zip(lrs[2:], lrs[3:], strict=False))
+
+
+def test_body_has_its_own_smaller_rate():
+    X, y = stripes(n=64, size=8)
+    clf = PretrainedCNNClassifier(
+        "mlp", input_size=8, random_state=0, max_epochs=2, backbone_lr_scale=0.1
+    ).fit(X, y)
+    np.testing.assert_allclose(
+        clf.history[:, "lr_body"], np.array(clf.history[:, "lr"]) * 0.1
+    )
+
+
+def test_warmup_cosine_factor():
+    schedule = WarmupCosine(warmup=0.1).initialize()
+    schedule.total_steps_ = 100
+    factors = [schedule.factor(step) for step in range(100)]
+    assert factors[0] < factors[5] < factors[9] <= 1.0
+    assert factors[10] == pytest.approx(1.0)
+    assert factors[-1] < 0.01
+    assert all(0 < f <= 1 for f in factors[:-1])
+
+
+def test_user_settings_override_the_recipe():
+    X, y = stripes(n=64, size=8)
+    explicit = PretrainedCNNClassifier(
+        "mlp",
+        input_size=8,
+        random_state=0,
+        max_epochs=3,
+        lr=0.05,
+        lr_schedule="constant",
+    ).fit(X, y)
+    assert len(explicit.history) == 3 and explicit.max_epochs_ == 3
+    assert explicit.history[:, "lr"] == [0.05] * 3
+    scheduler = LRScheduler(policy="StepLR", step_size=1, gamma=0.5)
+    own = PretrainedCNNClassifier(
+        "mlp",
+        input_size=8,
+        random_state=0,
+        max_epochs=3,
+        lr=0.04,
+        callbacks=[("my_schedule", scheduler)],
+    ).fit(X, y)
+    names = dict(own.callbacks_)
+    assert not isinstance(names["lr_schedule"], WarmupCosine)
+    assert own.history[:, "lr"] == pytest.approx([0.04, 0.02, 0.01])
+
+
+def test_label_relation_transfer_uses_the_recipe():
+    X, y = stripes(n=60, size=8)
+    source = PretrainedCNNClassifier(
+        "mlp", input_size=8, random_state=0, max_epochs=2
+    ).fit(X, y)
+    lrt = LabelRelationTransfer(source, random_state=0).fit(X, y)
+    assert lrt.max_epochs_ == default_epochs(60, 32) == len(lrt.history)
+    assert "lr" in lrt.history[-1]
+
+
+# -- learning-rate finder ------------------------------------------------------
+def test_lr_find_returns_a_curve_and_a_suggestion():
+    X, y = stripes(n=64, size=8)
+    estimator = PretrainedCNNClassifier("mlp", input_size=8, random_state=0)
+    result = lr_find(estimator, X, y, start_lr=1e-5, end_lr=10.0, num_steps=40)
+    assert not hasattr(estimator, "module_")  # the estimator passed is untouched
+    assert len(result.lrs) == len(result.losses) <= 40
+    assert np.all(np.diff(result.lrs) > 0) and math.isclose(result.lrs[0], 1e-5)
+    assert 1e-5 <= result.suggestion <= 1.0
+    assert result.suggestion == pytest.approx(result.lrs[np.argmin(result.losses)] / 10)
+    display = LRFinderDisplay.from_result(result)
+    assert display.ax_.get_xscale() == "log" and len(display.line_.get_xdata())
+
+
+def test_lr_find_stops_when_the_loss_diverges():
+    X, y = stripes(n=64, size=8)
+    estimator = PretrainedCNNClassifier("small_cnn", input_size=16, random_state=0)
+    result = lr_find(estimator, X, y, start_lr=1e-4, end_lr=1e4, num_steps=60)
+    assert len(result.lrs) < 60
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"start_lr": 0}, "start_lr"),
+        ({"start_lr": 1e-3, "end_lr": 1e-4}, "end_lr"),
+        ({"num_steps": 2}, "num_steps"),
+    ],
+)
+def test_lr_find_names_a_bad_argument(kwargs, name):
+    X, y = stripes(n=20, size=8)
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        lr_find(PretrainedCNNClassifier("mlp"), X, y, **kwargs)
