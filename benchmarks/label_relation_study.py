@@ -24,8 +24,8 @@ def main(argv=None):
     parser.add_argument("--classes", type=int, nargs="+", default=[3, 8])
     parser.add_argument("--per-class", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--source-epochs", type=int, default=10)
-    parser.add_argument("--target-epochs", type=int, default=30)
+    parser.add_argument("--source-epochs", type=int, default=None)
+    parser.add_argument("--target-epochs", type=int, default=None)
     args = parser.parse_args(argv)
 
     X_source, y_source = load_fashion_mnist()

@@ -252,14 +252,16 @@ def build_parser():
     model.add_argument(
         "--epochs",
         type=int,
-        default=15,
-        help="epochs of every target network (default: 15)",
+        default=None,
+        help="epochs of every target network (default: the recipe's, from the "
+        "number of training images)",
     )
     model.add_argument(
         "--source-epochs",
         type=int,
-        default=10,
-        help="epochs of the source network (default: 10)",
+        default=None,
+        help="epochs of the source network (default: the recipe's, from the "
+        "number of source images)",
     )
     model.add_argument(
         "--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)"

@@ -41,3 +41,35 @@ def test_gpu_throughput_says_it_needs_cuda():
         return
     done = _run("gpu_throughput.py")
     assert done.returncode != 0 and "needs a CUDA GPU" in done.stderr
+
+
+def test_small_data_prints_its_rows():
+    done = _run(
+        "small_data.py",
+        "--tasks",
+        "digits-10",
+        "--rows",
+        "svm",
+        "fastai",
+        "--seeds",
+        "1",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| row") and len(rows) == 3
+    assert rows[1].startswith("| linear SVM on pixels | 0.")
+    assert rows[2].startswith("| fastai-style")
+
+
+def test_small_data_oracle_grid_has_18_settings():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from small_data import oracle_grid
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    grid = list(oracle_grid(300))
+    assert len(grid) == 18
+    assert {g["freeze_upto"] for g in grid} == {0, 4, "all"}
+    assert (
+        len({g["lr"] for g in grid}) == 3 and len({g["max_epochs"] for g in grid}) == 2
+    )

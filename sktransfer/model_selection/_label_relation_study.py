@@ -87,8 +87,8 @@ def label_relation_study(
     """
     y_target = np.asarray(y_target)
     X_target = np.asarray(X_target)
-    source_params = {"max_epochs": 10, "lr": 1e-3, **(source_params or {})}
-    target_params = {"max_epochs": 30, "lr": 1e-3, **(target_params or {})}
+    source_params = dict(source_params or {})
+    target_params = dict(target_params or {})
     runs = []
 
     def score(tables, method, model, X_train, y_train, X_test, y_test, seed):
