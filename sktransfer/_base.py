@@ -356,13 +356,9 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
                 self.n_recalibrated_ = recalibrate_batchnorm(
                     self.module_,
                     X_train,
-                    self._recalibration_step,
+                    self.infer,  # moves each batch to the device
                     self._predict_batch_size(),
                 )
-
-    def _recalibration_step(self, batch):
-        batch = batch.to(self.device, non_blocking=True)
-        return self.infer(batch)
 
     def _before_initialize(self, X, y_encoded):
         """Hook for work on the training data before the network is built."""

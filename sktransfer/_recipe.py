@@ -89,15 +89,10 @@ def _is_batchnorm(module):
 
 
 def trainable_batchnorms(network):
-    """The BatchNorm layers of ``network`` that training changes.
-
-    Those of the units after the first ``network.n_frozen`` (frozen units keep
-    their statistics), and of the head.
-    """
-    modules = list(network.units.values())[network.n_frozen :] + [network.head]
-    if network.n_frozen < network.pool_index:
-        modules.append(network.pool)
-    return [m for module in modules for m in module.modules() if _is_batchnorm(m)]
+    """The BatchNorm layers of ``network`` that training changes: all but those
+    of its frozen modules (:meth:`TransferNetwork.frozen_modules`)."""
+    frozen = {id(m) for module in network.frozen_modules() for m in module.modules()}
+    return [m for m in network.modules() if _is_batchnorm(m) and id(m) not in frozen]
 
 
 def _chunks(n, batch_size):
