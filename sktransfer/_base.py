@@ -46,6 +46,8 @@ from ._recipe import (
     WarmupCosine,
     default_epochs,
     recalibrate_batchnorm,
+    resave_checkpoints,
+    trainable_batchnorms,
     user_schedules,
 )
 from ._source import check_channels, check_weights_sha256, resolve_source
@@ -239,6 +241,26 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
         )
 
     def get_iterator(self, dataset, training=False):
+        kwargs = self.get_params_for("iterator_train")
+        batch_size = kwargs.get("batch_size", self.batch_size)
+        if (
+            training
+            and "drop_last" not in kwargs
+            and batch_size > 1
+            and len(dataset) > 1
+            and len(dataset) % batch_size == 1
+            and self.batchnorm != "frozen"
+            and trainable_batchnorms(self.module_)
+        ):
+            # A batch of one image cannot train BatchNorm (the head's, or a
+            # body's at 1x1): leave the odd image out of this epoch; the
+            # shuffle leaves out another one the next.
+            return self.iterator_train(
+                dataset,
+                batch_size=batch_size,
+                drop_last=True,
+                **{k: v for k, v in kwargs.items() if k != "batch_size"},
+            )
         if not training and "batch_size" not in self.get_params_for("iterator_valid"):
             return self.iterator_valid(
                 dataset,
@@ -340,16 +362,19 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
         epochs = fit_params.pop("epochs", None)
         if epochs is None:
             epochs = self.max_epochs
-        if epochs is None:
-            epochs = default_epochs(self._n_train(len(X)), self.batch_size)
-        self.max_epochs_ = epochs
-        schedule = dict(self.callbacks_).get("lr_schedule")
-        if isinstance(schedule, WarmupCosine):
-            schedule.epochs_ = epochs
         with (
             explain_out_of_memory(stage, self.batch_size),
             frozen_prefix(self, X) as X_train,
         ):
+            if epochs is None:
+                head_only = self.n_cached_units_ == len(self.module_.unit_names)
+                epochs = default_epochs(
+                    self._n_train(len(X)), self.batch_size, head_only=head_only
+                )
+            self.max_epochs_ = epochs
+            schedule = dict(self.callbacks_).get("lr_schedule")
+            if isinstance(schedule, WarmupCosine):
+                schedule.epochs_ = epochs
             super().partial_fit(X_train, y_encoded, epochs=epochs, **fit_params)
             self.n_recalibrated_ = 0
             if self.batchnorm == "recalibrate" and epochs:
@@ -359,6 +384,8 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
                     self.infer,  # moves each batch to the device
                     self._predict_batch_size(),
                 )
+                if self.n_recalibrated_:
+                    resave_checkpoints(self)
 
     def _before_initialize(self, X, y_encoded):
         """Hook for work on the training data before the network is built."""

@@ -35,9 +35,22 @@ def first_linear(module):
     return next((m for m in module.modules() if isinstance(m, nn.Linear)), None)
 
 
-def make_head(in_features, n_outputs, hidden_sizes=(), dropout=0.0, activation="relu"):
-    """A new classification head: [Dropout, Linear, activation]* Dropout, Linear."""
-    layers = []
+def make_head(
+    in_features,
+    n_outputs,
+    hidden_sizes=(),
+    dropout=0.0,
+    activation="relu",
+    batchnorm=False,
+):
+    """A new classification head:
+    [BatchNorm1d] ([Dropout] Linear activation)* [Dropout] Linear.
+
+    ``batchnorm`` standardises the pooled features before the first Linear
+    layer, as fastai's ``create_head`` does: a head learned from scratch on
+    features of unequal, uncentred scales otherwise converges slowly.
+    """
+    layers = [nn.BatchNorm1d(in_features)] if batchnorm else []
     size = in_features
     for hidden in hidden_sizes:
         if dropout:
@@ -238,7 +251,8 @@ class TransferNetwork(nn.Module):
             for module in self.frozen_modules():
                 module.eval()
             if getattr(self, "batchnorm", "train") == "frozen":
-                for module in self.modules():
+                # The body's statistics; the new head's BatchNorm must learn.
+                for module in (*self.units.modules(), *self.pool.modules()):
                     if isinstance(module, nn.modules.batchnorm._BatchNorm):
                         module.eval()
         return self

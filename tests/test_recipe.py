@@ -11,6 +11,7 @@ from skorch.callbacks import LRScheduler
 
 from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier, lr_find
 from sktransfer._recipe import (
+    HEAD_MAX_EPOCHS,
     MAX_EPOCHS,
     MIN_EPOCHS,
     WarmupCosine,
@@ -103,6 +104,64 @@ def test_recalibration_is_skipped_when_no_batchnorm_trains():
     assert clf.n_recalibrated_ == 0
 
 
+def test_head_batchnorm_is_recalibrated_on_the_cached_features():
+    X, y = stripes()
+    clf = resnet(freeze_upto="all", head_batchnorm=True).fit(X, y)
+    assert clf.n_cached_units_ == len(clf.layer_names_)
+    assert clf.n_recalibrated_ == 1  # the head's BatchNorm1d only
+    network = clf.module_
+    head_bn = network.head[0]
+    assert isinstance(head_bn, torch.nn.BatchNorm1d)
+    network.eval()
+    with torch.no_grad():
+        features = network.forward_features(
+            network.prepare(torch.as_tensor(X)[:, None])
+        )
+    torch.testing.assert_close(
+        head_bn.running_mean, features.mean(dim=0), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_head_batchnorm_parameter_builds_the_head():
+    X, y = stripes(n=20, size=8)
+    with_bn = PretrainedCNNClassifier(
+        "mlp", input_size=8, max_epochs=1, head_batchnorm=True
+    ).fit(X, y)
+    without = PretrainedCNNClassifier("mlp", input_size=8, max_epochs=1).fit(X, y)
+    assert isinstance(with_bn.module_.head[0], torch.nn.BatchNorm1d)
+    assert not any(
+        isinstance(m, torch.nn.BatchNorm1d) for m in without.module_.head.modules()
+    )
+
+
+def test_a_final_batch_of_one_image_is_left_out():
+    # 33 images in batches of 32: BatchNorm cannot train on the 33rd alone.
+    X, y = stripes(n=33, size=8)
+    params = dict(input_size=8, max_epochs=2, batch_size=32, random_state=0)
+    clf = PretrainedCNNClassifier("mlp", head_batchnorm=True, **params).fit(X, y)
+    assert [len(epoch["batches"]) for epoch in clf.history] == [1, 1]
+    # Without BatchNorm to train every image counts.
+    kept = PretrainedCNNClassifier("mlp", **params).fit(X, y)
+    assert [len(epoch["batches"]) for epoch in kept.history] == [2, 2]
+
+
+def test_frozen_batchnorm_keeps_the_body_but_trains_the_head():
+    X, y = stripes()
+    params = dict(input_size=16, batchnorm="frozen", random_state=0)
+    untrained = PretrainedCNNClassifier(
+        stale_resnet(0.0), max_epochs=0, head_batchnorm=True, **params
+    )
+    before = running_means(untrained.fit(X, y).module_, "units.")
+    clf = PretrainedCNNClassifier(
+        stale_resnet(0.0), max_epochs=2, head_batchnorm=True, **params
+    ).fit(X, y)
+    for name, value in running_means(clf.module_, "units.").items():
+        torch.testing.assert_close(value, before[name])
+    head_bn = clf.module_.head[0]
+    assert clf.n_recalibrated_ == 0
+    assert head_bn.running_mean.abs().sum() > 0  # trained in training mode
+
+
 def test_recalibration_is_exact_with_the_frozen_prefix_cache():
     X, y = stripes()
     cached = resnet(freeze_upto=3, cache_frozen=True).fit(X, y)
@@ -156,6 +215,19 @@ def test_default_epochs_follow_the_dataset_size():
     sizes = [50, 200, 400, 800, 1600]
     epochs = [default_epochs(n, 32) for n in sizes]
     assert epochs == sorted(epochs, reverse=True) and len(set(epochs)) > 2
+    head = [default_epochs(n, 32, head_only=True) for n in sizes]
+    assert all(h > e for h, e in zip(head, epochs, strict=True))
+    assert default_epochs(20, 32, head_only=True) == HEAD_MAX_EPOCHS
+
+
+def test_a_head_trained_on_cached_features_gets_the_longer_schedule():
+    X, y = stripes(n=64, size=8)
+    params = dict(input_size=8, random_state=0, freeze_upto="all")
+    cached = PretrainedCNNClassifier("mlp", **params).fit(X, y)
+    assert cached.max_epochs_ == default_epochs(64, 32, head_only=True)
+    # Augmentation disables the cache: every epoch runs the whole body.
+    augmented = PretrainedCNNClassifier("mlp", augment="flip", **params).fit(X, y)
+    assert augmented.max_epochs_ == default_epochs(64, 32)
 
 
 @pytest.mark.parametrize("n", [20, 160])

@@ -189,16 +189,41 @@ def test_model_saved_for_cuda_loads_on_a_cpu_only_machine(data, monkeypatch):
 def test_save_params_load_params_and_checkpoint(data, tmp_path):
     X, y, X_new = data
     checkpoint = Checkpoint(dirname=str(tmp_path / "ckpt"), monitor="train_loss_best")
-    clf = _clf(callbacks=[("checkpoint", checkpoint)]).fit(X, y)
+    # With a BatchNorm layer: the checkpoint must hold the recalibrated statistics.
+    clf = _clf(callbacks=[("checkpoint", checkpoint)], head_batchnorm=True).fit(X, y)
     assert (tmp_path / "ckpt" / "params.pt").is_file()
     clf.save_params(f_params=str(tmp_path / "params.pt"))
-    fresh = _clf(max_epochs=0).fit(X, y)  # same architecture, untrained
+    fresh = _clf(max_epochs=0, head_batchnorm=True).fit(X, y)  # untrained
     assert not np.allclose(fresh.predict_proba(X_new), clf.predict_proba(X_new))
     fresh.load_params(f_params=str(tmp_path / "params.pt"))
     np.testing.assert_allclose(
         fresh.predict_proba(X_new), clf.predict_proba(X_new), rtol=1e-6
     )
-    restored = _clf(max_epochs=0).fit(X, y)
+    restored = _clf(max_epochs=0, head_batchnorm=True).fit(X, y)
+    restored.load_params(checkpoint=checkpoint)
+    np.testing.assert_allclose(
+        restored.predict_proba(X_new), clf.predict_proba(X_new), rtol=1e-6
+    )
+
+
+def test_a_checkpoint_of_an_earlier_epoch_warns_of_its_statistics(data, tmp_path):
+    X, y, _ = data
+    # Saves the first epoch only: its weights cannot be recalibrated after fit.
+    checkpoint = Checkpoint(
+        dirname=str(tmp_path), monitor=lambda net: len(net.history) == 1
+    )
+    with pytest.warns(UserWarning, match="load_best=True"):
+        _clf(callbacks=[("checkpoint", checkpoint)], head_batchnorm=True).fit(X, y)
+
+
+def test_a_load_best_checkpoint_is_saved_with_recalibrated_statistics(data, tmp_path):
+    X, y, X_new = data
+    checkpoint = Checkpoint(
+        dirname=str(tmp_path), monitor=lambda net: len(net.history) == 1, load_best=True
+    )
+    clf = _clf(callbacks=[("checkpoint", checkpoint)], head_batchnorm=True).fit(X, y)
+    assert clf.n_recalibrated_ == 1
+    restored = _clf(max_epochs=0, head_batchnorm=True).fit(X, y)
     restored.load_params(checkpoint=checkpoint)
     np.testing.assert_allclose(
         restored.predict_proba(X_new), clf.predict_proba(X_new), rtol=1e-6
