@@ -37,7 +37,7 @@ from ._cache import frozen_prefix, place_images
 from ._data import ImageDataset
 from ._device import AutoDeviceMixin
 from ._guard import TrainingGuard, explain_out_of_memory
-from ._images import check_images, check_labels
+from ._images import check_images, check_labels, encode_labels
 from ._network import TransferNetwork
 from ._recipe import (
     BATCHNORM_MODES,
@@ -281,6 +281,15 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
         X = check_images(X, self.image_shape, estimator_name=type(self).__name__)
         y = check_labels(y, len(X))
         check_classification_targets(y)
+        if self.classes is not None:
+            # The user's order is the order of classes_ and of the outputs.
+            classes = np.asarray(self.classes)
+            if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
+                raise ValueError(
+                    "`classes` must list each class once, in the order of the "
+                    f"outputs; got {classes.tolist()}."
+                )
+            return X, classes, encode_labels(y, classes, name="y")
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
             raise ValueError(
@@ -403,12 +412,7 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             estimator_name=type(self).__name__,
         )
         y = check_labels(y, len(X))
-        unknown = set(np.unique(y).tolist()) - set(self.classes_.tolist())
-        if unknown:
-            raise ValueError(
-                f"`y` has classes not seen in fit: {sorted(map(str, unknown))}."
-            )
-        y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
+        y_encoded = encode_labels(y, self.classes_, name="y")
         with seeded(self.random_state), self._on_device():
             self._train(X, y_encoded, "partial_fit", **fit_params)
         return self

@@ -203,7 +203,32 @@ def check_labels(y, n_samples):
             "Unknown label type: `y` holds continuous values; a classifier needs "
             "class labels."
         )
+    if labels.dtype == object:
+        kinds = {
+            "number" if isinstance(v, numbers.Number) else type(v).__name__
+            for v in labels.tolist()
+        }
+        if len(kinds) > 1:
+            raise ValueError(
+                f"`y` mixes label types ({', '.join(sorted(kinds))}); labels "
+                "must be all strings or all numbers, e.g. y.astype(str)."
+            )
     return labels
+
+
+def encode_labels(y, classes, name="y"):
+    """Positions of the labels ``y`` in ``classes``, as int64.
+
+    ``classes`` fixes the order of the network's outputs (and of
+    ``classes_``); a label not in it raises a ``ValueError`` naming ``name``.
+    """
+    index = {label: i for i, label in enumerate(np.asarray(classes).tolist())}
+    unknown = sorted({str(v) for v in y.tolist() if v not in index})
+    if unknown:
+        raise ValueError(
+            f"`{name}` has labels not in the classes {list(index)}: {unknown}."
+        )
+    return np.array([index[v] for v in y.tolist()], dtype=np.int64)
 
 
 def is_integral(value):

@@ -44,6 +44,41 @@ def test_string_labels_and_proba_columns_follow_classes(digits):
     )
 
 
+def test_classes_in_the_users_order_label_correctly(digits):
+    X, y = digits
+    names = np.where(y[:120] < 5, "a", "b")
+    sorted_ = fast(max_epochs=4).fit(X[:120], names)
+    user = fast(max_epochs=4, classes=["b", "a"]).fit(X[:120], names)
+    assert list(user.classes_) == ["b", "a"]
+    # Before the fix, targets were encoded in sorted order: inverted labels.
+    assert user.score(X[:120], names) > 0.7
+    assert abs(user.score(X[:120], names) - sorted_.score(X[:120], names)) < 0.1
+    proba = user.predict_proba(X[:20])
+    np.testing.assert_array_equal(
+        user.predict(X[:20]), user.classes_[proba.argmax(axis=1)]
+    )
+    user.partial_fit(X[:20], names[:20])  # encoded in the user's order too
+    assert user.score(X[:120], names) > 0.7
+
+
+def test_classes_may_list_absent_labels_but_must_hold_every_label(digits):
+    X, y = digits
+    names = np.where(y[:60] < 5, "a", "b")
+    clf = fast(max_epochs=1, classes=["a", "b", "c"]).fit(X[:60], names)
+    assert clf.predict_proba(X[:3]).shape == (3, 3)
+    with pytest.raises(ValueError, match=r"`y` has labels not in the classes"):
+        fast(classes=["a"]).fit(X[:60], names)
+    with pytest.raises(ValueError, match="`classes` must list each class once"):
+        fast(classes=["a", "b", "a"]).fit(X[:60], names)
+
+
+def test_mixed_label_types_are_refused_by_name(digits):
+    X, _ = digits
+    y = np.array(["a", 1] * 10, dtype=object)
+    with pytest.raises(ValueError, match="`y` mixes label types"):
+        fast().fit(X[:20], y)
+
+
 def test_layer_names_and_fitted_attributes(digits):
     X, y = digits
     clf = fast(max_epochs=1).fit(X[:40], y[:40])
@@ -170,7 +205,7 @@ def test_partial_fit_continues_training(digits):
     clf = fast(max_epochs=1).fit(X[:60], y[:60])
     clf.partial_fit(X[:60], y[:60])
     assert len(clf.history) == 2
-    with pytest.raises(ValueError, match="not seen in fit"):
+    with pytest.raises(ValueError, match=r"`y` has labels not in the classes"):
         clf.partial_fit(X[:4], np.array([11, 12, 11, 12]))
 
 
