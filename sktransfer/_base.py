@@ -36,7 +36,7 @@ from ._augment import resolve_augment
 from ._cache import frozen_prefix, place_images
 from ._data import ImageDataset
 from ._device import AutoDeviceMixin
-from ._guard import TrainingGuard, explain_out_of_memory
+from ._guard import TrainingGuard, explain_input_size, explain_out_of_memory
 from ._images import check_images, check_labels, encode_labels
 from ._network import TransferNetwork
 from ._recipe import (
@@ -373,6 +373,7 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             epochs = self.max_epochs
         with (
             explain_out_of_memory(stage, self.batch_size),
+            explain_input_size(self.module_.input_size, self.backbone),
             frozen_prefix(self, X) as X_train,
         ):
             if epochs is None:

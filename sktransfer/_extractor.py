@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._data import BatchLoader, ImageDataset
+from ._guard import explain_input_size
 from ._images import check_images
 from ._network import TransferNetwork
 from ._source import check_channels, check_weights_sha256, resolve_source
@@ -186,10 +187,15 @@ class CNNFeatureExtractor(
         units = source.decomposed.units[:-1]
         self.layer_names_ = [name for name, _ in units]
         stop, self.layer_ = self._stop_after(self.layer_names_)
+        # The pooling glue (a flatten for dense units) runs where it runs in the
+        # source: before unit pool_index when that unit is kept, at the end
+        # for the penultimate features; never after a truncated body.
+        pool_index = source.decomposed.pool_index
+        keeps_pool = stop == len(units) or pool_index < stop
         network = TransferNetwork(
             units[:stop],
-            source.decomposed.pool_index,
-            source.decomposed.pool if stop == len(units) else torch.nn.Identity(),
+            pool_index,
+            source.decomposed.pool if keeps_pool else torch.nn.Identity(),
             torch.nn.Identity(),
             input_size=source.input_size,
             mean=source.mean,
@@ -198,7 +204,8 @@ class CNNFeatureExtractor(
         )
         check_channels(source, self.image_shape_[0])
         self.network_ = network.set_frozen(len(network.units)).eval()
-        self.n_features_out_ = self._embed(images[:1]).shape[1]
+        with explain_input_size(source.input_size, self.backbone):
+            self.n_features_out_ = self._embed(images[:1]).shape[1]
         return self
 
     @property

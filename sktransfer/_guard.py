@@ -103,3 +103,30 @@ def explain_out_of_memory(stage, batch_size, parameter="batch_size"):
             "more frozen units (`freeze_upto`), or `precision='bfloat16'`. "
             f"Original error: {str(error).splitlines()[0] if str(error) else ''}"
         ) from error
+
+
+_TOO_SMALL = (
+    "Output size is too small",
+    "Kernel size can't be greater than actual input size",
+    "smaller than kernel size",
+    "input image is smaller than kernel",
+)
+
+
+@contextlib.contextmanager
+def explain_input_size(input_size, backbone):
+    """Re-raise torch's "output size is too small" as a ``ValueError`` naming
+    ``input_size``: the backbone's feature maps shrank to nothing."""
+    try:
+        yield
+    except RuntimeError as error:
+        if not any(text in str(error) for text in _TOO_SMALL):
+            raise
+        name = backbone if isinstance(backbone, str) else type(backbone).__name__
+        own = " (the images' own size)" if input_size is None else ""
+        raise ValueError(
+            f"`input_size`={input_size}{own} is too small for {name!r}: its pooling "
+            "shrinks the feature maps to nothing before the last unit. Pass a "
+            "larger `input_size` (64 or more; inception_v3 needs 75). "
+            f"Original error: {str(error).splitlines()[0]}"
+        ) from None

@@ -237,3 +237,23 @@ def test_suggest_strategy_thresholds_and_errors():
     for bad in (1.5, "high"):
         with pytest.raises(ValueError, match="`similarity`"):
             suggest_strategy(10, bad)
+
+
+def test_transfer_study_on_the_mlp_reads_its_dense_middle_unit(digits):
+    # The middle unit of the mlp is the dense fc1, after the flatten.
+    X, y = digits
+    result = transfer_study(
+        X[y < 2][:60],
+        y[y < 2][:60],
+        X[y >= 8][:40],
+        y[y >= 8][:40],
+        backbone="mlp",
+        n_repeats=1,
+        freeze_values=("all",),
+        label_relation=False,
+        source_params={**FAST, "input_size": 8},
+        target_params={**FAST, "input_size": 8},
+    )
+    assert "earlier features (fc1) + linear SVM" in {
+        row["method"] for row in result["summary"]
+    }
