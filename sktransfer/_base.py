@@ -373,7 +373,10 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             epochs = self.max_epochs
         with (
             explain_out_of_memory(stage, self.batch_size),
-            explain_input_size(self.module_.input_size, self.backbone),
+            explain_input_size(
+                self.module_.input_size,
+                getattr(self, "backbone", None) or getattr(self, "estimator", None),
+            ),
             frozen_prefix(self, X) as X_train,
         ):
             if epochs is None:

@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 
 import torch
+from sklearn.frozen import FrozenEstimator
 from torch import nn
 
 from ._network import reset_parameters
@@ -344,7 +345,11 @@ def resolve_source(backbone, weights="DEFAULT", in_channels=None, input_size=Non
     if isinstance(backbone, nn.Module):
         return _module_source(backbone, weights, input_size)
     if hasattr(backbone, "module_") or hasattr(backbone, "fit"):
-        inner = getattr(backbone, "estimator", backbone)  # FrozenEstimator
+        # Only a FrozenEstimator is unwrapped: LabelRelationTransfer also has
+        # an `estimator` attribute (its source), but its own network is wanted.
+        inner = backbone
+        if isinstance(backbone, FrozenEstimator):
+            inner = backbone.estimator
         check_is_fitted(
             inner,
             "module_",

@@ -202,3 +202,21 @@ def test_pretrained_head_as_source_names_imagenet_categories():
     assert len(lrt.source_classes_) == 1000
     assert lrt.source_classes_[0] == "tench"
     assert lrt.predict_proba(X).shape == (6, 3)
+
+
+@pytest.mark.parametrize("wrap", [lambda lrt: lrt, FrozenEstimator])
+def test_a_fitted_transfer_as_backbone_starts_from_its_own_network(
+    digits, digit_source, wrap
+):
+    # It has an `estimator` attribute (its source); that must not be unwrapped.
+    X, y = digits
+    target = y >= 6
+    lrt = LabelRelationTransfer(digit_source, max_epochs=2, random_state=0)
+    lrt.fit(X[target], y[target])
+    assert not torch.allclose(
+        lrt.module_.units["fc1"][0].weight, digit_source.module_.units["fc1"][0].weight
+    )
+    clf = PretrainedCNNClassifier(wrap(lrt), max_epochs=0).fit(X[target], y[target])
+    torch.testing.assert_close(
+        clf.module_.units["fc1"][0].weight, lrt.module_.units["fc1"][0].weight
+    )
