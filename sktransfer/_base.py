@@ -167,6 +167,7 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             )
             network.reinitialise_from(n_kept)
         network.set_frozen(len(names) if self.freeze_epochs else n_frozen)
+        self._fitted_transfer_upto = transfer_upto
         self.layer_names_ = names
         self.n_frozen_ = n_frozen
         self.source_categories_ = source.categories
@@ -353,11 +354,35 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
                 class_weight, classes=classes, y=classes[y_encoded]
             )
         with seeded(self.random_state), self._on_device():
-            if not continuing:
+            if continuing:
+                self._apply_changed_freezing()
+            else:
                 self._before_initialize(X, y_encoded)
                 self.initialize()
             self._train(X, y_encoded, "fit", _routing_method="fit", **fit_params)
         return self
+
+    def _apply_changed_freezing(self):
+        """On a warm start, let a changed ``freeze_upto`` take effect (with a
+        new optimizer over the now trainable parameters); refuse a changed
+        ``transfer_upto``, which would re-initialise trained units."""
+        transfer_upto = getattr(self, "transfer_upto", None)
+        fitted = getattr(self, "_fitted_transfer_upto", transfer_upto)
+        if transfer_upto != fitted:
+            raise ValueError(
+                f"`transfer_upto` changed from {fitted!r} to "
+                f"{transfer_upto!r} with `warm_start=True`: that would "
+                "re-initialise trained units. Fit with warm_start=False to "
+                "start again from the source."
+            )
+        names = self.module_.unit_names
+        n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")
+        if n_frozen == self.n_frozen_:
+            return
+        self.module_.set_frozen(len(names) if self.freeze_epochs else n_frozen)
+        self.n_frozen_ = n_frozen
+        self._set_freeze_schedule(n_frozen)
+        self.initialize_optimizer()
 
     def _n_train(self, n):
         """Images a fit on ``n`` trains on (less the early-stopping split)."""

@@ -314,3 +314,22 @@ def test_prediction_runs_in_bounded_batches(data, monkeypatch):
     big = np.broadcast_to(X[:1], (100_000, 8, 8))
     predictions = clf.predict(big)
     assert len(predictions) == 100_000 and max(sizes) == 256
+
+
+def test_warm_start_applies_a_changed_freeze_upto(data):
+    # "Train the head, then unfreeze": the second fit must train the body.
+    X, y, _ = data
+    clf = _clf(warm_start=True, max_epochs=1, freeze_upto="all").fit(X, y)
+    body = clf.module_.units["conv1"][0].weight.detach().clone()
+    assert clf.n_frozen_ == len(clf.layer_names_)
+    clf.set_params(freeze_upto=0).fit(X, y)
+    assert clf.n_frozen_ == 0 and len(clf.history) == 2
+    assert clf.module_.units["conv1"][0].weight.requires_grad
+    assert not torch.equal(clf.module_.units["conv1"][0].weight, body)
+
+
+def test_warm_start_refuses_a_changed_transfer_upto(data):
+    X, y, _ = data
+    clf = _clf(warm_start=True, max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="`transfer_upto` changed from None to 2"):
+        clf.set_params(transfer_upto=2).fit(X, y)
