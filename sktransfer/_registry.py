@@ -9,6 +9,7 @@ normalisation and how it splits into transferable units.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,7 +102,7 @@ _BACKBONES: dict[str, BackboneSpec] = {}
 _DYNAMIC_PREFIXES: dict[str, Callable] = {}
 
 
-def register_backbone(name, **spec_kwargs):
+def register_backbone(name, *, replace=False, **spec_kwargs):
     """Register a network builder under ``name``.
 
     Used as a decorator on a function ``build(in_channels, input_size)`` that
@@ -111,6 +112,9 @@ def register_backbone(name, **spec_kwargs):
     ----------
     name : str
         The name users pass as ``backbone=``.
+    replace : bool, default=False
+        Replace a backbone already registered under ``name`` (a built-in
+        included); without it a taken name raises ``ValueError``.
     **spec_kwargs
         The other fields of :class:`BackboneSpec` (``decompose`` is required).
 
@@ -135,6 +139,14 @@ def register_backbone(name, **spec_kwargs):
         raise ValueError(f"`name` must be a non-empty string, got {name!r}.")
 
     def decorator(build):
+        # Built-ins first, so that a user's registration is never overwritten
+        # by the lazy loading of the built-in families.
+        _load_builtin_families()
+        if name in _BACKBONES and not replace:
+            raise ValueError(
+                f"`name` {name!r} is already a registered backbone; pick another "
+                "name, or pass replace=True to replace it."
+            )
         _BACKBONES[name] = BackboneSpec(name=name, build=build, **spec_kwargs)
         return build
 
@@ -187,7 +199,7 @@ def get_backbone_spec(name):
     """
     _load_builtin_families()
     if name in _BACKBONES:
-        return _BACKBONES[name]
+        return dataclasses.replace(_BACKBONES[name])  # a copy: the entry stays
     prefix, _, model_name = name.partition("/")
     if model_name and prefix in _DYNAMIC_PREFIXES:
         return _DYNAMIC_PREFIXES[prefix](model_name)

@@ -202,3 +202,43 @@ def test_timm_backbone_through_registry():
 def test_layer_names_rejects_other_objects():
     with pytest.raises(TypeError, match="`backbone` must be"):
         layer_names(42)
+
+
+def test_a_taken_name_is_refused_unless_replaced():
+    from sktransfer import _registry
+
+    with pytest.raises(ValueError, match="'resnet18' is already a registered"):
+        register_backbone("resnet18", decompose=sequential_units)(lambda c, s: None)
+    original = _registry._BACKBONES["resnet18"]
+    try:
+        register_backbone("resnet18", replace=True, decompose=sequential_units)(
+            lambda c, s: None
+        )
+        assert _registry.get_backbone_spec("resnet18").decompose is sequential_units
+    finally:
+        _registry._BACKBONES["resnet18"] = original
+
+
+def test_lookups_return_copies_of_the_entry():
+    from sktransfer._registry import get_backbone_spec
+
+    spec = get_backbone_spec("small_cnn")
+    spec.input_size = 999
+    assert get_backbone_spec("small_cnn").input_size != 999
+
+
+def test_a_registration_before_the_first_lookup_survives():
+    # The built-ins used to load on the first lookup and overwrite it.
+    import subprocess
+    import sys
+
+    code = (
+        "from sktransfer import register_backbone\n"
+        "from sktransfer.backbones import sequential_units\n"
+        "from sktransfer._registry import get_backbone_spec\n"
+        "build = lambda c, s: None\n"
+        "register_backbone('resnet18', replace=True, decompose=sequential_units)"
+        "(build)\n"
+        "assert get_backbone_spec('resnet18').build is build\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
