@@ -174,7 +174,6 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
         self._set_freeze_schedule(n_frozen)
         device = resolve_device(self.device)
         if str(device).startswith("cuda"):
-            torch.backends.cudnn.benchmark = True
             network.to(memory_format=torch.channels_last)
 
     def _set_freeze_schedule(self, n_frozen):

@@ -15,7 +15,24 @@ from skorch.utils import to_tensor
 
 from ._training import resolve_device
 
-__all__ = ["AutoDeviceMixin"]
+__all__ = ["AutoDeviceMixin", "cudnn_autotune"]
+
+
+@contextlib.contextmanager
+def cudnn_autotune(device, random_state):
+    """cuDNN's autotuner on CUDA while the estimator works, then as it was.
+
+    Off when ``random_state`` is set: the autotuner may pick another
+    algorithm on another run, and the estimators promise repeatable results
+    then. Never left changed for the rest of the process.
+    """
+    previous = torch.backends.cudnn.benchmark
+    if str(device).startswith("cuda") and random_state is None:
+        torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = previous
 
 
 class AutoDeviceMixin:
@@ -42,14 +59,16 @@ class AutoDeviceMixin:
     def _on_device(self):
         """Let skorch see the resolved device while it works."""
         requested = self.device
-        if requested != "auto":
-            yield
-            return
-        self.device = resolve_device(requested)
-        try:
-            yield
-        finally:
-            self.device = requested
+        resolved = resolve_device(requested)
+        with cudnn_autotune(resolved, getattr(self, "random_state", None)):
+            if requested != "auto":
+                yield
+                return
+            self.device = resolved
+            try:
+                yield
+            finally:
+                self.device = requested
 
     def load_params(self, *args, **kwargs):
         """skorch's ``load_params``, with ``device="auto"`` resolved first."""

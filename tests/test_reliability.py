@@ -333,3 +333,23 @@ def test_warm_start_refuses_a_changed_transfer_upto(data):
     clf = _clf(warm_start=True, max_epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="`transfer_upto` changed from None to 2"):
         clf.set_params(transfer_upto=2).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "device, random_state, inside",
+    [("cuda:0", None, True), ("cuda:0", 0, False), ("cpu", None, False)],
+)
+def test_cudnn_autotune_is_scoped_and_off_when_seeded(device, random_state, inside):
+    from sktransfer._device import cudnn_autotune
+
+    before = torch.backends.cudnn.benchmark
+    with cudnn_autotune(device, random_state):
+        assert torch.backends.cudnn.benchmark is (inside or before)
+    assert torch.backends.cudnn.benchmark is before
+
+
+def test_fit_leaves_cudnn_benchmark_as_it_was(data):
+    X, y, _ = data
+    before = torch.backends.cudnn.benchmark
+    _clf(max_epochs=1).fit(X[:40], y[:40])
+    assert torch.backends.cudnn.benchmark is before
