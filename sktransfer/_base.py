@@ -241,33 +241,34 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
         )
 
     def get_iterator(self, dataset, training=False):
-        kwargs = self.get_params_for("iterator_train")
-        batch_size = kwargs.get("batch_size", self.batch_size)
-        if (
-            training
-            and "drop_last" not in kwargs
-            and batch_size > 1
-            and len(dataset) > 1
-            and len(dataset) % batch_size == 1
-            and self.batchnorm != "frozen"
-            and trainable_batchnorms(self.module_)
-        ):
-            # A batch of one image cannot train BatchNorm (the head's, or a
-            # body's at 1x1): leave the odd image out of this epoch; the
-            # shuffle leaves out another one the next.
-            return self.iterator_train(
-                dataset,
-                batch_size=batch_size,
-                drop_last=True,
-                **{k: v for k, v in kwargs.items() if k != "batch_size"},
-            )
-        if not training and "batch_size" not in self.get_params_for("iterator_valid"):
+        if training:
+            kwargs = self.get_params_for("iterator_train")
+            kwargs.setdefault("batch_size", self.batch_size)
+            if "drop_last" not in kwargs and self._single_last_batch(
+                len(dataset), kwargs["batch_size"]
+            ):
+                # A batch of one image cannot train BatchNorm (the head's, or a
+                # body's at 1x1): leave the odd image out of this epoch; the
+                # shuffle leaves out another one the next.
+                return self.iterator_train(dataset, drop_last=True, **kwargs)
+        elif "batch_size" not in self.get_params_for("iterator_valid"):
             return self.iterator_valid(
                 dataset,
                 batch_size=self._predict_batch_size(),
                 **self.get_params_for("iterator_valid"),
             )
         return super().get_iterator(dataset, training=training)
+
+    def _single_last_batch(self, n, batch_size):
+        """Whether an epoch of ``n`` images ends in a batch of one while a
+        BatchNorm layer trains."""
+        return (
+            1 < batch_size
+            and 1 < n
+            and n % batch_size == 1
+            and self.batchnorm != "frozen"
+            and bool(trainable_batchnorms(self.module_))
+        )
 
     # -- scikit-learn API -----------------------------------------------------
     def _validate_hyperparameters(self):
