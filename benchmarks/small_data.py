@@ -179,20 +179,28 @@ def fastai_style(X, y, seed, *, epochs=9, batch_size=64, base_lr=2e-3):
     return estimator  # predicts with the trained module_
 
 
+def grid_epochs(n_train, times, head_only):
+    """Epochs of a grid point: ``times`` x 150 optimiser steps in batches of
+    32 within [5, 30 * times] epochs (2000 steps within [5, 300] for the
+    head alone). Fixed here, so that the grid does not move with the
+    library's defaults."""
+    steps_per_epoch = math.ceil(n_train / 32)
+    if head_only:
+        return int(min(300 * times, max(5, round(2000 * times / steps_per_epoch))))
+    return int(min(30 * times, max(5, round(150 * times / steps_per_epoch))))
+
+
 def oracle_grid(n_train):
     """3 learning rates x 2 schedule lengths x 3 freezings."""
-    from sktransfer._recipe import default_epochs
-
     half = 4  # of Lite0's 9 body units: stem, stage1..stage7, head_conv
     for lr, times, freeze in itertools.product(
         (3e-4, 1e-3, 3e-3), (1, 2), (0, half, "all")
     ):
-        # The default length for what trains (the head alone trains longer).
-        epochs = default_epochs(n_train, 32, head_only=freeze == "all")
-        yield {"lr": lr, "max_epochs": times * epochs, "freeze_upto": freeze}
+        epochs = grid_epochs(n_train, times, head_only=freeze == "all")
+        yield {"lr": lr, "max_epochs": epochs, "freeze_upto": freeze}
 
 
-def run_row(row, X_train, X_test, y_train, y_test, score, seed):
+def run_row(row, X_train, X_test, y_train, y_test, score, seed, log=None, task=None):
     """[(score on test, score on train, fit seconds, params)] of one row."""
 
     def measure(model, rows=False, params=None):
@@ -233,6 +241,12 @@ def run_row(row, X_train, X_test, y_train, y_test, score, seed):
             measure(cnn(seed, **params), params=params)
             for params in oracle_grid(len(y_train))
         ]
+        if log:
+            with open(log, "a") as stream:
+                for test, train, fit, params in results:
+                    record = {"task": task, "row": "oracle-point", "params": params}
+                    record.update(test=test, train=train, fit=fit)
+                    stream.write(json.dumps(record) + "\n")
         return [max(results, key=lambda result: result[0])]
     raise ValueError(f"unknown row {row!r}; expected one of {ROWS}")
 
@@ -260,7 +274,7 @@ def main(argv=None):
             for seed in seeds:
                 data = load_task(task, seed)
                 torch.manual_seed(seed)
-                runs += run_row(row, *data, seed)
+                runs += run_row(row, *data, seed, log=args.log, task=task)
             test, train, fit = (np.array([r[i] for r in runs]) for i in range(3))
             extra = f" {runs[0][3]}" if row == "oracle" else ""
             print(

@@ -90,7 +90,7 @@ def test_grad_cam_heatmaps(fitted):
     assert not np.allclose(targeted, heatmaps)
     early, _ = grad_cam(clf, X, layer="conv1")
     assert early.shape == heatmaps.shape
-    with pytest.raises(ValueError, match="`target` labels \\[42\\]"):
+    with pytest.raises(ValueError, match="`target` has labels not in the classes"):
         grad_cam(clf, X, target=42)
     with pytest.raises(ValueError, match="outputs vectors"):
         grad_cam(clf, X, layer="fc1")
@@ -187,3 +187,56 @@ def test_grad_cam_on_the_last_unit_before_pooling():
     assert clf.layer_names_[-1] == "layer4" and heatmaps.shape == (6, 64, 64)
     np.testing.assert_array_equal(explained, clf.predict(X))
     np.testing.assert_array_equal(grad_cam(clf, X, layer="layer4")[0], heatmaps)
+
+
+@pytest.mark.parametrize(
+    "inspect",
+    [
+        lambda clf, X: grad_cam(clf, X),
+        lambda clf, X: GradCAMDisplay.from_estimator(clf, X[:2]),
+        lambda clf, X: FeatureMapDisplay.from_estimator(clf, X[0], layer="conv1"),
+        lambda clf, X: FilterDisplay.from_estimator(clf),
+    ],
+    ids=["grad_cam", "GradCAMDisplay", "FeatureMapDisplay", "FilterDisplay"],
+)
+def test_inspection_leaves_the_estimator_as_it_found_it(fitted, inspect, monkeypatch):
+    # A model fitted on a GPU must stay there: record every device move (on
+    # the CPU a move to "cpu" is a no-op, so a recorder stands in for the
+    # GPU) and check the training mode and the predictions after.
+    clf, X, _ = fitted
+    network = clf.module_
+    before = clf.predict_proba(X)
+    moves = []
+    for name in ("to", "cpu", "cuda"):
+        monkeypatch.setattr(
+            network, name, lambda *a, _n=name, **k: moves.append((_n, a, k))
+        )
+    network.train()
+    try:
+        inspect(clf, X)
+        assert moves == []
+        assert network.training
+    finally:
+        network.eval()
+        monkeypatch.undo()
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_grad_cam_targets_follow_a_user_class_order():
+    from sktransfer.datasets import load_digits_images
+
+    X, y = load_digits_images()
+    keep = y < 3
+    X, y = X[keep][:90], y[keep][:90]
+    clf = PretrainedCNNClassifier(
+        "small_cnn", input_size=16, max_epochs=2, classes=[2, 0, 1], random_state=0
+    ).fit(X, y)
+    # Column 0 of the network is class 2: a targeted map of class 2 must be
+    # the map of the column that scores class 2.
+    targeted, explained = grad_cam(clf, X[:4], target=2)
+    assert (explained == 2).all()
+    predicted = clf.predict(X[:4])
+    chosen, _ = grad_cam(clf, X[:4])
+    same = predicted == 2
+    np.testing.assert_allclose(targeted[same], chosen[same], atol=1e-6)
+    assert not np.allclose(targeted[~same], chosen[~same])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
@@ -9,7 +11,13 @@ from .._images import check_images
 
 
 def fitted_network(estimator):
-    """The TransferNetwork of a fitted estimator of this library, in eval mode."""
+    """The TransferNetwork of a fitted estimator of this library, as it is.
+
+    Use it inside :func:`evaluating`, which leaves it on its device and puts
+    its training mode back afterwards: inspection must leave the estimator
+    as it found it (a model moved to the CPU would fail its next ``predict``
+    on the GPU).
+    """
     network = getattr(estimator, "module_", None) or getattr(
         estimator, "network_", None
     )
@@ -20,7 +28,25 @@ def fitted_network(estimator):
             f"{type(estimator).__name__}"
             f"{'' if network is None else ' without a transfer network'}."
         )
-    return network.to("cpu").eval()
+    return network
+
+
+def network_device(network):
+    """The device of ``network``'s parameters (the CPU when it has none)."""
+    parameter = next(network.parameters(), None)
+    return torch.device("cpu") if parameter is None else parameter.device
+
+
+@contextmanager
+def evaluating(network):
+    """``network`` in eval mode for the block; its training mode restored
+    after. Yields the device its inputs must be on."""
+    was_training = network.training
+    network.eval()
+    try:
+        yield network_device(network)
+    finally:
+        network.train(was_training)
 
 
 def one_image(estimator, image):
@@ -74,7 +100,7 @@ def unit_outputs(network, x, stop=None):
 def last_spatial_unit(network, x):
     """Index of the last unit whose output still has spatial dimensions."""
     with torch.no_grad():
-        outputs = unit_outputs(network, network.prepare(x))
+        outputs = unit_outputs(network, network.prepare(x.to(network_device(network))))
     spatial = [
         i
         for i, output in enumerate(outputs)

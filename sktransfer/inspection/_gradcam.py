@@ -6,8 +6,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._images import check_images
-from ._common import grid, last_spatial_unit, show_image, unit_index, unit_outputs
+from .._images import check_images, encode_labels
+from ._common import (
+    evaluating,
+    grid,
+    last_spatial_unit,
+    show_image,
+    unit_index,
+    unit_outputs,
+)
 
 __all__ = ["GradCAMDisplay", "grad_cam"]
 
@@ -23,7 +30,7 @@ def _classifier_network(estimator):
             "`estimator` must be a fitted PretrainedCNNClassifier or "
             f"LabelRelationTransfer; got {type(estimator).__name__}."
         )
-    return network.to("cpu").eval()
+    return network
 
 
 def grad_cam(estimator, X, *, target=None, layer=None):
@@ -69,14 +76,20 @@ def _images(estimator, X):
 
 
 def _grad_cam(estimator, network, images, target, layer):
-    """:func:`grad_cam` on validated ``images``."""
+    """:func:`grad_cam` on validated ``images``, on the network's own device
+    (the estimator is left as it was found)."""
+    with evaluating(network) as device:
+        return _grad_cam_on(estimator, network, images, target, layer, device)
+
+
+def _grad_cam_on(estimator, network, images, target, layer, device):
     index = last_spatial_unit(network, images[:1]) if layer is None else None
     if index is None:
         index = unit_index(network, layer)
     classes = np.asarray(estimator.classes_)
     heatmaps, explained = [], []
     for start in range(0, len(images), 64):
-        batch = images[start : start + 64]
+        batch = images[start : start + 64].to(device)
         with torch.no_grad():
             maps = unit_outputs(network, network.prepare(batch), stop=index + 1)[-1]
         if maps.ndim != 4:
@@ -94,13 +107,9 @@ def _grad_cam(estimator, network, images, target, layer):
         else:
             labels = np.broadcast_to(np.asarray(target), (len(images),))
             labels = labels[start : start + len(batch)]
-            unknown = np.setdiff1d(labels, classes)
-            if len(unknown):
-                raise ValueError(
-                    f"`target` labels {unknown.tolist()} are not among the classes "
-                    f"{classes.tolist()}."
-                )
-            columns = torch.as_tensor(np.searchsorted(classes, labels))
+            # classes_ is in the user's order (``classes=``), not sorted.
+            columns = encode_labels(labels, classes, name="target")
+            columns = torch.as_tensor(columns, device=device)
         chosen = scores.gather(1, columns[:, None]).sum()
         (gradients,) = torch.autograd.grad(chosen, maps)
         weights = gradients.mean(dim=(2, 3), keepdim=True)
@@ -109,8 +118,8 @@ def _grad_cam(estimator, network, images, target, layer):
             cam, size=tuple(batch.shape[-2:]), mode="bilinear", align_corners=False
         )[:, 0]
         peak = cam.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]
-        heatmaps.append((cam / peak).numpy().astype(np.float32))
-        explained.append(classes[columns.numpy()])
+        heatmaps.append((cam / peak).float().cpu().numpy())
+        explained.append(classes[columns.cpu().numpy()])
     return np.concatenate(heatmaps), np.concatenate(explained)
 
 

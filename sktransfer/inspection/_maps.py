@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ._common import (
+    evaluating,
     fitted_network,
     grid,
     one_image,
@@ -174,8 +175,9 @@ class FeatureMapDisplay:
         network = fitted_network(estimator)
         index = unit_index(network, layer)
         x = one_image(estimator, image)
-        with torch.no_grad():
-            output = unit_outputs(network, network.prepare(x), stop=index + 1)[-1]
+        with evaluating(network) as device, torch.no_grad():
+            prepared = network.prepare(x.to(device))
+            output = unit_outputs(network, prepared, stop=index + 1)[-1].cpu()
         if output.ndim != 4:
             raise ValueError(
                 f"`layer` {list(network.units)[index]!r} outputs vectors "

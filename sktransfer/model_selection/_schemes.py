@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.frozen import FrozenEstimator
 
 from .._classifier import PretrainedCNNClassifier
+from .._images import encode_labels
 from .._label_relation import LabelRelationTransfer
 from ._runs import Recorder, as_arrays, split_target
 
@@ -131,7 +132,7 @@ def validation_schemes_study(
                 f"`n_trainable`={n_trainable} exceeds the {n_units + 1} layers of "
                 f"{backbone!r} (units {source.layer_names_} + output layer)."
             )
-        outputs = np.searchsorted(source.classes_, np.unique(y_train))
+        outputs = encode_labels(np.unique(y_train), source.classes_)
         updated = LabelRelationTransfer(
             FrozenEstimator(source),
             assignment=outputs,
