@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import threading
 
 import numpy as np
 import torch
@@ -26,12 +27,22 @@ def resolve_device(device):
     return device
 
 
+# Seeded blocks of different threads must not interleave: each forks and
+# restores torch's global generator, so two at once would draw from each
+# other's streams and leave the caller's generator in the wrong state.
+_GLOBAL_GENERATOR = threading.RLock()
+
+
 @contextlib.contextmanager
 def seeded(random_state):
     """Run the block under torch's global generator seeded from ``random_state``.
 
     The caller's generator state is restored afterwards. ``None`` leaves the
-    generator alone.
+    generator alone. Initialisation, dropout, shuffling and augmentation all
+    draw from torch's global generator (dropout has no other), so seeded
+    blocks hold a process-wide lock: under a threading joblib backend,
+    seeded fits run one at a time and each stays repeatable; fits with
+    ``random_state=None`` run concurrently.
     """
     if random_state is None:
         yield
@@ -43,7 +54,7 @@ def seeded(random_state):
     devices = (
         list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     )
-    with torch.random.fork_rng(devices=devices):
+    with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
 

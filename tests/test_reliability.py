@@ -353,3 +353,37 @@ def test_fit_leaves_cudnn_benchmark_as_it_was(data):
     before = torch.backends.cudnn.benchmark
     _clf(max_epochs=1).fit(X[:40], y[:40])
     assert torch.backends.cudnn.benchmark is before
+
+
+def test_seeded_blocks_of_two_threads_do_not_interleave():
+    # Each thread seeds, draws, waits for the other, draws again: with the
+    # forked global generators interleaved, the second draw of one thread
+    # would come from the other's stream, and the caller's state would be
+    # left as one of the threads left it.
+    import threading
+
+    from sktransfer._training import seeded
+
+    torch.manual_seed(123)
+    caller = torch.random.get_rng_state()
+    expected = {}
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        expected[seed] = torch.rand(4).tolist()
+    torch.random.set_rng_state(caller)
+    seen, started = {}, threading.Barrier(2, timeout=5)
+
+    def work(seed):
+        started.wait()
+        with seeded(seed):
+            first = torch.rand(2).tolist()
+            threading.Event().wait(0.05)
+            seen[seed] = first + torch.rand(2).tolist()
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == expected
+    assert torch.equal(torch.random.get_rng_state(), caller)
