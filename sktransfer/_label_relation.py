@@ -12,8 +12,9 @@ from sklearn.utils._param_validation import StrOptions
 from torch import nn
 
 from ._base import TRAINING_CONSTRAINTS, ImageClassifierBase
-from ._data import BatchLoader, ImageDataset, ShuffledBatchLoader
+from ._data import BatchLoader, ShuffledBatchLoader
 from ._network import TransferNetwork
+from ._training import resolve_device
 
 __all__ = ["LabelRelationTransfer", "label_relation", "select_outputs"]
 
@@ -278,9 +279,11 @@ class LabelRelationTransfer(ImageClassifierBase):
             mean=source.mean,
             std=source.std,
             in_channels=source.in_channels,
-        ).to(self.device)
+        ).to(resolve_device(self.device))
         network.eval()
-        dataset = ImageDataset(X.to(self.device))
+        # Through the classifier's data path: the images go to the device only
+        # within its memory budget, else batch by batch from host memory.
+        dataset = self.get_dataset(X)
         outputs = []
         with torch.no_grad(), self._autocast():
             for batch, _ in self.get_iterator(dataset, training=False):
