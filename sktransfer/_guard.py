@@ -23,10 +23,17 @@ class TrainingGuard(Callback):
     """Keep the weights of the last completed epoch, for when an epoch fails.
 
     At the start of every epoch the trainable parameters and the buffers are
-    copied (on their device); a non-finite training loss restores that copy and raises
+    copied into host memory (the same buffers every epoch, so that a full
+    fine-tune of a large backbone does not hold its parameters twice on the
+    GPU); a non-finite training loss restores that copy and raises
     ``ValueError`` naming ``lr``; an interrupted epoch (``KeyboardInterrupt``,
     which skorch catches) is undone, weights and history, with a warning.
     The optimizer's state is not restored.
+
+    Attributes
+    ----------
+    snapshot_ : dict of str to Tensor or None
+        The host copy of the weights at the start of the current epoch.
     """
 
     def initialize(self):
@@ -39,11 +46,24 @@ class TrainingGuard(Callback):
         # (BatchNorm statistics). Frozen parameters are not copied every epoch.
         module = net.module_
         frozen = {n for n, p in module.named_parameters() if not p.requires_grad}
-        self.snapshot_ = {
-            name: value.detach().clone()
+        state = {
+            name: value
             for name, value in module.state_dict().items()
             if name not in frozen
         }
+        snapshot = self.snapshot_ or {}
+        if snapshot.keys() != state.keys() or any(
+            snapshot[name].shape != value.shape or snapshot[name].dtype != value.dtype
+            for name, value in state.items()
+        ):
+            snapshot = {
+                name: torch.empty_like(value, device="cpu")
+                for name, value in state.items()
+            }
+        with torch.no_grad():
+            for name, value in state.items():
+                snapshot[name].copy_(value.detach())
+        self.snapshot_ = snapshot
         self.epoch_open_ = True
 
     def _restore(self, net):

@@ -60,6 +60,30 @@ def test_diverging_loss_names_lr_and_restores_the_last_good_weights(data):
     assert not np.allclose(proba, after_two)  # the weights after epoch 3
 
 
+def test_training_guard_holds_one_host_copy_of_what_trains(data):
+    # The rollback copy: in host memory, only trainable parameters and
+    # buffers (frozen weights are not copied), the same buffers every epoch.
+    X, y, _ = data
+    clf = _clf(freeze_upto=1, max_epochs=1).fit(X, y)
+    guard = dict(clf.callbacks_)["training_guard"]
+    module = clf.module_
+    trainable = sum(p.nbytes for p in module.parameters() if p.requires_grad)
+    parameters = dict(module.named_parameters())
+    state = module.state_dict()  # persistent buffers only
+    buffers = sum(v.nbytes for n, v in state.items() if n not in parameters)
+    held = sum(t.nbytes for t in guard.snapshot_.values())
+    assert held == trainable + buffers
+    assert held < sum(p.nbytes for p in module.parameters()) + buffers
+    assert all(t.device.type == "cpu" for t in guard.snapshot_.values())
+    pointers = {name: t.data_ptr() for name, t in guard.snapshot_.items()}
+    with torch.no_grad():
+        next(module.head.parameters()).add_(1.0)
+    guard.on_epoch_begin(clf)
+    assert {n: t.data_ptr() for n, t in guard.snapshot_.items()} == pointers
+    head = next(name for name in pointers if name.startswith("head"))
+    torch.testing.assert_close(guard.snapshot_[head], module.state_dict()[head])
+
+
 def test_too_high_learning_rate_stops_with_a_clear_error(data):
     X, y, _ = data
     with pytest.raises(ValueError, match="`lr`"):
