@@ -9,6 +9,7 @@ before a CNN that reshapes rows back into images (``image_shape``).
 
 # %%
 import numpy as np
+from imblearn.metrics import sensitivity_score, specificity_score
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import make_pipeline
 from sklearn.linear_model import LogisticRegression
@@ -17,7 +18,6 @@ from sklearn.model_selection import StratifiedKFold, cross_validate
 
 from sktransfer import CNNFeatureExtractor, PretrainedCNNClassifier
 from sktransfer.datasets import load_digits_images
-from sktransfer.metrics import sensitivity_score, specificity_score
 
 images, labels = load_digits_images()
 index = np.concatenate(

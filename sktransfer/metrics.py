@@ -1,99 +1,22 @@
-"""Metrics: sensitivity and specificity, and source/target similarity.
+"""Metrics: source/target similarity, and sensitivity and specificity.
 
-``sensitivity_score`` and ``specificity_score`` have scikit-learn's metric
-signature, so ``make_scorer`` turns them into scorers for ``GridSearchCV``
-and ``cross_validate``.
+``sensitivity_score`` and ``specificity_score`` are imbalanced-learn's
+(:func:`imblearn.metrics.sensitivity_score`,
+:func:`imblearn.metrics.specificity_score`), re-exported here for the medical
+use the papers report them for; ``make_scorer`` turns them into scorers for
+``GridSearchCV`` and ``cross_validate``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import confusion_matrix
+from imblearn.metrics import sensitivity_score, specificity_score
 
 __all__ = [
     "embedding_cosine_distance",
     "sensitivity_score",
     "specificity_score",
 ]
-
-
-def _per_class_rates(y_true, y_pred, labels):
-    labels = (
-        np.unique(np.concatenate([np.asarray(y_true), np.asarray(y_pred)]))
-        if labels is None
-        else np.asarray(labels)
-    )
-    matrix = confusion_matrix(y_true, y_pred, labels=labels)
-    tp = np.diag(matrix).astype(float)
-    fn = matrix.sum(axis=1) - tp
-    fp = matrix.sum(axis=0) - tp
-    tn = matrix.sum() - tp - fn - fp
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sensitivity = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
-        specificity = np.where(tn + fp > 0, tn / (tn + fp), 0.0)
-    return labels, sensitivity, specificity
-
-
-def _select(labels, rates, average, pos_label):
-    if average == "binary":
-        if len(labels) > 2:
-            raise ValueError(
-                f"`average`='binary' needs two classes, y has {len(labels)}: "
-                f"{labels.tolist()}; use average='macro' or None."
-            )
-        if pos_label not in labels.tolist():
-            raise ValueError(
-                f"`pos_label`={pos_label!r} is not a label of y ({labels.tolist()})."
-            )
-        return float(rates[labels.tolist().index(pos_label)])
-    if average == "macro":
-        return float(rates.mean())
-    if average is None:
-        return rates
-    raise ValueError(f"`average` must be 'binary', 'macro' or None; got {average!r}.")
-
-
-def sensitivity_score(y_true, y_pred, *, pos_label=1, average="binary", labels=None):
-    """Sensitivity (true positive rate, recall): TP / (TP + FN).
-
-    Parameters
-    ----------
-    y_true, y_pred : array-like of shape (n,)
-    pos_label : label, default=1
-        The positive class for ``average="binary"``.
-    average : {"binary", "macro"} or None, default="binary"
-        ``"macro"``: mean over classes (one-vs-rest); None: one value per
-        class, in the order of ``labels``.
-    labels : array-like, default=None
-
-    Returns
-    -------
-    score : float or ndarray
-
-    Examples
-    --------
-    >>> from sktransfer.metrics import sensitivity_score
-    >>> sensitivity_score([0, 1, 1, 1], [0, 1, 0, 1])
-    0.6666666666666666
-    """
-    labels, sensitivity, _ = _per_class_rates(y_true, y_pred, labels)
-    return _select(labels, sensitivity, average, pos_label)
-
-
-def specificity_score(y_true, y_pred, *, pos_label=1, average="binary", labels=None):
-    """Specificity (true negative rate): TN / (TN + FP).
-
-    Parameters are those of :func:`sensitivity_score`; with
-    ``average="binary"`` the negatives are every class but ``pos_label``.
-
-    Examples
-    --------
-    >>> from sktransfer.metrics import specificity_score
-    >>> specificity_score([0, 0, 0, 1], [0, 1, 0, 1])
-    0.6666666666666666
-    """
-    labels, _, specificity = _per_class_rates(y_true, y_pred, labels)
-    return _select(labels, specificity, average, pos_label)
 
 
 def embedding_cosine_distance(X_source, X_target, *, extractor=None):
