@@ -77,7 +77,35 @@ TRAINING_CONSTRAINTS = {
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
     "max_epochs": [None, Interval(numbers.Integral, 0, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "callbacks": [None, list, tuple, StrOptions({"disable"})],
 }
+
+
+def _kept_privately(name):
+    """A property for skorch's fitted-state attribute ``name``, stored under
+    ``"_" + name``.
+
+    skorch's ``__init__`` sets ``history_``, ``initialized_`` and
+    ``virtual_params_``; scikit-learn's rule is that ``__init__`` sets
+    parameters only (``check_no_attributes_set_in_init``). skorch reads and
+    writes them through this property as before; only their key in the
+    instance's ``__dict__`` is private.
+    """
+    key = "_" + name
+
+    def get(self):
+        try:
+            return self.__dict__[key]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def set(self, value):
+        self.__dict__[key] = value
+
+    def delete(self):
+        self.__dict__.pop(key, None)
+
+    return property(get, set, delete, f"skorch's ``{name}``.")
 
 
 class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
@@ -88,6 +116,38 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
     """
 
     _parameter_constraints: dict = {}
+
+    history_ = _kept_privately("history_")
+    initialized_ = _kept_privately("initialized_")
+    virtual_params_ = _kept_privately("virtual_params_")
+
+    def _get_param_names(self):
+        # skorch lists every attribute without a trailing underscore, its
+        # private bookkeeping (``_params_to_validate``) included.
+        return [name for name in super()._get_param_names() if name[0] != "_"]
+
+    def set_params(self, **params):
+        """Set parameters; a new ``callbacks`` list is checked in ``fit``.
+
+        skorch builds the callbacks as soon as ``callbacks`` is set, so an
+        invalid value would fail here; scikit-learn's rule is to validate in
+        ``fit``. Parameters of the callbacks (``callbacks__name__param``)
+        still apply at once.
+        """
+        if "callbacks" in params:
+            vars(self)["callbacks"] = params.pop("callbacks")
+            self._callbacks_changed = True
+        return super().set_params(**params)
+
+    def _initialize_callbacks(self):
+        self._callbacks_changed = False
+        return super()._initialize_callbacks()
+
+    def _refresh_callbacks(self):
+        """Build the callbacks again when ``callbacks`` changed after the last
+        initialisation (a warm start does not initialise again)."""
+        if getattr(self, "_callbacks_changed", False):
+            self._initialize_callbacks()
 
     def __setattr__(self, name, attr):
         if name in ("backbone", "estimator"):
@@ -108,21 +168,24 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             ("lr_schedule", self._lr_schedule_callback()),
             ("training_guard", TrainingGuard()),
         ]
-        if self.early_stopping:
+        # Read leniently: get_params lists these callbacks' parameters before
+        # fit has validated the hyper-parameters (they may be anything then).
+        if isinstance(self.early_stopping, bool | np.bool_) and self.early_stopping:
             callbacks.append(
                 (
                     "early_stopping",
                     EarlyStopping(patience=self.n_iter_no_change, load_best=True),
                 )
             )
-        if self.verbose and self.verbose > 1:
+        if isinstance(self.verbose, numbers.Real) and self.verbose > 1:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(("print_log", PrintLog()))
         return callbacks
 
     def _lr_schedule_callback(self):
         """The recipe's schedule, unless the user's callbacks set the rate."""
-        if self.lr_schedule == "constant" or user_schedules(self.callbacks):
+        constant = isinstance(self.lr_schedule, str) and self.lr_schedule == "constant"
+        if constant or user_schedules(self.callbacks):
             return RecordLR()
         return WarmupCosine()
 
@@ -355,6 +418,7 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             )
         with seeded(self.random_state), self._on_device():
             if continuing:
+                self._refresh_callbacks()
                 self._apply_changed_freezing()
             else:
                 self._before_initialize(X, y_encoded)
@@ -443,6 +507,7 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
         y = check_labels(y, len(X))
         y_encoded = encode_labels(y, self.classes_, name="y")
         with seeded(self.random_state), self._on_device():
+            self._refresh_callbacks()
             self._train(X, y_encoded, "partial_fit", **fit_params)
         return self
 

@@ -33,7 +33,8 @@ class TrainingGuard(Callback):
     Attributes
     ----------
     snapshot_ : dict of str to Tensor or None
-        The host copy of the weights at the start of the current epoch.
+        The host copy of the weights at the start of the current epoch;
+        None outside training (the copy is freed when training ends).
     """
 
     def initialize(self):
@@ -95,10 +96,13 @@ class TrainingGuard(Callback):
         self.epoch_open_ = False
 
     def on_train_end(self, net, **kwargs):
+        snapshot, self.snapshot_ = self.snapshot_, None  # only training needs it
         if not self.epoch_open_:
             return
         # skorch caught a KeyboardInterrupt in the middle of an epoch.
+        self.snapshot_ = snapshot
         self._restore(net)
+        self.snapshot_ = None
         self.epoch_open_ = False
         epoch = len(net.history)
         net.history.pop()

@@ -259,8 +259,14 @@ class RecordLR(Callback):
 
 
 def user_schedules(callbacks):
-    """Whether the user's ``callbacks`` set the learning rate themselves."""
-    for callback in callbacks or ():
+    """Whether the user's ``callbacks`` set the learning rate themselves.
+
+    Anything but a list or tuple answers False: ``callbacks`` is validated
+    when ``fit`` builds the callbacks, not while parameters are listed.
+    """
+    if not isinstance(callbacks, list | tuple):
+        return False
+    for callback in callbacks:
         if isinstance(callback, tuple):
             callback = callback[1]
         if isinstance(callback, LRScheduler) or (

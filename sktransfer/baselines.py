@@ -40,6 +40,12 @@ class ImageToRows(TransformerMixin, BaseEstimator):
     def __init__(self, image_shape=None):
         self.image_shape = image_shape
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Rows are float32 whatever the input dtype (uint8 scaled to [0, 1]).
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
     def fit(self, X, y=None):
         images = check_images(X, self.image_shape, estimator_name="ImageToRows")
         self.image_shape_ = tuple(int(v) for v in images.shape[1:])

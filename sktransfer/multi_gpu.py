@@ -58,6 +58,9 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
     precision : default="float32"
         Mixed precision is the accelerator's.
     unwrap_after_train : bool, default=True
+        Unwrap the model after ``fit``; the ``accelerator`` then forgets the
+        objects it prepared (``Accelerator.free_memory``), so that a fit
+        leaves it as it was.
     **kwargs
         Every other parameter of :class:`~sktransfer.PretrainedCNNClassifier`.
 
@@ -99,9 +102,40 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
             **kwargs,
         )
 
+    def fit(self, X, y, **fit_params):
+        super().fit(X, y, **fit_params)
+        self._release_accelerator()
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        super().partial_fit(X, y, classes=classes, **fit_params)
+        self._release_accelerator()
+        return self
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        # skorch's deep listing reads the sink off the built PrintLog; the
+        # parameter is what the user set ("auto": Accelerate's print).
+        params["callbacks__print_log__sink"] = self.callbacks__print_log__sink
+        return params
+
+    def _release_accelerator(self):
+        # Accelerate's ``prepare`` keeps every model, optimizer and data
+        # loader it wrapped; once the model is unwrapped those references are
+        # stale, and a fit must not leave its ``accelerator`` parameter
+        # changed (scikit-learn's rule).
+        if self.unwrap_after_train:
+            self.accelerator.free_memory()
+
     def _initialize_callbacks(self):
         # skorch's PrintLog prints to any sink but ``print`` whatever the
         # verbosity; keep ``verbose=0`` silent (Accelerate's print otherwise).
-        if self.callbacks__print_log__sink == "auto" and not self.verbose:
-            self.callbacks__print_log__sink = print
-        return super()._initialize_callbacks()
+        # skorch's mixin writes the resolved sink into the parameter; the
+        # user's value is put back, so get_params and clone see what was set.
+        requested = self.callbacks__print_log__sink
+        if isinstance(requested, str) and requested == "auto" and not self.verbose:
+            vars(self)["callbacks__print_log__sink"] = print
+        try:
+            return super()._initialize_callbacks()
+        finally:
+            vars(self)["callbacks__print_log__sink"] = requested

@@ -1,52 +1,42 @@
-"""scikit-learn's estimator checks, with fast settings."""
+"""scikit-learn's estimator checks on every estimator of the package, found
+by walking its public modules (as imbalanced-learn's ``tests/test_common.py``
+does), each with fast settings."""
+
+import importlib
+import inspect
+import pkgutil
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import sktransfer
 from sktransfer import PretrainedCNNClassifier
+
+
+def all_estimators():
+    """{name: class} of every public estimator class sktransfer defines."""
+    modules = [sktransfer] + [
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(sktransfer.__path__, "sktransfer.")
+        if not any(part.startswith("_") for part in info.name.split(".")[1:])
+    ]
+    found = {}
+    for module in modules:
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if (
+                issubclass(cls, BaseEstimator)
+                and not name.startswith("_")
+                and cls.__module__.startswith("sktransfer")
+            ):
+                found[name] = cls
+    return found
+
 
 FAST_CLASSIFIER = PretrainedCNNClassifier(
     "mlp", input_size=4, max_epochs=20, lr=0.05, batch_size=64, random_state=0
 )
-
-# Every estimator here runs float32 matrix products through BLAS.
-ORDER_WAIVER = {
-    "check_methods_sample_order_invariance": (
-        "the check demands rtol=1e-7 of float32 outputs; BLAS blocks a "
-        "batched matrix product differently when rows move, which changes "
-        "the last bit (seen on CI: 1 of 10,000 values off by 6e-8). "
-        "test_outputs_do_not_depend_on_sample_order checks the property "
-        "with a float32 tolerance."
-    )
-}
-
-# Each of these waivers is a skorch design decision that a subclass cannot undo
-# without breaking skorch's own parameter machinery.
-SKORCH_WAIVERS = {
-    "check_no_attributes_set_in_init": (
-        "skorch's NeuralNet.__init__ sets history_, initialized_ and "
-        "virtual_params_ itself."
-    ),
-    "check_do_not_raise_errors_in_init_or_set_params": (
-        "skorch's set_params re-initialises the callbacks at once when "
-        "`callbacks` is set, so an invalid value fails in set_params."
-    ),
-    "check_set_params": (
-        "skorch's get_params exposes its private `_params_to_validate` set; "
-        "the check overwrites it with a number, which breaks skorch's own "
-        "set_params."
-    ),
-    **ORDER_WAIVER,
-}
-
-
-@parametrize_with_checks(
-    [FAST_CLASSIFIER],
-    expected_failed_checks=lambda est: SKORCH_WAIVERS,
-)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 def _prefit_lrt():
@@ -69,8 +59,54 @@ def _prefit_lrt():
     )
 
 
+def _fast_extractor():
+    from sktransfer import CNNFeatureExtractor
+
+    return CNNFeatureExtractor("mlp", input_size=4, random_state=0)
+
+
+def _fast_accelerated():
+    accelerate = pytest.importorskip("accelerate")
+    from sktransfer.multi_gpu import AcceleratedCNNClassifier
+
+    return AcceleratedCNNClassifier(
+        "mlp",
+        accelerator=accelerate.Accelerator(cpu=True),
+        input_size=4,
+        max_epochs=20,
+        lr=0.05,
+        batch_size=64,
+        random_state=0,
+    )
+
+
+# Fast settings of each estimator; a new estimator must add its own here.
+FAST = {
+    "PretrainedCNNClassifier": lambda: FAST_CLASSIFIER,
+    "AcceleratedCNNClassifier": _fast_accelerated,
+    "LabelRelationTransfer": _prefit_lrt,
+    "CNNFeatureExtractor": _fast_extractor,
+    "ImageToRows": lambda: sktransfer.baselines.ImageToRows(),
+}
+
+
+def test_every_estimator_is_checked():
+    assert set(all_estimators()) == set(FAST)
+
+
+# Every estimator here runs float32 matrix products through BLAS.
+ORDER_WAIVER = {
+    "check_methods_sample_order_invariance": (
+        "the check demands rtol=1e-7 of float32 outputs; BLAS blocks a "
+        "batched matrix product differently when rows move, which changes "
+        "the last bit (seen on CI: 1 of 10,000 values off by 6e-8). "
+        "test_outputs_do_not_depend_on_sample_order checks the property "
+        "with a float32 tolerance."
+    )
+}
+
 LRT_WAIVERS = {
-    **SKORCH_WAIVERS,
+    **ORDER_WAIVER,
     "check_estimators_overwrite_params": (
         "the check compares joblib.hash of the prefit skorch source with that of "
         "a deepcopy of it, and a deep-copied skorch net pickles differently; "
@@ -80,25 +116,24 @@ LRT_WAIVERS = {
 }
 
 
+WAIVERS = {"LabelRelationTransfer": LRT_WAIVERS, "ImageToRows": {}}
+
+
+def _instances():
+    instances = []
+    for name in sorted(all_estimators()):
+        try:
+            instances.append(FAST[name]())
+        except pytest.skip.Exception:  # an optional dependency is missing
+            continue
+    return instances
+
+
 @parametrize_with_checks(
-    [_prefit_lrt()],
-    expected_failed_checks=lambda est: LRT_WAIVERS,
+    _instances(),
+    expected_failed_checks=lambda est: WAIVERS.get(type(est).__name__, ORDER_WAIVER),
 )
-def test_label_relation_transfer_compatible(estimator, check):
-    check(estimator)
-
-
-def _fast_extractor():
-    from sktransfer import CNNFeatureExtractor
-
-    return CNNFeatureExtractor("mlp", input_size=4, random_state=0)
-
-
-@parametrize_with_checks(
-    [_fast_extractor()],
-    expected_failed_checks=lambda est: ORDER_WAIVER,
-)
-def test_feature_extractor_compatible(estimator, check):
+def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 

@@ -28,8 +28,13 @@ def test_accelerated_classifier_trains_and_predicts(data, freeze_upto, capsys):
         max_epochs=4,
         freeze_upto=freeze_upto,
         random_state=0,
-    ).fit(X, y)
+    )
+    params = clf.get_params(deep=False)
+    clf.fit(X, y)
     assert capsys.readouterr().out == ""  # verbose=0 stays silent
+    after = clf.get_params(deep=False)  # fit changes no parameter
+    assert after.keys() == params.keys()
+    assert all(after[name] is value for name, value in params.items())
     assert np.mean(clf.predict(X_test) == y_test) > 0.3
     assert clf.predict_proba(X_test).shape == (100, 10)
     assert clf.n_cached_units_ == freeze_upto

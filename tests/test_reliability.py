@@ -66,6 +66,8 @@ def test_training_guard_holds_one_host_copy_of_what_trains(data):
     X, y, _ = data
     clf = _clf(freeze_upto=1, max_epochs=1).fit(X, y)
     guard = dict(clf.callbacks_)["training_guard"]
+    assert guard.snapshot_ is None  # freed when training ended
+    guard.on_epoch_begin(clf)
     module = clf.module_
     trainable = sum(p.nbytes for p in module.parameters() if p.requires_grad)
     parameters = dict(module.named_parameters())
@@ -82,6 +84,9 @@ def test_training_guard_holds_one_host_copy_of_what_trains(data):
     assert {n: t.data_ptr() for n, t in guard.snapshot_.items()} == pointers
     head = next(name for name in pointers if name.startswith("head"))
     torch.testing.assert_close(guard.snapshot_[head], module.state_dict()[head])
+    guard.epoch_open_ = False
+    guard.on_train_end(clf)
+    assert guard.snapshot_ is None
 
 
 def test_too_high_learning_rate_stops_with_a_clear_error(data):
@@ -411,3 +416,34 @@ def test_seeded_blocks_of_two_threads_do_not_interleave():
         thread.join()
     assert seen == expected
     assert torch.equal(torch.random.get_rng_state(), caller)
+
+
+def test_skorch_state_is_neither_a_parameter_nor_set_in_init():
+    clf = _clf()
+    assert not {"history_", "initialized_", "virtual_params_"} & set(vars(clf))
+    assert not [name for name in clf.get_params() if name.startswith("_")]
+    assert clf.history is None and clf.initialized_ is False
+
+
+def test_callbacks_are_validated_in_fit_and_rebuilt_on_a_warm_start(data):
+    X, y, _ = data
+    clf = _clf(max_epochs=1, warm_start=True)
+    clf.set_params(callbacks="nonsense")  # no error before fit
+    with pytest.raises(ValueError, match="'callbacks' parameter"):
+        clf.fit(X, y)
+
+    class Count(Callback):
+        def initialize(self):
+            self.epochs_ = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs_ += 1
+
+    clf.set_params(callbacks=None).fit(X, y)
+    counter = Count()
+    clf.set_params(callbacks=[("count", counter)]).fit(X, y)  # a warm start
+    assert counter.epochs_ == 1 and len(clf.history) == 2
+    other = Count()
+    clf.set_params(callbacks=[("count", other)]).partial_fit(X, y)
+    assert other.epochs_ == 1 and counter.epochs_ == 1
