@@ -202,18 +202,9 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
 
     def _build_network(self, source, head):
         """Source body + ``head`` -> configured network (frozen, re-initialised)."""
-        head_name = source.decomposed.units[-1][0]
-        body = source.decomposed.units[:-1]
-        network = TransferNetwork(
-            body,
-            min(source.decomposed.pool_index, len(body)),
-            source.decomposed.pool,
+        network = TransferNetwork.from_source(
+            source,
             head,
-            head_name=head_name,
-            input_size=source.input_size,
-            mean=source.mean,
-            std=source.std,
-            in_channels=source.in_channels,
             augment=resolve_augment(self.augment),
             batchnorm=self.batchnorm,
         )

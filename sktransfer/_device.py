@@ -15,7 +15,7 @@ from skorch.utils import to_tensor
 
 from ._training import resolve_device
 
-__all__ = ["AutoDeviceMixin", "cudnn_autotune"]
+__all__ = ["AutoDeviceMixin", "autocast_for", "cudnn_autotune"]
 
 
 @contextlib.contextmanager
@@ -35,17 +35,22 @@ def cudnn_autotune(device, random_state):
         torch.backends.cudnn.benchmark = previous
 
 
+def autocast_for(device, precision):
+    """The autocast context of ``precision`` on ``device``: bf16 for
+    ``"bfloat16"``, and for ``"auto"`` on CUDA; float32 (no autocast)
+    otherwise."""
+    device = resolve_device(device)
+    device_type = "cuda" if str(device).startswith("cuda") else "cpu"
+    if precision == "bfloat16" or (precision == "auto" and device_type == "cuda"):
+        return torch.autocast(device_type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 class AutoDeviceMixin:
     """``device="auto"`` and mixed precision for a skorch net."""
 
     def _autocast(self):
-        device = resolve_device(self.device)
-        device_type = "cuda" if str(device).startswith("cuda") else "cpu"
-        if self.precision == "bfloat16" or (
-            self.precision == "auto" and device_type == "cuda"
-        ):
-            return torch.autocast(device_type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast_for(self.device, self.precision)
 
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)

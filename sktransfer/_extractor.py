@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 
@@ -16,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._data import BatchLoader, ImageDataset
+from ._device import autocast_for
 from ._guard import explain_input_size
 from ._images import check_images
 from ._network import TransferNetwork
@@ -187,21 +187,7 @@ class CNNFeatureExtractor(
         units = source.decomposed.units[:-1]
         self.layer_names_ = [name for name, _ in units]
         stop, self.layer_ = self._stop_after(self.layer_names_)
-        # The pooling glue (a flatten for dense units) runs where it runs in the
-        # source: before unit pool_index when that unit is kept, at the end
-        # for the penultimate features; never after a truncated body.
-        pool_index = source.decomposed.pool_index
-        keeps_pool = stop == len(units) or pool_index < stop
-        network = TransferNetwork(
-            units[:stop],
-            pool_index,
-            source.decomposed.pool if keeps_pool else torch.nn.Identity(),
-            torch.nn.Identity(),
-            input_size=source.input_size,
-            mean=source.mean,
-            std=source.std,
-            in_channels=source.in_channels,
-        )
+        network = TransferNetwork.from_source(source, upto=stop)
         check_channels(source, self.image_shape_[0])
         self.network_ = network.set_frozen(len(network.units)).eval()
         with explain_input_size(source.input_size, self.backbone):
@@ -224,18 +210,9 @@ class CNNFeatureExtractor(
     def _embed(self, images):
         device = resolve_device(self.device)
         network = self.network_.to(device)
-        use_bf16 = self.precision == "bfloat16" or (
-            self.precision == "auto" and str(device).startswith("cuda")
-        )
-        device_type = "cuda" if str(device).startswith("cuda") else "cpu"
-        autocast = (
-            torch.autocast(device_type, dtype=torch.bfloat16)
-            if use_bf16
-            else contextlib.nullcontext()
-        )
         outputs = []
         loader = BatchLoader(ImageDataset(images), batch_size=self.batch_size)
-        with torch.no_grad(), autocast:
+        with torch.no_grad(), autocast_for(device, self.precision):
             for batch, _ in loader:
                 features = network.forward_features(network.prepare(batch.to(device)))
                 outputs.append(self._pool(features).float())

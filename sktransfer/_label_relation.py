@@ -269,17 +269,8 @@ class LabelRelationTransfer(ImageClassifierBase):
 
     def _source_outputs_for(self, source, X):
         """Logits of the whole source network, head included, for ``X``."""
-        units = source.decomposed.units
-        network = TransferNetwork(
-            units[:-1],
-            min(source.decomposed.pool_index, len(units) - 1),
-            source.decomposed.pool,
-            units[-1][1],
-            input_size=source.input_size,
-            mean=source.mean,
-            std=source.std,
-            in_channels=source.in_channels,
-        ).to(resolve_device(self.device))
+        # The source's whole network, its own head included.
+        network = TransferNetwork.from_source(source).to(resolve_device(self.device))
         network.eval()
         # Through the classifier's data path: the images go to the device only
         # within its memory budget, else batch by batch from host memory.

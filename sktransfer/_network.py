@@ -35,6 +35,13 @@ def first_linear(module):
     return next((m for m in module.modules() if isinstance(m, nn.Linear)), None)
 
 
+def _last(outputs, default):
+    """The last item of ``outputs`` (``default`` when there is none)."""
+    for default in outputs:  # noqa: B007 (what the loop leaves is the result)
+        pass
+    return default
+
+
 def make_head(
     in_features,
     n_outputs,
@@ -144,6 +151,51 @@ class TransferNetwork(nn.Module):
         self.n_frozen = 0
         self.cached_units = 0
 
+    @classmethod
+    def from_source(cls, source, head=None, *, upto=None, **options):
+        """The network of a resolved source: the one path from a source to a
+        network, for every estimator and the inspection code.
+
+        Parameters
+        ----------
+        source : ResolvedSource
+            From :func:`sktransfer._source.resolve_source`: the decomposed
+            backbone (units, pooling glue, head) and its preprocessing.
+        head : nn.Module or None, default=None
+            The head after the pooling. None keeps the source's own head
+            (its whole network, e.g. for label-relation transfer), or none at
+            all (``Identity``) when the body is truncated by ``upto``.
+        upto : int or None, default=None
+            Keep only the first ``upto`` body units (a feature extractor).
+            The pooling glue (a flatten for dense units) stays where it runs
+            in the source: before unit ``pool_index`` when that unit is kept,
+            at the end for the penultimate features; never after a truncated
+            body.
+        **options
+            ``augment`` and ``batchnorm`` of :class:`TransferNetwork`.
+        """
+        decomposed = source.decomposed
+        head_name, source_head = decomposed.units[-1]
+        body = decomposed.units[:-1]
+        pool = decomposed.pool
+        if upto is not None:
+            if not (upto == len(body) or decomposed.pool_index < upto):
+                pool = nn.Identity()
+            body = body[:upto]
+            head = nn.Identity() if head is None else head
+        return cls(
+            body,
+            min(decomposed.pool_index, len(body)),
+            pool,
+            source_head if head is None else head,
+            head_name=head_name,
+            input_size=source.input_size,
+            mean=source.mean,
+            std=source.std,
+            in_channels=source.in_channels,
+            **options,
+        )
+
     @property
     def unit_names(self):
         return list(self.units)
@@ -177,6 +229,26 @@ class TransferNetwork(nn.Module):
             x = (x - self.mean) / self.std
         return x
 
+    def iter_units(self, h, start=0, stop=None):
+        """Run units ``start:stop`` on ``h``, yielding each unit's output.
+
+        The pooling glue runs before unit ``pool_index``, as in the source;
+        the one loop every forward pass (and the inspection code) uses.
+        """
+        units = list(self.units.values())
+        stop = len(units) if stop is None else stop
+        for index in range(start, stop):
+            if index == self.pool_index:
+                h = self.pool(h)
+            h = units[index](h)
+            yield h
+
+    def _pool_after(self, h, stop):
+        """The pooling glue after the last unit, when it comes there."""
+        if self.pool_index >= len(self.units) and stop == len(self.units):
+            h = self.pool(h)
+        return h
+
     def forward_features(self, x, *, upto=None):
         """Run the body (and pooling) on prepared input.
 
@@ -184,15 +256,7 @@ class TransferNetwork(nn.Module):
         earlier.
         """
         stop = len(self.units) if upto is None else upto
-        for index, unit in enumerate(self.units.values()):
-            if index == stop:
-                return x
-            if index == self.pool_index:
-                x = self.pool(x)
-            x = unit(x)
-        if self.pool_index >= len(self.units) and stop == len(self.units):
-            x = self.pool(x)
-        return x
+        return self._pool_after(_last(self.iter_units(x, 0, stop), x), stop)
 
     def forward_head(self, features):
         return self.head(features)
@@ -203,14 +267,10 @@ class TransferNetwork(nn.Module):
         ``h`` is ``forward_features(prepare(x), upto=start)``; the two together
         are the whole forward pass.
         """
-        units = list(self.units.values())
-        for index in range(start, len(units)):
-            if index == self.pool_index:
-                h = self.pool(h)
-            h = units[index](h)
-        if self.pool_index >= len(units) and start < len(units):
-            h = self.pool(h)
-        return self.forward_head(h)
+        out = _last(self.iter_units(h, start), h)
+        if start < len(self.units):
+            out = self._pool_after(out, len(self.units))
+        return self.forward_head(out)
 
     def forward(self, x):
         if self.cached_units:

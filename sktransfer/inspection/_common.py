@@ -88,13 +88,7 @@ def unit_index(network, layer):
 
 def unit_outputs(network, x, stop=None):
     """The output of every unit (or of the first ``stop``) for prepared ``x``."""
-    outputs = []
-    for index, unit in enumerate(list(network.units.values())[:stop]):
-        if index == network.pool_index:
-            x = network.pool(x)
-        x = unit(x)
-        outputs.append(x)
-    return outputs
+    return list(network.iter_units(x, stop=stop))
 
 
 def last_spatial_unit(network, x):
