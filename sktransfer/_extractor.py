@@ -20,7 +20,7 @@ from ._guard import explain_input_size
 from ._images import check_images
 from ._network import TransferNetwork
 from ._source import check_channels, check_weights_sha256, resolve_source
-from ._training import resolve_device, seeded
+from ._training import resolve_device, seeded, unit_position
 
 __all__ = ["CNNFeatureExtractor"]
 
@@ -144,20 +144,7 @@ class CNNFeatureExtractor(
     def _stop_after(self, names):
         if self.layer is None:
             return len(names), "pool"
-        if isinstance(self.layer, str):
-            if self.layer not in names:
-                raise ValueError(
-                    f"`layer`={self.layer!r} is not a unit of this backbone; expected "
-                    f"one of {names} or None (the penultimate features)."
-                )
-            index = names.index(self.layer)
-        else:
-            index = self.layer + len(names) if self.layer < 0 else self.layer
-            if not 0 <= index < len(names):
-                raise ValueError(
-                    f"`layer`={self.layer} is out of range for {len(names)} units "
-                    f"{names}."
-                )
+        index = unit_position(self.layer, names, "layer")
         return index + 1, names[index]
 
     def fit(self, X, y=None):

@@ -11,7 +11,13 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-__all__ = ["FreezeSchedule", "resolve_device", "seeded", "resolve_unit_count"]
+__all__ = [
+    "FreezeSchedule",
+    "resolve_device",
+    "resolve_unit_count",
+    "seeded",
+    "unit_position",
+]
 
 
 def resolve_device(device):
@@ -59,6 +65,34 @@ def seeded(random_state):
         yield
 
 
+def unit_position(value, unit_names, parameter):
+    """The index of the unit named or numbered by ``value``: a name of
+    ``unit_names`` or an index (negative counts from the end), as
+    ``CNNFeatureExtractor(layer=...)`` and the inspection functions take it.
+    The one unit resolver of the package (``freeze_upto`` counts units, see
+    :func:`resolve_unit_count`)."""
+    n_units = len(unit_names)
+    if isinstance(value, str):
+        if value not in unit_names:
+            raise ValueError(
+                f"`{parameter}`={value!r} is not a unit of this backbone; "
+                f"expected one of {unit_names} or an index below {n_units}."
+            )
+        return unit_names.index(value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if -n_units <= value < n_units:
+            return int(value) % n_units
+        raise ValueError(
+            f"`{parameter}`={value} is out of range for the {n_units} units "
+            f"{unit_names}; expected an index in [{-n_units}, {n_units - 1}] or "
+            "a unit name."
+        )
+    raise TypeError(
+        f"`{parameter}` must be a unit name of {unit_names} or an int index; "
+        f"got {value!r}."
+    )
+
+
 def resolve_unit_count(value, unit_names, parameter, *, allow_all=True):
     """Turn ``freeze_upto`` / ``transfer_upto`` into a number of units."""
     n_units = len(unit_names)
@@ -70,7 +104,7 @@ def resolve_unit_count(value, unit_names, parameter, *, allow_all=True):
                 f"`{parameter}`={value!r} is not a unit of this backbone; expected "
                 f"an int in [0, {n_units}], 'all' or one of {unit_names}."
             )
-        return unit_names.index(value) + 1
+        return unit_position(value, unit_names, parameter) + 1
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise TypeError(
             f"`{parameter}` must be an int, a unit name or 'all'; got {value!r}."

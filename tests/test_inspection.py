@@ -64,10 +64,12 @@ def test_feature_map_display(fitted):
     np.testing.assert_allclose(by_index.maps, display.maps)
     with pytest.raises(ValueError, match="outputs vectors"):
         FeatureMapDisplay.from_estimator(clf, X[0], layer="fc1")
-    with pytest.raises(ValueError, match="`layer` must be one of"):
+    with pytest.raises(ValueError, match="`layer`='conv9' is not a unit"):
         FeatureMapDisplay.from_estimator(clf, X[0], layer="conv9")
-    with pytest.raises(ValueError, match="`layer` must be a unit name"):
+    with pytest.raises(ValueError, match="`layer`=7 is out of range"):
         FeatureMapDisplay.from_estimator(clf, X[0], layer=7)
+    with pytest.raises(TypeError, match="`layer` must be a unit name"):
+        FeatureMapDisplay.from_estimator(clf, X[0], layer=1.5)
 
 
 def test_feature_maps_of_an_extractor(fitted):

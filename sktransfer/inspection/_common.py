@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .._images import check_images
+from .._training import unit_position
 
 
 def fitted_network(estimator):
@@ -73,17 +74,7 @@ def show_image(images):
 
 
 def unit_index(network, layer):
-    names = list(network.units)
-    if isinstance(layer, str):
-        if layer not in names:
-            raise ValueError(f"`layer` must be one of {names}; got {layer!r}.")
-        return names.index(layer)
-    if isinstance(layer, int | np.integer) and -len(names) <= layer < len(names):
-        return int(layer) % len(names)
-    raise ValueError(
-        f"`layer` must be a unit name in {names} or an index below {len(names)}; "
-        f"got {layer!r}."
-    )
+    return unit_position(layer, list(network.units), "layer")
 
 
 def unit_outputs(network, x, stop=None):
