@@ -264,7 +264,7 @@ def build_parser():
         "number of source images)",
     )
     model.add_argument(
-        "--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)"
+        "--lr", type=float, default=3e-3, help="learning rate (default: 3e-3)"
     )
     model.add_argument(
         "--batch-size", type=int, default=32, help="training batch size (default: 32)"

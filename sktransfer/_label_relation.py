@@ -217,7 +217,7 @@ class LabelRelationTransfer(ImageClassifierBase):
         lr_schedule="warmup_cosine",
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.AdamW,
-        lr=1e-3,
+        lr=3e-3,
         max_epochs=None,
         batch_size=32,
         train_split=None,

@@ -51,9 +51,9 @@ LR_SCHEDULES = ("warmup_cosine", "constant")
 
 # The default schedule length: about this many optimiser steps, within
 # [MIN_EPOCHS, MAX_EPOCHS] epochs (see default_epochs).
-TARGET_STEPS = 150
+TARGET_STEPS = 300
 MIN_EPOCHS = 5
-MAX_EPOCHS = 30
+MAX_EPOCHS = 60
 # When only the head trains on cached features, an epoch costs next to
 # nothing and a head learned from scratch needs many more steps.
 HEAD_TARGET_STEPS = 2000
@@ -89,7 +89,7 @@ def default_epochs(n_train, batch_size, head_only=False):
     Examples
     --------
     >>> default_epochs(100, 32), default_epochs(300, 32), default_epochs(5000, 32)
-    (30, 15, 5)
+    (60, 30, 5)
     >>> default_epochs(300, 32, head_only=True)
     200
     """

@@ -52,7 +52,7 @@ def test_diverging_loss_names_lr_and_restores_the_last_good_weights(data):
 
     clf = _clf(warm_start=True, callbacks=[("poison", Poison())]).fit(X, y)
     after_two = clf.predict_proba(X_new)
-    with pytest.raises(ValueError, match=r"`lr`=0.001 is probably too high"):
+    with pytest.raises(ValueError, match=r"`lr`=0.003 is probably too high"):
         clf.fit(X, y)  # epoch 3 completes, epoch 4 diverges
     assert len(clf.history) == 3  # the failed epoch is not recorded
     proba = clf.predict_proba(X_new)
