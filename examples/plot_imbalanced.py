@@ -44,7 +44,6 @@ models = {
             "small_cnn",
             image_shape=(8, 8),
             input_size=16,
-            max_epochs=6,
             random_state=0,
         ),
     ),

@@ -36,7 +36,7 @@ print(f"source: {source_name}; target: digits {sorted(set(y_target.tolist()))}")
 # Train the source network from scratch, as the paper does (D_s)
 from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier
 
-source = PretrainedCNNClassifier("mlp", weights=None, max_epochs=5, random_state=0)
+source = PretrainedCNNClassifier("mlp", weights=None, random_state=0)
 source.fit(X_source, y_source)
 
 # %%
@@ -45,7 +45,7 @@ import matplotlib.pyplot as plt
 
 from sktransfer.inspection import RelationDisplay
 
-lrt = LabelRelationTransfer(source, max_epochs=20, random_state=0)
+lrt = LabelRelationTransfer(source, random_state=0)
 lrt.fit(X_target, y_target)
 display = RelationDisplay.from_estimator(lrt)
 print(
@@ -64,8 +64,6 @@ result = label_relation_study(
     y_target,
     n_train_per_class=20,
     n_repeats=2,
-    source_params={"max_epochs": 5},
-    target_params={"max_epochs": 20},
 )
 print(format_table(result["V"], ["method", "mean", "sd", "n_runs"]))
 plt.show()

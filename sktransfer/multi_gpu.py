@@ -59,7 +59,7 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
         Mixed precision is the accelerator's.
     unwrap_after_train : bool, default=True
         Unwrap the model after ``fit``; the ``accelerator`` then forgets the
-        objects it prepared (``Accelerator.free_memory``), so that a fit
+        objects it prepared (as ``Accelerator.free_memory``), so that a fit
         leaves it as it was.
     **kwargs
         Every other parameter of :class:`~sktransfer.PretrainedCNNClassifier`.
@@ -124,8 +124,13 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
         # loader it wrapped; once the model is unwrapped those references are
         # stale, and a fit must not leave its ``accelerator`` parameter
         # changed (scikit-learn's rule).
+        # ``Accelerator.free_memory`` does this and a full ``gc.collect()``
+        # (seconds in a large process), so the lists are emptied here.
         if self.unwrap_after_train:
-            self.accelerator.free_memory()
+            for name in ("_models", "_optimizers", "_schedulers", "_dataloaders"):
+                if isinstance(getattr(self.accelerator, name, None), list):
+                    setattr(self.accelerator, name, [])
+            self.accelerator.step = 0
 
     def _initialize_callbacks(self):
         # skorch's PrintLog prints to any sink but ``print`` whatever the
