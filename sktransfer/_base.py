@@ -195,7 +195,11 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
         in_channels = self.image_shape_[0]
         check_weights_sha256(self.weights, self.weights_sha256)
         source = resolve_source(
-            backbone, self.weights, in_channels=in_channels, input_size=self.input_size
+            backbone,
+            self.weights,
+            in_channels=in_channels,
+            input_size=self.input_size,
+            image_side=min(self.image_shape_[1:]),
         )
         check_channels(source, in_channels)
         return source

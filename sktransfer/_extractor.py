@@ -55,7 +55,8 @@ class CNNFeatureExtractor(
         How a feature map ``(C, H, W)`` becomes a vector: global average,
         global max, or all values.
     input_size : int or None, default=None
-        Resize side; None takes the backbone's.
+        Resize side; None takes the backbone's, or 64 px for images under
+        96 px a side, as :class:`~sktransfer.PretrainedCNNClassifier`.
     image_shape : tuple or None, default=None
         ``(C, H, W)`` of 2-D row input.
     batch_size : int, default=64
@@ -170,6 +171,7 @@ class CNNFeatureExtractor(
                 self.weights,
                 in_channels=self.image_shape_[0],
                 input_size=self.input_size,
+                image_side=min(self.image_shape_[1:]),
             )
         units = source.decomposed.units[:-1]
         self.layer_names_ = [name for name, _ in units]

@@ -68,6 +68,9 @@ class BackboneSpec:
         network into transferable units (see each family's module).
     input_size : int
         Default square input side in pixels.
+    min_input_size : int
+        The smallest side the network runs on (inception_v3: 75); the
+        default input size of small images never goes below it.
     mean, std : tuple of float
         Per-channel normalisation the pretrained weights expect.
     in_channels : int
@@ -89,6 +92,7 @@ class BackboneSpec:
     build: Callable
     decompose: Callable
     input_size: int = 224
+    min_input_size: int = 32
     mean: tuple = IMAGENET_MEAN
     std: tuple = IMAGENET_STD
     in_channels: int = 3

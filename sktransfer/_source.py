@@ -20,6 +20,7 @@ from sklearn.frozen import FrozenEstimator
 from torch import nn
 
 from ._network import reset_parameters
+from ._recipe import default_input_size
 from ._registry import BackboneSpec, DecomposedNetwork, get_backbone_spec
 
 __all__ = [
@@ -160,7 +161,7 @@ def _weights_enum_member(spec, weights):
     return None
 
 
-def _spec_source(spec: BackboneSpec, weights, in_channels, input_size):
+def _spec_source(spec: BackboneSpec, weights, in_channels, input_size, image_side):
     member = None
     state_dict = None
     origin = ""
@@ -196,7 +197,9 @@ def _spec_source(spec: BackboneSpec, weights, in_channels, input_size):
     build_channels = (
         spec.in_channels if pretrained or in_channels is None else in_channels
     )
-    size = input_size or spec.input_size
+    size = input_size or default_input_size(
+        image_side, spec.input_size, spec.min_input_size
+    )
     model = spec.build(build_channels, size)
     mean, std, categories = spec.mean, spec.std, None
     if member is not None:
@@ -209,7 +212,9 @@ def _spec_source(spec: BackboneSpec, weights, in_channels, input_size):
             mean, std = tuple(preset.mean), tuple(preset.std)
         categories = list(member.meta.get("categories", [])) or None
         if input_size is None:
-            size = int(preset.crop_size[0])
+            size = default_input_size(
+                image_side, int(preset.crop_size[0]), spec.min_input_size
+            )
     elif state_dict is not None and weights == "DEFAULT":
         categories = spec.categories
     if state_dict is not None:
@@ -319,7 +324,9 @@ def check_channels(source, in_channels):
             )
 
 
-def resolve_source(backbone, weights="DEFAULT", in_channels=None, input_size=None):
+def resolve_source(
+    backbone, weights="DEFAULT", in_channels=None, input_size=None, image_side=None
+):
     """Build the source network for ``backbone`` with ``weights`` loaded.
 
     Parameters
@@ -330,7 +337,10 @@ def resolve_source(backbone, weights="DEFAULT", in_channels=None, input_size=Non
         Channels of the data; used to build networks without pretrained
         weights (the built-ins) for that many channels.
     input_size : int or None
-        Input side; None takes the backbone's default.
+        Input side; None takes the backbone's default, or 64 px for images
+        under 96 px a side (:func:`sktransfer._recipe.default_input_size`).
+    image_side : int or None
+        The smaller side of the images, for that default.
 
     Returns
     -------
@@ -340,7 +350,7 @@ def resolve_source(backbone, weights="DEFAULT", in_channels=None, input_size=Non
 
     if isinstance(backbone, str):
         return _spec_source(
-            get_backbone_spec(backbone), weights, in_channels, input_size
+            get_backbone_spec(backbone), weights, in_channels, input_size, image_side
         )
     if isinstance(backbone, nn.Module):
         return _module_source(backbone, weights, input_size)

@@ -349,3 +349,37 @@ def test_lr_find_names_a_bad_argument(kwargs, name):
     X, y = stripes(n=20, size=8)
     with pytest.raises(ValueError, match=f"`{name}`"):
         lr_find(PretrainedCNNClassifier("mlp"), X, y, **kwargs)
+
+
+def test_default_input_size_rule():
+    from sktransfer._recipe import SMALL_IMAGE, SMALL_INPUT_SIZE, default_input_size
+
+    assert default_input_size(8, 224) == SMALL_INPUT_SIZE == 64
+    assert default_input_size(SMALL_IMAGE - 1, 224) == 64
+    assert default_input_size(SMALL_IMAGE, 224) == 224
+    assert default_input_size(None, 224) == 224
+    assert default_input_size(28, 299, min_size=75) == 75
+    assert default_input_size(8, 50) == 50  # a small built-in keeps its own
+
+
+@pytest.mark.parametrize(
+    "backbone, shape, params, expected",
+    [
+        ("resnet18", (8, 8), {}, 64),
+        ("resnet18", (3, 100, 100), {}, 224),
+        ("resnet18", (8, 8), {"input_size": 32}, 32),
+        ("inception_v3", (28, 28), {}, 75),
+        ("small_cnn", (8, 8), {}, 50),
+    ],
+)
+def test_small_images_default_to_64_px(backbone, shape, params, expected):
+    from sktransfer import CNNFeatureExtractor
+
+    X = np.random.default_rng(0).random((4, *shape)).astype(np.float32)
+    y = np.array([0, 1, 0, 1])
+    clf = PretrainedCNNClassifier(
+        backbone, weights=None, max_epochs=0, random_state=0, **params
+    ).fit(X, y)
+    assert clf.module_.input_size == expected
+    extractor = CNNFeatureExtractor(backbone, weights=None, **params).fit(X)
+    assert extractor.network_.input_size == expected

@@ -211,6 +211,7 @@ def _register_all():
             name,
             decompose=rule,
             input_size=int(preset.crop_size[0]),
+            min_input_size=75 if name == "inception_v3" else 32,
             in_channels=3,
             default_weights=default,
             weights_enum=enum,
