@@ -132,10 +132,17 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
         skorch builds the callbacks as soon as ``callbacks`` is set, so an
         invalid value would fail here; scikit-learn's rule is to validate in
         ``fit``. Parameters of the callbacks (``callbacks__name__param``)
-        still apply at once.
+        apply at once, unless a new ``callbacks`` comes in the same call.
         """
         if "callbacks" in params:
-            vars(self)["callbacks"] = params.pop("callbacks")
+            # With a new list, its parameters given in the same call wait for
+            # the rebuild too (skorch reads them from the attributes then).
+            deferred = {
+                key: params.pop(key)
+                for key in list(params)
+                if key == "callbacks" or key.startswith("callbacks__")
+            }
+            vars(self).update(deferred)
             self._callbacks_changed = True
         return super().set_params(**params)
 

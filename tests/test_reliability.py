@@ -447,3 +447,12 @@ def test_callbacks_are_validated_in_fit_and_rebuilt_on_a_warm_start(data):
     other = Count()
     clf.set_params(callbacks=[("count", other)]).partial_fit(X, y)
     assert other.epochs_ == 1 and counter.epochs_ == 1
+
+
+def test_callback_parameters_set_with_a_new_list_wait_for_fit(data):
+    X, y, _ = data
+    clf = _clf(max_epochs=1)
+    clf.set_params(callbacks="nonsense", callbacks__print_log__floatfmt=".2f")
+    assert clf.callbacks__print_log__floatfmt == ".2f"
+    clf.set_params(callbacks=[]).fit(X, y)
+    assert dict(clf.callbacks_)["print_log"].floatfmt == ".2f"
