@@ -231,17 +231,19 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
                 transfer_upto, names, "transfer_upto", allow_all=False
             )
             network.reinitialise_from(n_kept)
-        network.set_frozen(len(names) if self.freeze_epochs else n_frozen)
+        self._freeze(network, n_frozen)
         self._fitted_transfer_upto = transfer_upto
         self.layer_names_ = names
-        self.n_frozen_ = n_frozen
         self.source_categories_ = source.categories
-        self._set_freeze_schedule(n_frozen)
         device = resolve_device(self.device)
         if str(device).startswith("cuda"):
             network.to(memory_format=torch.channels_last)
 
-    def _set_freeze_schedule(self, n_frozen):
+    def _freeze(self, network, n_frozen):
+        """Freeze the first ``n_frozen`` units (all of them first, when
+        ``freeze_epochs`` trains the head alone) and tell the schedule."""
+        network.set_frozen(len(network.unit_names) if self.freeze_epochs else n_frozen)
+        self.n_frozen_ = n_frozen
         for name, callback in self.callbacks_:
             if name == "freeze_schedule":
                 callback.freeze_epochs = self.freeze_epochs
@@ -445,9 +447,7 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
         n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")
         if n_frozen == self.n_frozen_:
             return
-        self.module_.set_frozen(len(names) if self.freeze_epochs else n_frozen)
-        self.n_frozen_ = n_frozen
-        self._set_freeze_schedule(n_frozen)
+        self._freeze(self.module_, n_frozen)
         self.initialize_optimizer()
 
     def _n_train(self, n):

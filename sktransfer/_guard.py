@@ -96,14 +96,13 @@ class TrainingGuard(Callback):
         self.epoch_open_ = False
 
     def on_train_end(self, net, **kwargs):
-        snapshot, self.snapshot_ = self.snapshot_, None  # only training needs it
-        if not self.epoch_open_:
-            return
-        # skorch caught a KeyboardInterrupt in the middle of an epoch.
-        self.snapshot_ = snapshot
-        self._restore(net)
-        self.snapshot_ = None
+        interrupted = self.epoch_open_  # skorch caught a KeyboardInterrupt
+        if interrupted:
+            self._restore(net)
+        self.snapshot_ = None  # only training needs the copy
         self.epoch_open_ = False
+        if not interrupted:
+            return
         epoch = len(net.history)
         net.history.pop()
         warnings.warn(

@@ -154,11 +154,11 @@ class TransferNetwork(nn.Module):
     @classmethod
     def from_source(cls, source, head=None, *, upto=None, **options):
         """The network of a resolved source: the one path from a source to a
-        network, for every estimator and the inspection code.
+        network, for every estimator.
 
         Parameters
         ----------
-        source : ResolvedSource
+        source : Source
             From :func:`sktransfer._source.resolve_source`: the decomposed
             backbone (units, pooling glue, head) and its preprocessing.
         head : nn.Module or None, default=None
