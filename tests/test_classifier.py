@@ -187,6 +187,46 @@ def test_clone_get_set_params_and_pickle_round_trip(digits):
     assert restored.device == "auto"
 
 
+def test_equal_estimators_pickle_and_hash_equally(digits):
+    """A deep copy of a fitted estimator pickles to the same bytes (skorch's
+    own pickling names tensors by memory address), so joblib.hash, and
+    scikit-learn's check of a fitted source passed as a parameter, agree."""
+    import copy
+
+    import joblib
+
+    X, y = digits
+    clf = fast(max_epochs=1).fit(X[:40], y[:40])
+    assert joblib.hash(copy.deepcopy(clf)) == joblib.hash(clf)
+    assert pickle.dumps(copy.deepcopy(clf)) == pickle.dumps(clf)
+
+
+def test_device_parameter_is_never_written_during_fit(digits):
+    """skorch sees the resolved device while it works; the parameter, as
+    stored and as get_params reports it, stays "auto" throughout."""
+    from skorch.callbacks import Callback
+
+    seen = []
+
+    class Spy(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            seen.append((vars(net)["device"], net.get_params()["device"], net.device))
+
+    X, y = digits
+    clf = fast(device="auto", max_epochs=2, callbacks=[Spy()]).fit(X[:40], y[:40])
+    resolved = "cuda" if torch.cuda.is_available() else "cpu"
+    assert seen == [("auto", "auto", resolved)] * 2
+    assert clf.device == "auto" and "_device_in_use" not in vars(clf)
+
+
+def test_outputs_are_the_same_bits_in_any_row_order(digits):
+    X, y = digits
+    clf = fast(max_epochs=1).fit(X[:60], y[:60])
+    perm = np.random.default_rng(0).permutation(300)
+    proba = clf.predict_proba(X[:300])
+    np.testing.assert_array_equal(clf.predict_proba(X[:300][perm]), proba[perm])
+
+
 def test_refit_starts_from_source_weights_and_warm_start_continues(digits):
     X, y = digits
     clf = fast(max_epochs=2).fit(X[:60], y[:60])
