@@ -1,6 +1,9 @@
 """sktransfer: transfer learning of CNNs for small image datasets, as
 scikit-learn estimators."""
 
+# The built-in backbone families register themselves on import, before any
+# lookup and before a user's own register_backbone.
+from . import backbones  # noqa: F401  (isort: skip)
 from ._advice import Advice, suggest_strategy
 from ._classifier import PretrainedCNNClassifier
 from ._extractor import CNNFeatureExtractor
@@ -9,10 +12,10 @@ from ._lr_find import LRFindResult, lr_find
 from ._registry import (
     BackboneSpec,
     get_backbone_spec,
-    layer_names,
     list_backbones,
     register_backbone,
 )
+from ._source import layer_names
 
 __all__ = [
     "Advice",

@@ -1,5 +1,9 @@
 """The backbone registry: a name -> everything the estimators need to know.
 
+Pure data: the family modules in :mod:`sktransfer.backbones` fill it when the
+package is imported, and :mod:`sktransfer._source` reads it; nothing here
+imports either.
+
 Modelled on ``torchvision.models._api`` and ``timm.models._registry``: a private
 dict filled by the :func:`register_backbone` decorator, :func:`list_backbones`
 to see what is there, and one :class:`BackboneSpec` per entry that carries the
@@ -20,9 +24,11 @@ __all__ = [
     "BackboneSpec",
     "DecomposedNetwork",
     "get_backbone_spec",
-    "layer_names",
     "list_backbones",
+    "module_rule",
     "register_backbone",
+    "register_backbone_prefix",
+    "register_module_rule",
 ]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -86,6 +92,11 @@ class BackboneSpec:
         loaded (e.g. the 1000 ImageNet categories).
     family : str
         Documentation of which unit rule applies.
+    preset_normalization : bool, default=True
+        Whether a torchvision weights entry's own ``transforms()`` mean and
+        std apply; ``False`` when ``mean``/``std`` above replace them
+        (GoogLeNet and Inception v3 normalise inside the network, with
+        ``transform_input``, which their entries turn off).
     """
 
     name: str
@@ -100,10 +111,12 @@ class BackboneSpec:
     weights_enum: type | None = None
     categories: list | None = None
     family: str = ""
+    preset_normalization: bool = True
 
 
 _BACKBONES: dict[str, BackboneSpec] = {}
 _DYNAMIC_PREFIXES: dict[str, Callable] = {}
+_MODULE_RULES: dict[type, Callable] = {}
 
 
 def register_backbone(name, *, replace=False, **spec_kwargs):
@@ -143,9 +156,6 @@ def register_backbone(name, *, replace=False, **spec_kwargs):
         raise ValueError(f"`name` must be a non-empty string, got {name!r}.")
 
     def decorator(build):
-        # Built-ins first, so that a user's registration is never overwritten
-        # by the lazy loading of the built-in families.
-        _load_builtin_families()
         if name in _BACKBONES and not replace:
             raise ValueError(
                 f"`name` {name!r} is already a registered backbone; pick another "
@@ -180,7 +190,6 @@ def list_backbones():
     >>> "resnet18" in list_backbones() and "small_cnn" in list_backbones()
     True
     """
-    _load_builtin_families()
     return sorted(_BACKBONES)
 
 
@@ -201,7 +210,6 @@ def get_backbone_spec(name):
     ValueError
         If the name is unknown; the message lists the closest names.
     """
-    _load_builtin_families()
     if name in _BACKBONES:
         return dataclasses.replace(_BACKBONES[name])  # a copy: the entry stays
     prefix, _, model_name = name.partition("/")
@@ -216,35 +224,23 @@ def get_backbone_spec(name):
     )
 
 
-def layer_names(backbone):
-    """Names of the transferable units of a backbone, in forward order.
-
-    The last name is the source classifier, which
-    :class:`~sktransfer.PretrainedCNNClassifier` replaces by its new head.
+def register_module_rule(module_class, decompose):
+    """Cut instances of ``module_class`` (a user's own nn.Module passed as
+    ``backbone``) with ``decompose``, as the registered entries of its family.
 
     Parameters
     ----------
-    backbone : str or nn.Module or fitted estimator
-        Anything ``PretrainedCNNClassifier(backbone=...)`` accepts.
-
-    Returns
-    -------
-    names : list of str
-
-    Examples
-    --------
-    >>> from sktransfer import layer_names
-    >>> layer_names("resnet18")
-    ['stem', 'layer1', 'layer2', 'layer3', 'layer4', 'fc']
-    >>> layer_names("small_cnn")
-    ['conv1', 'conv2', 'conv3', 'fc1', 'fc2']
+    module_class : type
+        A subclass of ``nn.Module``, e.g. ``torchvision.models.ResNet``.
+    decompose : callable
+        ``decompose(model) -> DecomposedNetwork``.
     """
-    from ._source import resolve_source
-
-    source = resolve_source(backbone, weights=None, in_channels=None)
-    return [name for name, _ in source.decomposed.units]
+    _MODULE_RULES[module_class] = decompose
 
 
-def _load_builtin_families():
-    # Importing the family modules runs their @register_backbone decorators.
-    from . import backbones  # noqa: F401
+def module_rule(module):
+    """The registered rule for ``module``'s class (or a base class), or None."""
+    return next(
+        (rule for cls, rule in _MODULE_RULES.items() if isinstance(module, cls)),
+        None,
+    )

@@ -21,12 +21,19 @@ from torch import nn
 
 from ._network import reset_parameters
 from ._recipe import default_input_size
-from ._registry import BackboneSpec, DecomposedNetwork, get_backbone_spec
+from ._registry import (
+    BackboneSpec,
+    DecomposedNetwork,
+    get_backbone_spec,
+    module_rule,
+)
+from .backbones._rules import last_linear_units, sequential_units
 
 __all__ = [
     "Source",
     "check_channels",
     "check_weights_sha256",
+    "layer_names",
     "load_state_dict_file",
     "resolve_source",
 ]
@@ -208,7 +215,7 @@ def _spec_source(spec: BackboneSpec, weights, in_channels, input_size, image_sid
         )
         origin = f"{member} (from {member.url})"
         preset = member.transforms()
-        if spec.name not in ("googlenet", "inception_v3"):
+        if spec.preset_normalization:
             mean, std = tuple(preset.mean), tuple(preset.std)
         categories = list(member.meta.get("categories", [])) or None
         if input_size is None:
@@ -241,9 +248,6 @@ def _spec_source(spec: BackboneSpec, weights, in_channels, input_size, image_sid
 
 
 def _module_source(module, weights, input_size):
-    from .backbones._rules import last_linear_units, sequential_units
-    from .backbones._torchvision import MODULE_RULES
-
     model = copy.deepcopy(module)
     if weights is None:
         reset_parameters(model)
@@ -257,9 +261,7 @@ def _module_source(module, weights, input_size):
                 "`weights` for an nn.Module backbone must be 'DEFAULT' (keep its "
                 f"weights), None (re-initialise) or a state-dict path; got {weights!r}."
             )
-    rule = next(
-        (rule for cls, rule in MODULE_RULES.items() if isinstance(model, cls)), None
-    )
+    rule = module_rule(model)
     if rule is None:
         rule = (
             sequential_units if isinstance(model, nn.Sequential) else last_linear_units
@@ -375,3 +377,30 @@ def resolve_source(
         "an nn.Module or a fitted estimator of sktransfer; got "
         f"{type(backbone).__name__}."
     )
+
+
+def layer_names(backbone):
+    """Names of the transferable units of a backbone, in forward order.
+
+    The last name is the source classifier, which
+    :class:`~sktransfer.PretrainedCNNClassifier` replaces by its new head.
+
+    Parameters
+    ----------
+    backbone : str or nn.Module or fitted estimator
+        Anything ``PretrainedCNNClassifier(backbone=...)`` accepts.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from sktransfer import layer_names
+    >>> layer_names("resnet18")
+    ['stem', 'layer1', 'layer2', 'layer3', 'layer4', 'fc']
+    >>> layer_names("small_cnn")
+    ['conv1', 'conv2', 'conv3', 'fc1', 'fc2']
+    """
+    source = resolve_source(backbone, weights=None, in_channels=None)
+    return [name for name, _ in source.decomposed.units]

@@ -242,3 +242,52 @@ def test_a_registration_before_the_first_lookup_survives():
         "assert get_backbone_spec('resnet18').build is build\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_registry_is_pure_data():
+    """_registry imports neither the families that fill it nor _source that
+    reads it: no import circle between them."""
+    import ast
+    import inspect
+
+    from sktransfer import _registry
+
+    tree = ast.parse(inspect.getsource(_registry))
+    imported = {
+        node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    } | {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert not any("source" in name or "backbones" in name for name in imported)
+    assert all(
+        not (isinstance(node, ast.ImportFrom) and node.level > 0)
+        for node in ast.walk(tree)
+    )
+
+
+def test_importing_the_package_registers_the_built_ins():
+    import subprocess
+    import sys
+
+    code = (
+        "import sktransfer._registry as r\n"
+        "assert {'resnet18', 'small_cnn', 'efficientnet_lite0'} <= set(r._BACKBONES)\n"
+        "import torchvision\n"
+        "assert r.module_rule(torchvision.models.googlenet(init_weights=False)) "
+        "is not None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_family_knowledge_lives_in_the_entries():
+    from sktransfer import get_backbone_spec
+
+    inception = get_backbone_spec("inception_v3")
+    assert inception.min_input_size == 75
+    assert not inception.preset_normalization and inception.mean == (0.5, 0.5, 0.5)
+    assert not get_backbone_spec("googlenet").preset_normalization
+    resnet = get_backbone_spec("resnet18")
+    assert resnet.preset_normalization and resnet.min_input_size == 32

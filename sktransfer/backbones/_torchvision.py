@@ -26,10 +26,13 @@ carry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 import torchvision
 from torch import nn
 
-from .._registry import DecomposedNetwork, register_backbone
+from .._registry import DecomposedNetwork, register_backbone, register_module_rule
 from ._rules import group_layers
 
 
@@ -138,87 +141,113 @@ def features_list_units(model):
     )
 
 
-_FAMILIES = {
-    "resnet18": resnet_units,
-    "resnet34": resnet_units,
-    "resnet50": resnet_units,
-    "resnet101": resnet_units,
-    "wide_resnet50_2": resnet_units,
-    "resnext50_32x4d": resnet_units,
-    "vgg11": features_classifier_units,
-    "vgg11_bn": features_classifier_units,
-    "vgg16": features_classifier_units,
-    "vgg16_bn": features_classifier_units,
-    "vgg19": features_classifier_units,
-    "vgg19_bn": features_classifier_units,
-    "alexnet": features_classifier_units,
-    "densenet121": densenet_units,
-    "densenet169": densenet_units,
-    "googlenet": googlenet_units,
-    "inception_v3": inception_v3_units,
-    "mobilenet_v3_small": features_list_units,
-    "mobilenet_v3_large": features_list_units,
-    "efficientnet_b0": features_list_units,
-    "efficientnet_b1": features_list_units,
-    "convnext_tiny": features_list_units,
-    "convnext_small": features_list_units,
-}
-
-# torchvision classes -> rule, so that a user's own instance is cut the same way.
-MODULE_RULES = {
-    torchvision.models.ResNet: resnet_units,
-    torchvision.models.VGG: features_classifier_units,
-    torchvision.models.AlexNet: features_classifier_units,
-    torchvision.models.DenseNet: densenet_units,
-    torchvision.models.GoogLeNet: googlenet_units,
-    torchvision.models.Inception3: inception_v3_units,
-    torchvision.models.MobileNetV3: features_list_units,
-    torchvision.models.EfficientNet: features_list_units,
-    torchvision.models.ConvNeXt: features_list_units,
-}
-
+# GoogLeNet and Inception v3: the auxiliary heads are not transferable units,
+# and transform_input is replaced by the 0.5/0.5 normalisation of the entry.
+_INCEPTION_BUILD = {"aux_logits": False, "transform_input": False, "init_weights": True}
 _INCEPTION_NORM = {"mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5)}
 
 
-def _builder(name):
+@dataclass(frozen=True)
+class _Family:
+    """One torchvision family: its class, the rule that cuts it, its names,
+    and what its registry entries need beyond torchvision's own metadata."""
+
+    module_class: type
+    rule: Callable
+    names: tuple
+    build_kwargs: dict = field(default_factory=dict)
+    normalization: dict | None = None  # replaces the weights' preset
+    min_input_size: int = 32
+
+
+_FAMILIES = (
+    _Family(
+        torchvision.models.ResNet,
+        resnet_units,
+        (
+            "resnet18",
+            "resnet34",
+            "resnet50",
+            "resnet101",
+            "wide_resnet50_2",
+            "resnext50_32x4d",
+        ),
+    ),
+    _Family(
+        torchvision.models.VGG,
+        features_classifier_units,
+        ("vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"),
+    ),
+    _Family(torchvision.models.AlexNet, features_classifier_units, ("alexnet",)),
+    _Family(
+        torchvision.models.DenseNet, densenet_units, ("densenet121", "densenet169")
+    ),
+    _Family(
+        torchvision.models.GoogLeNet,
+        googlenet_units,
+        ("googlenet",),
+        build_kwargs=_INCEPTION_BUILD,
+        normalization=_INCEPTION_NORM,
+    ),
+    _Family(
+        torchvision.models.Inception3,
+        inception_v3_units,
+        ("inception_v3",),
+        build_kwargs=_INCEPTION_BUILD,
+        normalization=_INCEPTION_NORM,
+        min_input_size=75,
+    ),
+    _Family(
+        torchvision.models.MobileNetV3,
+        features_list_units,
+        ("mobilenet_v3_small", "mobilenet_v3_large"),
+    ),
+    _Family(
+        torchvision.models.EfficientNet,
+        features_list_units,
+        ("efficientnet_b0", "efficientnet_b1"),
+    ),
+    _Family(
+        torchvision.models.ConvNeXt,
+        features_list_units,
+        ("convnext_tiny", "convnext_small"),
+    ),
+)
+
+
+def _builder(name, build_kwargs):
     def build(in_channels, input_size):
-        kwargs = {}
-        if name in ("googlenet", "inception_v3"):
-            # Aux heads are not transferable units; transform_input is replaced
-            # by the 0.5/0.5 normalisation of the entry.
-            kwargs = {
-                "aux_logits": False,
-                "transform_input": False,
-                "init_weights": True,
-            }
-        return torchvision.models.get_model(name, weights=None, **kwargs)
+        return torchvision.models.get_model(name, weights=None, **build_kwargs)
 
     build.__name__ = f"build_{name}"
     return build
 
 
 def _register_all():
-    for name, rule in _FAMILIES.items():
-        enum = torchvision.models.get_model_weights(name)
-        default = enum.DEFAULT
-        preset = default.transforms()
-        norm = (
-            _INCEPTION_NORM
-            if name in ("googlenet", "inception_v3")
-            else {"mean": tuple(preset.mean), "std": tuple(preset.std)}
-        )
-        register_backbone(
-            name,
-            decompose=rule,
-            input_size=int(preset.crop_size[0]),
-            min_input_size=75 if name == "inception_v3" else 32,
-            in_channels=3,
-            default_weights=default,
-            weights_enum=enum,
-            categories=list(default.meta.get("categories", [])) or None,
-            family=rule.__doc__.split(":")[0],
-            **norm,
-        )(_builder(name))
+    for family in _FAMILIES:
+        # A user's own instance of the class is cut the same way.
+        register_module_rule(family.module_class, family.rule)
+        for name in family.names:
+            enum = torchvision.models.get_model_weights(name)
+            default = enum.DEFAULT
+            preset = default.transforms()
+            normalization = family.normalization or {
+                "mean": tuple(preset.mean),
+                "std": tuple(preset.std),
+            }
+            register_backbone(
+                name,
+                decompose=family.rule,
+                input_size=int(preset.crop_size[0]),
+                min_input_size=family.min_input_size,
+                in_channels=3,
+                default_weights=default,
+                weights_enum=enum,
+                categories=list(default.meta.get("categories", [])) or None,
+                family=family.rule.__doc__.split(":")[0],
+                preset_normalization=family.normalization is None,
+                **normalization,
+            )(_builder(name, family.build_kwargs))
 
 
 _register_all()
