@@ -39,6 +39,8 @@ from ._device import AutoDeviceMixin
 from ._guard import TrainingGuard, explain_input_size, explain_out_of_memory
 from ._images import check_images, check_labels, encode_labels
 from ._network import TransferNetwork
+from ._params import SklearnParamsMixin
+from ._predicting import PredictionMixin
 from ._recipe import (
     BATCHNORM_MODES,
     LR_SCHEDULES,
@@ -54,8 +56,6 @@ from ._source import check_channels, check_weights_sha256, resolve_source
 from ._training import FreezeSchedule, resolve_device, resolve_unit_count, seeded
 
 __all__ = ["ImageClassifierBase"]
-
-PREDICT_BATCH_SIZE = 256
 
 # Parameters every estimator built on ImageClassifierBase has.
 TRAINING_CONSTRAINTS = {
@@ -81,34 +81,9 @@ TRAINING_CONSTRAINTS = {
 }
 
 
-def _kept_privately(name):
-    """A property for skorch's fitted-state attribute ``name``, stored under
-    ``"_" + name``.
-
-    skorch's ``__init__`` sets ``history_``, ``initialized_`` and
-    ``virtual_params_``; scikit-learn's rule is that ``__init__`` sets
-    parameters only (``check_no_attributes_set_in_init``). skorch reads and
-    writes them through this property as before; only their key in the
-    instance's ``__dict__`` is private.
-    """
-    key = "_" + name
-
-    def get(self):
-        try:
-            return self.__dict__[key]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def set(self, value):
-        self.__dict__[key] = value
-
-    def delete(self):
-        self.__dict__.pop(key, None)
-
-    return property(get, set, delete, f"skorch's ``{name}``.")
-
-
-class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
+class ImageClassifierBase(
+    PredictionMixin, SklearnParamsMixin, AutoDeviceMixin, NeuralNetClassifier
+):
     """A skorch classifier on images, with scikit-learn's input contract.
 
     Not for direct use: subclasses define the parameters and
@@ -116,53 +91,6 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
     """
 
     _parameter_constraints: dict = {}
-
-    history_ = _kept_privately("history_")
-    initialized_ = _kept_privately("initialized_")
-    virtual_params_ = _kept_privately("virtual_params_")
-
-    def _get_param_names(self):
-        # skorch lists every attribute without a trailing underscore, its
-        # private bookkeeping (``_params_to_validate``) included.
-        return [name for name in super()._get_param_names() if name[0] != "_"]
-
-    def set_params(self, **params):
-        """Set parameters; a new ``callbacks`` list is checked in ``fit``.
-
-        skorch builds the callbacks as soon as ``callbacks`` is set, so an
-        invalid value would fail here; scikit-learn's rule is to validate in
-        ``fit``. Parameters of the callbacks (``callbacks__name__param``)
-        apply at once, unless a new ``callbacks`` comes in the same call.
-        """
-        if "callbacks" in params:
-            # With a new list, its parameters given in the same call wait for
-            # the rebuild too (skorch reads them from the attributes then).
-            deferred = {
-                key: params.pop(key)
-                for key in list(params)
-                if key == "callbacks" or key.startswith("callbacks__")
-            }
-            vars(self).update(deferred)
-            self._callbacks_changed = True
-        return super().set_params(**params)
-
-    def _initialize_callbacks(self):
-        self._callbacks_changed = False
-        return super()._initialize_callbacks()
-
-    def _refresh_callbacks(self):
-        """Build the callbacks again when ``callbacks`` changed after the last
-        initialisation (a warm start does not initialise again)."""
-        if getattr(self, "_callbacks_changed", False):
-            self._initialize_callbacks()
-
-    def __setattr__(self, name, attr):
-        if name in ("backbone", "estimator"):
-            # A user's nn.Module here is a hyper-parameter, not a component
-            # that skorch should register and train.
-            object.__setattr__(self, name, attr)
-            return
-        super().__setattr__(name, attr)
 
     # -- skorch hooks ---------------------------------------------------------
     @property
@@ -299,13 +227,6 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             )
             return split(dataset, y)
         return super().get_split_datasets(X, y, **fit_params)
-
-    def _predict_batch_size(self):
-        """Batch size of prediction: ``iterator_valid__batch_size`` if set, else
-        at least ``PREDICT_BATCH_SIZE``."""
-        return self.get_params_for("iterator_valid").get(
-            "batch_size", max(self.batch_size, PREDICT_BATCH_SIZE)
-        )
 
     def get_iterator(self, dataset, training=False):
         if training:
@@ -512,64 +433,6 @@ class ImageClassifierBase(AutoDeviceMixin, NeuralNetClassifier):
             self._refresh_callbacks()
             self._train(X, y_encoded, "partial_fit", **fit_params)
         return self
-
-    def forward(self, X, training=False, device="cpu"):
-        """Raw network outputs (logits) for images ``X``, as one tensor."""
-        check_is_fitted(self)
-        X = check_images(
-            X,
-            self.image_shape,
-            expected_shape=self.image_shape_,
-            estimator_name=type(self).__name__,
-        )
-        with (
-            self._on_device(),
-            explain_out_of_memory(
-                "Prediction", self._predict_batch_size(), "iterator_valid__batch_size"
-            ),
-        ):
-            dataset = self.get_dataset(X)
-            outputs = [
-                self.evaluation_step((batch, None), training=training)
-                for batch, _ in self.get_iterator(dataset, training=False)
-            ]
-            outputs = torch.cat(outputs).to(device)
-        if not torch.isfinite(outputs).all():
-            raise ValueError(
-                "The network gave non-finite outputs for `X`: its weights are not "
-                "finite (a diverged fit?) or `X` holds extreme values. Refit with "
-                "a smaller `lr`."
-            )
-        return outputs
-
-    def predict_proba(self, X):
-        """Class probabilities, columns in the order of ``classes_``.
-
-        Parameters
-        ----------
-        X : array-like or tensor
-            Images in any layout accepted by ``fit``, of the fitted shape.
-
-        Returns
-        -------
-        proba : ndarray of shape (n, n_classes)
-        """
-        logits = self.forward(X)
-        return self._get_predict_nonlinearity()(logits).numpy()
-
-    def predict(self, X):
-        """Predicted labels, of the type of the training labels.
-
-        Parameters
-        ----------
-        X : array-like or tensor
-
-        Returns
-        -------
-        y : ndarray of shape (n,)
-        """
-        indices = self.forward(X).argmax(dim=1).numpy()
-        return self.classes_[indices]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -13,8 +13,9 @@ from sklearn.base import (
 )
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from torch.utils.data import Subset
 
-from ._data import BatchLoader, ImageDataset
+from ._data import BatchLoader, ImageDataset, content_order
 from ._device import autocast_for
 from ._guard import explain_input_size
 from ._images import check_images
@@ -200,12 +201,18 @@ class CNNFeatureExtractor(
         device = resolve_device(self.device)
         network = self.network_.to(device)
         outputs = []
-        loader = BatchLoader(ImageDataset(images), batch_size=self.batch_size)
+        # In an order set by the images' content: the same images give the
+        # same bits in any order (see content_order).
+        order = content_order(images)
+        dataset = Subset(ImageDataset(images), order)
+        loader = BatchLoader(dataset, batch_size=self.batch_size)
         with torch.no_grad(), autocast_for(device, self.precision):
             for batch, _ in loader:
                 features = network.forward_features(network.prepare(batch.to(device)))
-                outputs.append(self._pool(features).float())
-        return torch.cat(outputs).cpu().numpy()
+                outputs.append(self._pool(features).float().cpu())
+        outputs = torch.cat(outputs)
+        outputs[order.cpu()] = outputs.clone()
+        return outputs.numpy()
 
     def transform(self, X):
         """Embeddings of ``X``.

@@ -94,31 +94,6 @@ def test_every_estimator_is_checked():
     assert set(all_estimators()) == set(FAST)
 
 
-# Every estimator here runs float32 matrix products through BLAS.
-ORDER_WAIVER = {
-    "check_methods_sample_order_invariance": (
-        "the check demands rtol=1e-7 of float32 outputs; BLAS blocks a "
-        "batched matrix product differently when rows move, which changes "
-        "the last bit (seen on CI: 1 of 10,000 values off by 6e-8). "
-        "test_outputs_do_not_depend_on_sample_order checks the property "
-        "with a float32 tolerance."
-    )
-}
-
-LRT_WAIVERS = {
-    **ORDER_WAIVER,
-    "check_estimators_overwrite_params": (
-        "the check compares joblib.hash of the prefit skorch source with that of "
-        "a deepcopy of it, and a deep-copied skorch net pickles differently; "
-        "test_label_relation.py checks that the source's weights and history "
-        "stay untouched"
-    ),
-}
-
-
-WAIVERS = {"LabelRelationTransfer": LRT_WAIVERS, "ImageToRows": {}}
-
-
 def _instances():
     instances = []
     for name in sorted(all_estimators()):
@@ -129,26 +104,22 @@ def _instances():
     return instances
 
 
-@parametrize_with_checks(
-    _instances(),
-    expected_failed_checks=lambda est: WAIVERS.get(type(est).__name__, ORDER_WAIVER),
-)
+@parametrize_with_checks(_instances())
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
 @pytest.mark.parametrize("make", [lambda: FAST_CLASSIFIER, _fast_extractor])
 def test_outputs_do_not_depend_on_sample_order(make):
-    """Outputs follow their rows when the rows are shuffled (float32 tolerance)."""
+    """Outputs follow their rows, to the bit, when the rows are shuffled."""
     from sklearn.base import clone
 
     rng = np.random.default_rng(0)
-    X = rng.random((40, 16)).astype(np.float32)
-    y = np.arange(40) % 3
+    X = rng.random((300, 16)).astype(np.float32)
+    y = np.arange(300) % 3
     est = clone(make()).fit(X, y)
-    perm = rng.permutation(40)
+    perm = rng.permutation(300)
     for method in ("predict", "predict_proba", "transform"):
         if hasattr(est, method):
             out = getattr(est, method)(X)
-            shuffled = getattr(est, method)(X[perm])
-            np.testing.assert_allclose(shuffled, out[perm], rtol=1e-5, atol=1e-6)
+            np.testing.assert_array_equal(getattr(est, method)(X[perm]), out[perm])

@@ -1,0 +1,93 @@
+"""skorch's state kept apart from the parameters, as scikit-learn requires.
+
+skorch's ``__init__`` sets fitted-state attributes, lists its private
+bookkeeping among the parameters and builds the callbacks in ``set_params``;
+scikit-learn's rules (``check_no_attributes_set_in_init``, ``check_set_params``,
+``check_do_not_raise_errors_in_init_or_set_params``) forbid each. This mixin
+keeps skorch working as before while ``get_params``/``set_params`` see
+parameters only.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SklearnParamsMixin"]
+
+
+def _kept_privately(name):
+    """A property for skorch's fitted-state attribute ``name``, stored under
+    ``"_" + name``.
+
+    skorch's ``__init__`` sets ``history_``, ``initialized_`` and
+    ``virtual_params_``; scikit-learn's rule is that ``__init__`` sets
+    parameters only (``check_no_attributes_set_in_init``). skorch reads and
+    writes them through this property as before; only their key in the
+    instance's ``__dict__`` is private.
+    """
+    key = "_" + name
+
+    def get(self):
+        try:
+            return self.__dict__[key]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def set(self, value):
+        self.__dict__[key] = value
+
+    def delete(self):
+        self.__dict__.pop(key, None)
+
+    return property(get, set, delete, f"skorch's ``{name}``.")
+
+
+class SklearnParamsMixin:
+    """Parameters only in ``__init__``, ``get_params`` and ``set_params`` of a
+    skorch net; fitted state under private keys; callbacks built in ``fit``.
+    """
+
+    history_ = _kept_privately("history_")
+    initialized_ = _kept_privately("initialized_")
+    virtual_params_ = _kept_privately("virtual_params_")
+
+    def _get_param_names(self):
+        # skorch lists every attribute without a trailing underscore, its
+        # private bookkeeping (``_params_to_validate``) included.
+        return [name for name in super()._get_param_names() if name[0] != "_"]
+
+    def set_params(self, **params):
+        """Set parameters; a new ``callbacks`` list is checked in ``fit``.
+
+        skorch builds the callbacks as soon as ``callbacks`` is set, so an
+        invalid value would fail here; scikit-learn's rule is to validate in
+        ``fit``. Parameters of the callbacks (``callbacks__name__param``)
+        apply at once, unless a new ``callbacks`` comes in the same call.
+        """
+        if "callbacks" in params:
+            # With a new list, its parameters given in the same call wait for
+            # the rebuild too (skorch reads them from the attributes then).
+            deferred = {
+                key: params.pop(key)
+                for key in list(params)
+                if key == "callbacks" or key.startswith("callbacks__")
+            }
+            vars(self).update(deferred)
+            self._callbacks_changed = True
+        return super().set_params(**params)
+
+    def _initialize_callbacks(self):
+        self._callbacks_changed = False
+        return super()._initialize_callbacks()
+
+    def _refresh_callbacks(self):
+        """Build the callbacks again when ``callbacks`` changed after the last
+        initialisation (a warm start does not initialise again)."""
+        if getattr(self, "_callbacks_changed", False):
+            self._initialize_callbacks()
+
+    def __setattr__(self, name, attr):
+        if name in ("backbone", "estimator"):
+            # A user's nn.Module here is a hyper-parameter, not a component
+            # that skorch should register and train.
+            object.__setattr__(self, name, attr)
+            return
+        super().__setattr__(name, attr)

@@ -1,0 +1,92 @@
+"""Prediction of a fitted image classifier: large batches, rows in an order
+set by their content, non-finite outputs refused."""
+
+from __future__ import annotations
+
+import torch
+from sklearn.utils.validation import check_is_fitted
+from torch.utils.data import Subset
+
+from ._data import content_order
+from ._guard import explain_out_of_memory
+from ._images import check_images
+
+__all__ = ["PREDICT_BATCH_SIZE", "PredictionMixin"]
+
+PREDICT_BATCH_SIZE = 256
+
+
+class PredictionMixin:
+    """``forward``, ``predict_proba`` and ``predict`` of a skorch classifier
+    on images of the fitted shape."""
+
+    def _predict_batch_size(self):
+        """Batch size of prediction: ``iterator_valid__batch_size`` if set, else
+        at least ``PREDICT_BATCH_SIZE``."""
+        return self.get_params_for("iterator_valid").get(
+            "batch_size", max(self.batch_size, PREDICT_BATCH_SIZE)
+        )
+
+    def forward(self, X, training=False, device="cpu"):
+        """Raw network outputs (logits) for images ``X``, as one tensor."""
+        check_is_fitted(self)
+        X = check_images(
+            X,
+            self.image_shape,
+            expected_shape=self.image_shape_,
+            estimator_name=type(self).__name__,
+        )
+        with (
+            self._on_device(),
+            explain_out_of_memory(
+                "Prediction", self._predict_batch_size(), "iterator_valid__batch_size"
+            ),
+        ):
+            dataset = self.get_dataset(X)
+            # Rows go through the network in an order set by their content, so
+            # that the same images give the same bits in any order.
+            order = content_order(dataset.X)
+            outputs = [
+                self.evaluation_step((batch, None), training=training)
+                for batch, _ in self.get_iterator(
+                    Subset(dataset, order), training=False
+                )
+            ]
+            outputs = torch.cat(outputs).to(device)
+            outputs[order.to(device)] = outputs.clone()
+        if not torch.isfinite(outputs).all():
+            raise ValueError(
+                "The network gave non-finite outputs for `X`: its weights are not "
+                "finite (a diverged fit?) or `X` holds extreme values. Refit with "
+                "a smaller `lr`."
+            )
+        return outputs
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like or tensor
+            Images in any layout accepted by ``fit``, of the fitted shape.
+
+        Returns
+        -------
+        proba : ndarray of shape (n, n_classes)
+        """
+        logits = self.forward(X)
+        return self._get_predict_nonlinearity()(logits).numpy()
+
+    def predict(self, X):
+        """Predicted labels, of the type of the training labels.
+
+        Parameters
+        ----------
+        X : array-like or tensor
+
+        Returns
+        -------
+        y : ndarray of shape (n,)
+        """
+        indices = self.forward(X).argmax(dim=1).numpy()
+        return self.classes_[indices]
