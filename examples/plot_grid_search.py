@@ -4,7 +4,8 @@ Searching how much to freeze, with the head, like any hyper-parameter
 
 The grid of Brodzicki et al. (Table 3) over backbone, frozen depth, head
 dropout and activation, optimiser, batch size and epochs — here a small one
-that runs on a laptop CPU.
+that runs on a laptop CPU. The schedule's length is left to the default, which
+follows the number of training images in each fold.
 """
 
 # %%
@@ -28,7 +29,6 @@ grid = GridSearchCV(
         "head_hidden_sizes": [(64,)],
         "optimizer": [torch.optim.AdamW],
         "batch_size": [32],
-        "max_epochs": [4],
     },
     scoring="balanced_accuracy",
     cv=2,

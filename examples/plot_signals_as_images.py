@@ -52,6 +52,8 @@ fig.tight_layout()
 # %%
 # SMOTE works on rows, so the windows are flattened; the CNN reshapes each row
 # back into an 8x32 image (``image_shape``) and resizes it for EfficientNet-Lite0.
+# The schedule's length is the library's default, set by the number of
+# training images (after SMOTE).
 X = images.reshape(len(images), -1)
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.3, stratify=y, random_state=0
@@ -64,7 +66,6 @@ model = make_pipeline(
         input_size=32,
         head_hidden_sizes=(64,),
         head_dropout=0.5,
-        max_epochs=6,
         random_state=0,
     ),
 )
