@@ -44,15 +44,17 @@ class PretrainedCNNClassifier(ImageClassifierBase):
     weights_sha256 : str or None, default=None
         The SHA-256 (hex, or a prefix of at least 8 digits) the ``weights``
         file must have; checked before the file is read.
-    freeze_upto : int, str or "all", default=0
+    freeze_upto : int, str, "half" or "all", default=0
         ``0`` fine-tunes everything; ``n`` freezes the first ``n`` units of
         ``layer_names_``; a unit name freezes up to and including it;
-        ``"all"`` trains only the head (feature extraction). Frozen units get
+        ``"half"`` freezes half of the units (at least one, as the study's
+        and the command line's ``--freeze half``); ``"all"`` trains only the
+        head (feature extraction). Frozen units get
         no gradient and their BatchNorm layers stay in eval mode.
     transfer_upto : int, str or None, default=None
         Keep the source weights of the first ``n`` units and re-initialise the
-        rest (the nAToB / nBToB experiments of Shanmugam et al.). ``None``
-        keeps every unit.
+        rest (the nAToB / nBToB experiments of Shanmugam et al.); a unit
+        name or ``"half"`` as for ``freeze_upto``. ``None`` keeps every unit.
     head_hidden_sizes : tuple of int, default=()
         Hidden layers of the new head (Brodzicki et al. search these).
     head_dropout : float, default=0.0

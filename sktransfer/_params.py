@@ -10,6 +10,9 @@ parameters only.
 
 from __future__ import annotations
 
+import difflib
+import inspect
+
 __all__ = ["SklearnParamsMixin"]
 
 
@@ -61,7 +64,11 @@ class SklearnParamsMixin:
         invalid value would fail here; scikit-learn's rule is to validate in
         ``fit``. Parameters of the callbacks (``callbacks__name__param``)
         apply at once, unless a new ``callbacks`` comes in the same call.
+
+        An unknown name raises a ``ValueError`` that suggests the closest
+        parameter and lists the estimator's own.
         """
+        self._check_param_names(params)
         if "callbacks" in params:
             # With a new list, its parameters given in the same call wait for
             # the rebuild too (skorch reads them from the attributes then).
@@ -73,6 +80,25 @@ class SklearnParamsMixin:
             vars(self).update(deferred)
             self._callbacks_changed = True
         return super().set_params(**params)
+
+    def _check_param_names(self, params):
+        known = set(self._get_param_names()) | set(getattr(self, "prefixes_", ()))
+        for key in params:
+            name = key.split("__", 1)[0]
+            if name in known:
+                continue
+            own = [
+                p
+                for p in inspect.signature(type(self).__init__).parameters
+                if p not in ("self", "kwargs")
+            ]
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"{key!r} is not a parameter of {type(self).__name__}.{hint} "
+                f"Its parameters: {own}, and skorch's (optimizer__*, "
+                "callbacks__*, iterator_train__*, ...); see get_params()."
+            )
 
     def _initialize_callbacks(self):
         self._callbacks_changed = False

@@ -94,15 +94,24 @@ def unit_position(value, unit_names, parameter):
 
 
 def resolve_unit_count(value, unit_names, parameter, *, allow_all=True):
-    """Turn ``freeze_upto`` / ``transfer_upto`` into a number of units."""
+    """Turn ``freeze_upto`` / ``transfer_upto`` into a number of units.
+
+    ``value`` is an int, a unit name (that unit and all before it),
+    ``"half"`` (half of the units, at least one) or, where ``allow_all``,
+    ``"all"``.
+    """
     n_units = len(unit_names)
     if allow_all and isinstance(value, str) and value == "all":
         return n_units
+    if isinstance(value, str) and value == "half" and value not in unit_names:
+        # The study's and the command line's word: half of the units, at least 1.
+        return max(n_units // 2, 1)
     if isinstance(value, str):
         if value not in unit_names:
+            words = "'all', 'half'" if allow_all else "'half'"
             raise ValueError(
                 f"`{parameter}`={value!r} is not a unit of this backbone; expected "
-                f"an int in [0, {n_units}], 'all' or one of {unit_names}."
+                f"an int in [0, {n_units}], {words} or one of {unit_names}."
             )
         return unit_position(value, unit_names, parameter) + 1
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):

@@ -421,3 +421,15 @@ def test_sequential_module_backbone(digits):
     clf = PretrainedCNNClassifier(net, max_epochs=1, freeze_upto=1).fit(X[:40], y[:40])
     assert clf.layer_names_ == ["conv1"]
     assert torch.equal(clf.module_.units["conv1"][0].weight, net[0].weight)
+
+
+def test_set_params_typo_suggests_the_closest_public_name():
+    clf = fast()
+    with pytest.raises(ValueError, match="Did you mean 'freeze_upto'") as info:
+        clf.set_params(freeze_uptoo=2)
+    message = str(info.value)
+    assert "'freeze_uptoo' is not a parameter of PretrainedCNNClassifier" in message
+    assert "_params_to_validate" not in message and "use_caching" not in message
+    # skorch's prefixed parameters still pass.
+    clf.set_params(optimizer__weight_decay=0.1, iterator_train__shuffle=True)
+    assert clf.get_params()["optimizer__weight_decay"] == 0.1

@@ -138,3 +138,23 @@ def test_transfer_upto_keeps_first_units_and_reinitialises_the_rest(
     random_weights = {n: p for n, p in source.items() if p.ndim >= 2}
     for unit in part.layer_names_[2:]:
         assert all(_unit_changed(random_weights, target, f"units.{unit}."))
+
+
+def test_half_is_one_vocabulary_with_the_study_and_the_cli():
+    """freeze_upto="half" (and transfer_upto="half") mean what the study's
+    and the command line's ``--freeze half`` mean: half the units, at least 1."""
+    from sktransfer._training import resolve_unit_count
+
+    rng = np.random.default_rng(0)
+    X = rng.random((20, 1, 8, 8)).astype(np.float32)
+    y = np.arange(20) % 2
+    clf = PretrainedCNNClassifier(
+        "small_cnn", input_size=16, freeze_upto="half", max_epochs=1, random_state=0
+    ).fit(X, y)
+    assert clf.n_frozen_ == len(clf.layer_names_) // 2 == 2
+    assert resolve_unit_count("half", ["a"], "freeze_upto") == 1
+    assert (
+        resolve_unit_count("half", list("abcde"), "transfer_upto", allow_all=False) == 2
+    )
+    with pytest.raises(ValueError, match="'half' or one of"):
+        resolve_unit_count("most", list("ab"), "transfer_upto", allow_all=False)
