@@ -37,7 +37,13 @@ from ._cache import frozen_prefix, place_images
 from ._data import ImageDataset
 from ._device import AutoDeviceMixin
 from ._guard import TrainingGuard, explain_input_size, explain_out_of_memory
-from ._images import check_images, check_labels, encode_labels
+from ._images import (
+    check_images,
+    check_labels,
+    check_scale_like_fit,
+    encode_labels,
+    pixel_max,
+)
 from ._network import TransferNetwork
 from ._params import SklearnParamsMixin
 from ._predicting import PredictionMixin
@@ -327,6 +333,7 @@ class ImageClassifierBase(
                 f"{self.image_shape_}; got {tuple(X.shape[1:])}."
             )
         self.classes_inferred_ = classes
+        self.pixel_max_ = pixel_max(X)
         self.image_shape_ = tuple(int(v) for v in X.shape[1:])
         self.n_features_in_ = math.prod(self.image_shape_)
         if self.class_weight is not None:
@@ -427,6 +434,7 @@ class ImageClassifierBase(
             expected_shape=self.image_shape_,
             estimator_name=type(self).__name__,
         )
+        check_scale_like_fit(X, getattr(self, "pixel_max_", None), type(self).__name__)
         y = check_labels(y, len(X))
         y_encoded = encode_labels(y, self.classes_, name="y")
         with seeded(self.random_state), self._on_device():

@@ -184,7 +184,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
     >>> X, y = load_digits(return_X_y=True)
     >>> clf = PretrainedCNNClassifier("small_cnn", input_size=16, max_epochs=2,
     ...                               random_state=0)
-    >>> clf.fit(X[:200] / 16, y[:200]).predict(X[:3]).shape
+    >>> clf.fit(X[:200] / 16, y[:200]).predict(X[:3] / 16).shape
     (3,)
     >>> clf.layer_names_
     ['conv1', 'conv2', 'conv3', 'fc1']

@@ -18,7 +18,7 @@ from torch.utils.data import Subset
 from ._data import BatchLoader, ImageDataset, content_order
 from ._device import autocast_for
 from ._guard import explain_input_size
-from ._images import check_images
+from ._images import check_images, check_scale_like_fit, pixel_max
 from ._network import TransferNetwork
 from ._source import check_channels, check_weights_sha256, resolve_source
 from ._training import resolve_device, seeded, unit_position
@@ -163,6 +163,7 @@ class CNNFeatureExtractor(
         """
         self._validate_params()
         images = check_images(X, self.image_shape, estimator_name=type(self).__name__)
+        self.pixel_max_ = pixel_max(images)
         self.image_shape_ = tuple(int(v) for v in images.shape[1:])
         self.n_features_in_ = math.prod(self.image_shape_)
         check_weights_sha256(self.weights, self.weights_sha256)
@@ -231,6 +232,9 @@ class CNNFeatureExtractor(
             self.image_shape,
             expected_shape=self.image_shape_,
             estimator_name=type(self).__name__,
+        )
+        check_scale_like_fit(
+            images, getattr(self, "pixel_max_", None), type(self).__name__
         )
         return self._embed(images)
 

@@ -25,7 +25,51 @@ import numpy as np
 import torch
 from sklearn.exceptions import DataConversionWarning
 
-__all__ = ["check_images", "infer_image_shape"]
+__all__ = [
+    "PixelScaleWarning",
+    "check_images",
+    "check_scale_like_fit",
+    "infer_image_shape",
+    "pixel_max",
+]
+
+# Float images a hair outside [0, 1] (resampling overshoot) are not a mistake.
+_SCALE_TOLERANCE = 1e-3
+# How far apart (a factor) the scales of fit and predict may be before a warning.
+_SCALE_FACTOR = 8.0
+
+
+class PixelScaleWarning(UserWarning):
+    """Images whose values are not on the scale the networks read.
+
+    The networks read uint8 images in [0, 255] and float images in [0, 1];
+    other values are used as they are, and give silently wrong predictions.
+    """
+
+
+def pixel_max(images):
+    """The largest value of ``images`` on the [0, 1] scale (uint8 / 255)."""
+    if images.numel() == 0:
+        return 0.0
+    high = float(images.max())
+    return high / 255.0 if images.dtype == torch.uint8 else high
+
+
+def check_scale_like_fit(images, fitted_max, estimator_name="estimator"):
+    """Warn when ``images`` are on another scale than the fit's images
+    (e.g. fitted on ``X / 255``, predicting on ``X``)."""
+    if fitted_max is None or fitted_max <= 0:
+        return
+    now = pixel_max(images)
+    if now > _SCALE_FACTOR * fitted_max or 0 < now < fitted_max / _SCALE_FACTOR:
+        warnings.warn(
+            f"`X` reaches {now:.4g} on the [0, 1] scale but {estimator_name} was "
+            f"fitted on images reaching {fitted_max:.4g}: the two are on different "
+            "scales, and predictions are silently wrong. Scale X as in fit (e.g. "
+            "both divided by 255, or both uint8).",
+            PixelScaleWarning,
+            stacklevel=3,
+        )
 
 
 def infer_image_shape(n_features, image_shape=None):
@@ -71,7 +115,12 @@ def _to_numpy(X):
 
 
 def check_images(
-    X, image_shape=None, *, expected_shape=None, estimator_name="estimator"
+    X,
+    image_shape=None,
+    *,
+    expected_shape=None,
+    estimator_name="estimator",
+    check_scale=True,
 ):
     """Validate images and return them as an ``(n, C, H, W)`` tensor.
 
@@ -85,6 +134,8 @@ def check_images(
         The ``(C, H, W)`` seen in ``fit``; a different one is refused.
     estimator_name : str
         For error messages.
+    check_scale : bool, default=True
+        Warn (:class:`PixelScaleWarning`) when non-uint8 values leave [0, 1].
 
     Returns
     -------
@@ -164,6 +215,23 @@ def check_images(
             f"(X has {math.prod(array.shape[1:])} features, but {estimator_name} is "
             f"expecting {math.prod(expected_shape)} features as input.)"
         )
+    if check_scale and array.dtype != np.uint8 and array.dtype.kind != "b":
+        low, high = float(array.min()), float(array.max())
+        if low < -_SCALE_TOLERANCE or high > 1 + _SCALE_TOLERANCE:
+            integers = (
+                " (integers other than uint8 are read as floats)"
+                if array.dtype.kind in "iu"
+                else ""
+            )
+            warnings.warn(
+                f"`X` holds values in [{low:.4g}, {high:.4g}] but {estimator_name} "
+                "expects images as floats in [0, 1] or uint8 in [0, 255]"
+                f"{integers}; on another scale the predictions are silently "
+                "wrong. Divide X by its maximum (X / 255 for 8-bit images, X / 16 "
+                "for load_digits) or pass uint8 images.",
+                PixelScaleWarning,
+                stacklevel=3,
+            )
     if array.dtype != np.uint8:
         array = array.astype(np.float32, copy=False)
     if not array.flags.writeable or not array.flags.c_contiguous:

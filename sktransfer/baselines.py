@@ -47,7 +47,9 @@ class ImageToRows(TransformerMixin, BaseEstimator):
         return tags
 
     def fit(self, X, y=None):
-        images = check_images(X, self.image_shape, estimator_name="ImageToRows")
+        images = check_images(
+            X, self.image_shape, estimator_name="ImageToRows", check_scale=False
+        )
         self.image_shape_ = tuple(int(v) for v in images.shape[1:])
         self.n_features_in_ = math.prod(self.image_shape_)
         return self
@@ -59,6 +61,7 @@ class ImageToRows(TransformerMixin, BaseEstimator):
             self.image_shape,
             expected_shape=self.image_shape_,
             estimator_name="ImageToRows",
+            check_scale=False,
         ).numpy()
         rows = images.reshape(len(images), -1).astype(np.float32)
         return rows / 255.0 if images.dtype == np.uint8 else rows

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
+from sktransfer import PretrainedCNNClassifier
 from sktransfer._images import check_images, infer_image_shape
 
 
@@ -112,3 +113,50 @@ def test_sparse_input_is_refused():
     scipy_sparse = pytest.importorskip("scipy.sparse")
     with pytest.raises(TypeError, match="sparse"):
         check_images(scipy_sparse.csr_matrix(np.eye(4)))
+
+
+def test_floats_off_the_unit_scale_are_never_used_silently():
+    import warnings
+
+    from sktransfer import PixelScaleWarning
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 17, (4, 1, 8, 8)).astype(np.float64)
+    with pytest.warns(PixelScaleWarning, match=r"`X` holds values in \[0, 16\]") as w:
+        check_images(X)
+    assert "Divide X by its maximum" in str(w[0].message)
+    with pytest.warns(PixelScaleWarning, match="integers other than uint8"):
+        check_images(X.astype(np.int64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_images(X / 16)
+        check_images(X.astype(np.uint8))
+        check_images(X, check_scale=False)
+
+
+def test_predict_on_another_scale_than_fit_warns():
+    import warnings
+
+    from sktransfer import CNNFeatureExtractor, PixelScaleWarning
+    from sktransfer.datasets import load_digits_images
+
+    X, y = load_digits_images()  # uint8
+    X, y = X[:40], y[:40]
+    clf = PretrainedCNNClassifier(
+        "small_cnn", input_size=16, max_epochs=1, random_state=0
+    ).fit(X / 255, y)
+    assert clf.pixel_max_ == pytest.approx(X.max() / 255)
+    with pytest.warns(PixelScaleWarning, match="different scales"):
+        clf.predict(X.astype(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(X)  # uint8 is on the same scale as X / 255
+    with pytest.warns(PixelScaleWarning):
+        raw = PretrainedCNNClassifier(
+            "small_cnn", input_size=16, max_epochs=1, random_state=0
+        ).fit(X.astype(np.float32), y)
+    with pytest.warns(PixelScaleWarning, match="different scales"):
+        raw.predict(X / 255)
+    extractor = CNNFeatureExtractor("small_cnn", input_size=16).fit(X)
+    with pytest.warns(PixelScaleWarning, match="different scales"):
+        extractor.transform(X.astype(np.float32))
