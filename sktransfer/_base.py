@@ -40,7 +40,6 @@ from ._guard import TrainingGuard, explain_input_size, explain_out_of_memory
 from ._images import (
     check_images,
     check_labels,
-    check_scale_like_fit,
     encode_labels,
     pixel_max,
 )
@@ -433,8 +432,8 @@ class ImageClassifierBase(
             self.image_shape,
             expected_shape=self.image_shape_,
             estimator_name=type(self).__name__,
+            fitted_max=getattr(self, "pixel_max_", None),
         )
-        check_scale_like_fit(X, getattr(self, "pixel_max_", None), type(self).__name__)
         y = check_labels(y, len(X))
         y_encoded = encode_labels(y, self.classes_, name="y")
         with seeded(self.random_state), self._on_device():

@@ -48,7 +48,7 @@ def content_order(X, chunk=1024):
 
     Parameters
     ----------
-    X : tensor of shape (n, ...)
+    X : tensor of shape (n, ...), n >= 1
     chunk : int, default=1024
         Images projected at a time (bounds the float64 copy).
 
@@ -60,15 +60,11 @@ def content_order(X, chunk=1024):
     generator = torch.Generator().manual_seed(0)
     weights = torch.rand(flat.shape[1], generator=generator, dtype=torch.float64)
     weights = weights.to(X.device)
-    keys = (
-        torch.cat(
-            [
-                flat[start : start + chunk].to(torch.float64) @ weights
-                for start in range(0, len(flat), chunk)
-            ]
-        )
-        if len(flat)
-        else torch.zeros(0, dtype=torch.float64, device=X.device)
+    keys = torch.cat(
+        [
+            flat[start : start + chunk].to(torch.float64) @ weights
+            for start in range(0, len(flat), chunk)
+        ]
     )
     return torch.argsort(keys, stable=True)
 

@@ -18,7 +18,7 @@ from torch.utils.data import Subset
 from ._data import BatchLoader, ImageDataset, content_order
 from ._device import autocast_for
 from ._guard import explain_input_size
-from ._images import check_images, check_scale_like_fit, pixel_max
+from ._images import check_images, pixel_max
 from ._network import TransferNetwork
 from ._source import check_channels, check_weights_sha256, resolve_source
 from ._training import resolve_device, seeded, unit_position
@@ -232,9 +232,7 @@ class CNNFeatureExtractor(
             self.image_shape,
             expected_shape=self.image_shape_,
             estimator_name=type(self).__name__,
-        )
-        check_scale_like_fit(
-            images, getattr(self, "pixel_max_", None), type(self).__name__
+            fitted_max=getattr(self, "pixel_max_", None),
         )
         return self._embed(images)
 

@@ -28,7 +28,6 @@ from sklearn.exceptions import DataConversionWarning
 __all__ = [
     "PixelScaleWarning",
     "check_images",
-    "check_scale_like_fit",
     "infer_image_shape",
     "pixel_max",
 ]
@@ -55,12 +54,31 @@ def pixel_max(images):
     return high / 255.0 if images.dtype == torch.uint8 else high
 
 
-def check_scale_like_fit(images, fitted_max, estimator_name="estimator"):
-    """Warn when ``images`` are on another scale than the fit's images
-    (e.g. fitted on ``X / 255``, predicting on ``X``)."""
+def _check_scale(array, fitted_max, estimator_name):
+    """Warn about images off the [0, 1] scale, or off the fit's scale."""
+    if array.dtype == np.uint8:
+        now = float(array.max()) / 255.0
+    elif array.dtype.kind == "b":
+        now = float(array.max())
+    else:
+        low, now = float(array.min()), float(array.max())
+        if low < -_SCALE_TOLERANCE or now > 1 + _SCALE_TOLERANCE:
+            integers = (
+                " (integers other than uint8 are read as floats)"
+                if array.dtype.kind in "iu"
+                else ""
+            )
+            warnings.warn(
+                f"`X` holds values in [{low:.4g}, {now:.4g}] but {estimator_name} "
+                "expects images as floats in [0, 1] or uint8 in [0, 255]"
+                f"{integers}; on another scale the predictions are silently "
+                "wrong. Divide X by its maximum (X / 255 for 8-bit images, X / 16 "
+                "for load_digits) or pass uint8 images.",
+                PixelScaleWarning,
+                stacklevel=4,
+            )
     if fitted_max is None or fitted_max <= 0:
         return
-    now = pixel_max(images)
     if now > _SCALE_FACTOR * fitted_max or 0 < now < fitted_max / _SCALE_FACTOR:
         warnings.warn(
             f"`X` reaches {now:.4g} on the [0, 1] scale but {estimator_name} was "
@@ -68,7 +86,7 @@ def check_scale_like_fit(images, fitted_max, estimator_name="estimator"):
             "scales, and predictions are silently wrong. Scale X as in fit (e.g. "
             "both divided by 255, or both uint8).",
             PixelScaleWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
@@ -121,6 +139,7 @@ def check_images(
     expected_shape=None,
     estimator_name="estimator",
     check_scale=True,
+    fitted_max=None,
 ):
     """Validate images and return them as an ``(n, C, H, W)`` tensor.
 
@@ -136,6 +155,10 @@ def check_images(
         For error messages.
     check_scale : bool, default=True
         Warn (:class:`PixelScaleWarning`) when non-uint8 values leave [0, 1].
+    fitted_max : float or None, default=None
+        :func:`pixel_max` of the images seen in ``fit``; warn when ``X`` is
+        on another scale (a factor of 8 apart, e.g. fitted on ``X / 255``,
+        predicting on ``X``).
 
     Returns
     -------
@@ -215,23 +238,8 @@ def check_images(
             f"(X has {math.prod(array.shape[1:])} features, but {estimator_name} is "
             f"expecting {math.prod(expected_shape)} features as input.)"
         )
-    if check_scale and array.dtype != np.uint8 and array.dtype.kind != "b":
-        low, high = float(array.min()), float(array.max())
-        if low < -_SCALE_TOLERANCE or high > 1 + _SCALE_TOLERANCE:
-            integers = (
-                " (integers other than uint8 are read as floats)"
-                if array.dtype.kind in "iu"
-                else ""
-            )
-            warnings.warn(
-                f"`X` holds values in [{low:.4g}, {high:.4g}] but {estimator_name} "
-                "expects images as floats in [0, 1] or uint8 in [0, 255]"
-                f"{integers}; on another scale the predictions are silently "
-                "wrong. Divide X by its maximum (X / 255 for 8-bit images, X / 16 "
-                "for load_digits) or pass uint8 images.",
-                PixelScaleWarning,
-                stacklevel=3,
-            )
+    if check_scale:
+        _check_scale(array, fitted_max, estimator_name)
     if array.dtype != np.uint8:
         array = array.astype(np.float32, copy=False)
     if not array.flags.writeable or not array.flags.c_contiguous:

@@ -9,7 +9,7 @@ from torch.utils.data import Subset
 
 from ._data import content_order
 from ._guard import explain_out_of_memory
-from ._images import check_images, check_scale_like_fit
+from ._images import check_images
 
 __all__ = ["PREDICT_BATCH_SIZE", "PredictionMixin"]
 
@@ -35,8 +35,8 @@ class PredictionMixin:
             self.image_shape,
             expected_shape=self.image_shape_,
             estimator_name=type(self).__name__,
+            fitted_max=getattr(self, "pixel_max_", None),
         )
-        check_scale_like_fit(X, getattr(self, "pixel_max_", None), type(self).__name__)
         with (
             self._on_device(),
             explain_out_of_memory(

@@ -12,6 +12,7 @@ from .._advice import suggest_strategy
 from .._classifier import PretrainedCNNClassifier
 from .._extractor import CNNFeatureExtractor
 from .._label_relation import LabelRelationTransfer
+from .._training import resolve_unit_count
 from ..baselines import linear_svm_on_pixels
 from ..metrics import embedding_cosine_distance
 from ._runs import Recorder, as_arrays, split_target
@@ -127,8 +128,10 @@ def transfer_study(
     units = source.layer_names_
     frozen = FrozenEstimator(source)
     middle = units[max(len(units) // 2 - 1, 0)]
+    # "half" as a number of units, for the rows' labels.
     freeze_values = [
-        max(len(units) // 2, 1) if value == "half" else value for value in freeze_values
+        resolve_unit_count(value, units, "freeze_values") if value == "half" else value
+        for value in freeze_values
     ]
     n_classes = len(np.unique(y_target))
     use_lrt = label_relation and n_classes <= len(source.classes_)
