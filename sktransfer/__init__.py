@@ -7,7 +7,7 @@ from . import backbones  # noqa: F401  (isort: skip)
 from ._advice import Advice, suggest_strategy
 from ._classifier import PretrainedCNNClassifier
 from ._extractor import CNNFeatureExtractor
-from ._images import PixelScaleWarning
+from ._images import ImageShapeWarning, PixelScaleWarning
 from ._label_relation import LabelRelationTransfer
 from ._lr_find import LRFindResult, lr_find
 from ._registry import (
@@ -24,6 +24,7 @@ __all__ = [
     "CNNFeatureExtractor",
     "LRFindResult",
     "LabelRelationTransfer",
+    "ImageShapeWarning",
     "PixelScaleWarning",
     "PretrainedCNNClassifier",
     "get_backbone_spec",

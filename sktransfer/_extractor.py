@@ -220,7 +220,9 @@ class CNNFeatureExtractor(
 
         Parameters
         ----------
-        X : images of the fitted shape
+        X : images
+            With the fitted number of channels; another height and width is
+            resized like the training images when ``input_size`` is set.
 
         Returns
         -------
@@ -233,6 +235,7 @@ class CNNFeatureExtractor(
             expected_shape=self.image_shape_,
             estimator_name=type(self).__name__,
             fitted_max=getattr(self, "pixel_max_", None),
+            resizable=self.network_.input_size is not None,
         )
         return self._embed(images)
 

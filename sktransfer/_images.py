@@ -6,9 +6,12 @@ Accepted, and told apart without guessing:
   has at most 4 entries;
 * 3-D ``(n, H, W)``: grayscale;
 * 2-D ``(n, C*H*W)`` rows, reshaped with ``image_shape`` ``(C, H, W)`` or
-  ``(H, W)``. Without ``image_shape``, a row of ``d`` values is a square
-  grayscale image when ``d`` is a perfect square, else a one-row grayscale
-  image ``(1, 1, d)``; rows are read in C order (channels first).
+  ``(H, W)``; rows are read in C order (channels first). Without
+  ``image_shape`` the shape is a guess, and :class:`ImageShapeWarning` says
+  which: a row of ``d`` values is a square grayscale image when ``d`` is a
+  perfect square, else a one-row grayscale image ``(1, 1, d)``. One value a
+  row cannot be an image and is refused. After ``fit``, rows take the fitted
+  shape.
 
 ``uint8`` stays ``uint8`` (scaled to [0, 1] on the device); other real
 dtypes become ``float32``. NumPy arrays, torch tensors, pandas DataFrames and
@@ -26,6 +29,7 @@ import torch
 from sklearn.exceptions import DataConversionWarning
 
 __all__ = [
+    "ImageShapeWarning",
     "PixelScaleWarning",
     "check_images",
     "infer_image_shape",
@@ -43,6 +47,15 @@ class PixelScaleWarning(UserWarning):
 
     The networks read uint8 images in [0, 255] and float images in [0, 1];
     other values are used as they are, and give silently wrong predictions.
+    """
+
+
+class ImageShapeWarning(UserWarning):
+    """2-D rows read as images of a guessed shape (no ``image_shape`` given).
+
+    A row of ``d`` values becomes a square grayscale image when ``d`` is a
+    perfect square, else one row of ``d`` pixels; pass ``image_shape`` to say
+    what the rows are.
     """
 
 
@@ -113,6 +126,74 @@ def infer_image_shape(n_features, image_shape=None):
     return (1, 1, n_features)
 
 
+def _guess_shape(n_features, source):
+    """The shape :func:`infer_image_shape` guesses, with a warning saying so."""
+    if n_features == 1:
+        raise ValueError(
+            f"`X` has 1 feature(s) per row (shape {source}): one value cannot be "
+            "an image. Pass images (n, H, W), (n, H, W, C) or (n, C, H, W), or "
+            "rows of pixels with `image_shape=(C, H, W)`."
+        )
+    shape = infer_image_shape(n_features)
+    what = (
+        f"a square grayscale image {shape[1]}x{shape[2]}"
+        if shape[1] > 1
+        else f"one row of {n_features} pixels (1x{n_features}), since "
+        f"{n_features} is not a perfect square"
+    )
+    warnings.warn(
+        f"`X` is 2-D (shape {source}) and `image_shape` is None, so each row is "
+        f"read as {what}, i.e. image_shape={shape}. If the rows are images of "
+        "another shape (e.g. RGB, or not square), pass `image_shape=(C, H, W)`; "
+        "if they are not images, this estimator is the wrong tool.",
+        ImageShapeWarning,
+        stacklevel=4,
+    )
+    return shape
+
+
+def _single_image_hint(shape, expected_shape):
+    """A hint when ``shape`` is one image of ``expected_shape`` without the
+    batch axis, else an empty string."""
+    channels, height, width = expected_shape
+    singles = {(height, width), (channels, height, width), (height, width, channels)}
+    if channels == 1:
+        singles.add((height, width, 1))
+    if tuple(shape) in singles:
+        return (
+            f" `X` has shape {tuple(shape)}, which looks like one image without "
+            "the batch axis: pass X[None] (or [image]) to predict one image."
+        )
+    return ""
+
+
+def _check_fitted_shape(shape, given_shape, expected_shape, estimator_name, resizable):
+    """Refuse images of ``shape`` (n, C, H, W) that differ from the fitted
+    ``expected_shape``, unless only their size differs and ``resizable``."""
+    hint = _single_image_hint(given_shape, expected_shape)
+    same_channels = shape[1] == expected_shape[0]
+    if resizable and same_channels and not hint:
+        return  # the network resizes every image to its input size
+    if hint:
+        advice = "." + hint
+    elif same_channels:
+        advice = (
+            ": resize the images to the fitted height and width (e.g. "
+            "`image_size` in load_images)."
+        )
+    else:
+        advice = (
+            f": {shape[1]} channel(s) where it expects {expected_shape[0]}. Read "
+            "the images as in fit (e.g. the same `color` in load_images)."
+        )
+    raise ValueError(
+        f"`X` holds images of shape {tuple(shape[1:])} (C, H, W) but "
+        f"{estimator_name} was fitted on images of shape {tuple(expected_shape)}"
+        f"{advice} (X has {math.prod(shape[1:])} features, but {estimator_name} "
+        f"is expecting {math.prod(expected_shape)} features as input.)"
+    )
+
+
 def _to_numpy(X):
     if isinstance(X, torch.Tensor):
         return X.detach().cpu().numpy()
@@ -140,6 +221,7 @@ def check_images(
     estimator_name="estimator",
     check_scale=True,
     fitted_max=None,
+    resizable=False,
 ):
     """Validate images and return them as an ``(n, C, H, W)`` tensor.
 
@@ -159,6 +241,10 @@ def check_images(
         :func:`pixel_max` of the images seen in ``fit``; warn when ``X`` is
         on another scale (a factor of 8 apart, e.g. fitted on ``X / 255``,
         predicting on ``X``).
+    resizable : bool, default=False
+        Accept images of another height and width than ``expected_shape``
+        (same channels), for a network that resizes every image to its input
+        size anyway. Rows (2-D ``X``) always take the expected shape.
 
     Returns
     -------
@@ -204,15 +290,19 @@ def check_images(
                 f"`X` has 0 feature(s) (shape={array.shape}) while a minimum of 1 "
                 f"is required by {estimator_name}."
             )
-        shape = infer_image_shape(array.shape[1], image_shape)
         if expected_shape is not None and image_shape is None:
             if math.prod(expected_shape) != array.shape[1]:
                 raise ValueError(
                     f"`X`: X has {array.shape[1]} features, but {estimator_name} is "
                     f"expecting {math.prod(expected_shape)} features as input "
                     f"(images of shape {tuple(expected_shape)})."
+                    + _single_image_hint(array.shape, expected_shape)
                 )
             shape = tuple(expected_shape)
+        elif image_shape is None:
+            shape = _guess_shape(array.shape[1], array.shape)
+        else:
+            shape = infer_image_shape(array.shape[1], image_shape)
         array = array.reshape(len(array), *shape)
     elif array.ndim == 3:
         array = array[:, None, :, :]
@@ -232,11 +322,8 @@ def check_images(
             "(Input contains NaN, infinity or a value too large)."
         )
     if expected_shape is not None and tuple(array.shape[1:]) != tuple(expected_shape):
-        raise ValueError(
-            f"`X` holds images of shape {tuple(array.shape[1:])} (C, H, W) but "
-            f"{estimator_name} was fitted on images of shape {tuple(expected_shape)}. "
-            f"(X has {math.prod(array.shape[1:])} features, but {estimator_name} is "
-            f"expecting {math.prod(expected_shape)} features as input.)"
+        _check_fitted_shape(
+            array.shape, _to_numpy(X).shape, expected_shape, estimator_name, resizable
         )
     if check_scale:
         _check_scale(array, fitted_max, estimator_name)

@@ -36,6 +36,7 @@ class PredictionMixin:
             expected_shape=self.image_shape_,
             estimator_name=type(self).__name__,
             fitted_max=getattr(self, "pixel_max_", None),
+            resizable=getattr(self.module_, "input_size", None) is not None,
         )
         with (
             self._on_device(),
@@ -69,7 +70,10 @@ class PredictionMixin:
         Parameters
         ----------
         X : array-like or tensor
-            Images in any layout accepted by ``fit``, of the fitted shape.
+            Images in any layout accepted by ``fit``, with the fitted number of
+            channels. Images of another height and width are resized like the
+            training images when the network has an ``input_size``; rows
+            (2-D ``X``) take the fitted shape.
 
         Returns
         -------
@@ -84,6 +88,7 @@ class PredictionMixin:
         Parameters
         ----------
         X : array-like or tensor
+            As in :meth:`predict_proba`.
 
         Returns
         -------

@@ -153,7 +153,8 @@ def test_predict_before_fit_and_with_other_shape(digits):
         fast().predict(X[:2])
     clf = fast(max_epochs=1).fit(X[:40], y[:40])
     with pytest.raises(ValueError, match=r"fitted on images of shape \(1, 8, 8\)"):
-        clf.predict(np.zeros((2, 10, 10)))
+        clf.predict(np.zeros((2, 3, 10, 10)))
+    assert clf.predict(np.zeros((2, 10, 10))).shape == (2,)  # resized to 16 px
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
-from sktransfer import PretrainedCNNClassifier
+from sktransfer import ImageShapeWarning, PretrainedCNNClassifier
 from sktransfer._images import check_images, infer_image_shape
 
 
@@ -51,6 +51,7 @@ def test_uint8_is_kept_and_other_dtypes_become_float32():
     assert check_images(X.astype(np.int16)).dtype == torch.float32
 
 
+@pytest.mark.filterwarnings("ignore::sktransfer.ImageShapeWarning")
 def test_tensors_dataframes_lists_and_readonly_arrays():
     X = np.random.default_rng(0).random((3, 16)).astype(np.float32)
     np.testing.assert_array_equal(
@@ -90,6 +91,7 @@ def test_tensors_dataframes_lists_and_readonly_arrays():
         (np.array([["a", "b"]], dtype=object), {}, ValueError, "real numbers"),
     ],
 )
+@pytest.mark.filterwarnings("ignore::sktransfer.ImageShapeWarning")
 def test_check_images_errors(X, kwargs, error, match):
     with pytest.raises(error, match=match):
         check_images(X, **kwargs)
@@ -107,6 +109,87 @@ def test_expected_shape_mismatch_is_refused():
         4,
         4,
     )
+
+
+@pytest.mark.parametrize(
+    "n_features, said",
+    [
+        (64, r"square grayscale image 8x8, i\.e\. image_shape=\(1, 8, 8\)"),
+        (60, r"one row of 60 pixels \(1x60\).*image_shape=\(1, 1, 60\)"),
+    ],
+)
+def test_guessing_the_shape_of_rows_warns(n_features, said):
+    X = np.zeros((2, n_features), np.float32)
+    with pytest.warns(ImageShapeWarning, match=said):
+        check_images(X)
+    with pytest.warns(ImageShapeWarning, match="pass `image_shape"):
+        check_images(pd.DataFrame(X))
+
+
+def test_rows_of_known_shape_do_not_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_images(np.zeros((2, 64)), image_shape=(8, 8))
+        check_images(np.zeros((2, 64)), expected_shape=(1, 8, 8))
+        check_images(np.zeros((2, 8, 8)))
+
+
+def test_one_value_a_row_cannot_be_an_image():
+    with pytest.raises(ValueError, match=r"1 feature\(s\).*cannot be an image"):
+        check_images(np.zeros((5, 1)))
+
+
+@pytest.mark.parametrize(
+    "image, expected_shape",
+    [
+        (np.zeros((8, 8)), (1, 8, 8)),
+        (np.zeros((8, 8, 1)), (1, 8, 8)),
+        (np.zeros((6, 5, 3)), (3, 6, 5)),
+        (np.zeros((3, 6, 5)), (3, 6, 5)),
+    ],
+)
+def test_one_image_without_the_batch_axis_is_named(image, expected_shape):
+    with pytest.raises(
+        ValueError, match=r"one image without the batch axis.*X\[None\]"
+    ):
+        check_images(image, expected_shape=expected_shape, resizable=True)
+    assert len(check_images(image[None], expected_shape=expected_shape)) == 1
+
+
+def test_other_sizes_pass_only_where_the_network_resizes():
+    images = np.zeros((2, 1, 9, 7))
+    with pytest.raises(ValueError, match="resize the images to the fitted height"):
+        check_images(images, expected_shape=(1, 8, 8))
+    resized = check_images(images, expected_shape=(1, 8, 8), resizable=True)
+    assert tuple(resized.shape) == (2, 1, 9, 7)
+    with pytest.raises(ValueError, match="3 channel.s. where it expects 1"):
+        check_images(np.zeros((2, 3, 9, 7)), expected_shape=(1, 8, 8), resizable=True)
+    with pytest.raises(ValueError, match="X has 49 features"):  # rows: fitted shape
+        check_images(np.zeros((2, 49)), expected_shape=(1, 8, 8), resizable=True)
+
+
+def test_predict_resizes_images_of_another_size_like_fit(digits):
+    X, y = digits
+    clf = PretrainedCNNClassifier(
+        "small_cnn", input_size=16, max_epochs=3, random_state=0
+    ).fit(X[:100], y[:100])
+    larger = torch.nn.functional.interpolate(
+        torch.as_tensor(X[100:140, None]).float() / 255,
+        size=(16, 16),
+        mode="bilinear",
+        align_corners=False,
+    )
+    # Images already at the input size reach the network as the resized 8x8 do.
+    np.testing.assert_allclose(
+        clf.predict_proba(larger.numpy()),
+        clf.predict_proba(X[100:140]),
+        atol=1e-5,
+    )
+    with pytest.raises(ValueError, match="one image without the batch axis"):
+        clf.predict(X[100])
+    assert clf.predict(X[100][None]).shape == (1,)
 
 
 def test_sparse_input_is_refused():
