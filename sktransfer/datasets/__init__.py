@@ -6,6 +6,7 @@
   package ``dataset-fashion-mnist`` installs them under
   ``/usr/share/datasets/fashion-mnist``);
 * :func:`load_image_folder` — a folder of class sub-folders of PNG/JPEG files;
+* :func:`load_images` — new images to predict: a flat folder or a list of files;
 * :func:`class_split` — source classes A and target classes B (Yosinski et
   al., Shanmugam et al.);
 * :func:`dendrogram_split` — the dendrogram split of Molina et al.;
@@ -14,7 +15,7 @@
 """
 
 from ._bundled import FASHION_MNIST_CLASSES, load_digits_images, load_fashion_mnist
-from ._folder import load_image_folder
+from ._folder import load_image_folder, load_images
 from ._signals import signal_windows
 from ._splits import class_split, dendrogram_split
 
@@ -25,5 +26,6 @@ __all__ = [
     "load_digits_images",
     "load_fashion_mnist",
     "load_image_folder",
+    "load_images",
     "signal_windows",
 ]

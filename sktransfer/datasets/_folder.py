@@ -1,32 +1,23 @@
-"""A folder of class sub-folders of images, read into one uint8 array."""
+"""Image files as arrays: a folder of class sub-folders (training data) and
+a flat folder or list of files (new images to predict)."""
 
 from __future__ import annotations
 
-import numbers
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["IMAGE_EXTENSIONS", "load_image_folder"]
+from ._reading import IMAGE_EXTENSIONS, check_reading_params, is_hidden, read_images
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-PROGRESS_THRESHOLD = 500
+__all__ = ["IMAGE_EXTENSIONS", "load_image_folder", "load_images"]
 
 
-def _check_size(image_size):
-    if image_size is None:
-        return None
-    if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
-        image_size = (image_size, image_size)
-    if (
-        isinstance(image_size, tuple | list)
-        and len(image_size) == 2
-        and all(isinstance(s, numbers.Integral) and s > 0 for s in image_size)
-    ):
-        return int(image_size[0]), int(image_size[1])
-    raise ValueError(
-        "`image_size` must be None, a positive int or a (height, width) pair; "
-        f"got {image_size!r}."
+def _image_files(folder):
+    """The image files directly in ``folder``, sorted, hidden ones skipped."""
+    return sorted(
+        f
+        for f in folder.iterdir()
+        if f.is_file() and not is_hidden(f) and f.suffix.lower() in IMAGE_EXTENSIONS
     )
 
 
@@ -36,19 +27,16 @@ def _list_files(root):
             f"`path` must be a folder with one sub-folder per class; {root} "
             f"{'is not a folder' if root.exists() else 'does not exist'}."
         )
-    classes = sorted(p for p in root.iterdir() if p.is_dir())
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and not is_hidden(p))
     if not classes:
         raise ValueError(
             f"`path` {root} has no class sub-folders; expected e.g. "
-            f"{root / 'class_a' / 'image1.png'}."
+            f"{root / 'class_a' / 'image1.png'}. For a flat folder of images "
+            "without labels, use load_images."
         )
     files = []
     for folder in classes:
-        members = sorted(
-            f
-            for f in folder.iterdir()
-            if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
-        )
+        members = _image_files(folder)
         if not members:
             raise ValueError(
                 f"Class folder {folder} holds no images (expected files ending "
@@ -58,48 +46,57 @@ def _list_files(root):
     return files
 
 
-def _read(path, image_size):
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in ("I;16", "I;16B", "I;16L"):
-                pixels = np.asarray(image, dtype=np.uint16) // 257
-                image = Image.fromarray(pixels.astype(np.uint8), mode="L")
-            elif image.mode not in ("L", "RGB"):
-                grey = image.mode in ("1", "I", "F", "LA")
-                image = image.convert("L" if grey else "RGB")
-            if image_size is not None and image.size != image_size[::-1]:
-                image = image.resize(image_size[::-1], Image.Resampling.BILINEAR)
-            return np.asarray(image, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"Cannot read image {path}: {error}") from error
+_READING_PARAMETERS = """image_size : int, (height, width) or None, default=None
+        Resize every image (bilinear). None requires all images to have the
+        same size.
+    resize : {"stretch", "crop", "pad"}, default="stretch"
+        How an image of another aspect ratio reaches ``image_size``:
+        stretched, centre-cropped to the aspect ratio then resized, or resized
+        to fit and padded with black; "crop" and "pad" keep the aspect ratio.
+    color : {"auto", "grey", "rgb"}, default="auto"
+        ``"auto"``: grayscale images stay one channel unless any image has
+        colour, then all are RGB. ``"grey"`` or ``"rgb"`` force one or three
+        channels (read new images with the ``color`` of the training images).
+    progress : "auto" or bool, default="auto"
+        Show a progress bar; ``"auto"`` shows one from 500 images on.
+    n_jobs : int or None, default=None
+        Threads that decode images; None uses up to 8 from 32 files on."""
 
 
-def load_image_folder(path, image_size=None, *, progress="auto"):
+def load_image_folder(
+    path,
+    image_size=None,
+    *,
+    resize="stretch",
+    color="auto",
+    return_paths=False,
+    progress="auto",
+    n_jobs=None,
+):
     """Images from a folder with one sub-folder per class.
 
-    ``path/<class name>/<image>.png`` (or JPEG, BMP, TIFF), as torchvision's
-    ``ImageFolder`` lays them out. Grayscale images stay one channel; when any
-    image has colour, all are read as RGB. 16-bit images (CT, microscopy) are
-    scaled to 8 bits.
+    ``path/<class name>/<image>.png`` (or JPEG, BMP, GIF, TIFF, WebP), as
+    torchvision's ``ImageFolder`` lays them out. Hidden files and folders
+    (``.DS_Store``, ``.ipynb_checkpoints``), ``__MACOSX`` and files of other
+    types are skipped. Every image is turned upright by its EXIF orientation
+    (phone photos); transparency becomes white; palette, CMYK and 1-bit images
+    are converted; 16-bit images (CT, microscopy) are scaled to 8 bits.
 
     Parameters
     ----------
     path : str or path
         The folder of class sub-folders; the sub-folder names are the labels.
-    image_size : int, (height, width) or None, default=None
-        Resize every image (bilinear). None requires all images to have the
-        same size.
-    progress : "auto" or bool, default="auto"
-        Show a progress bar; ``"auto"`` shows one from 500 images on.
+    {reading}
+    return_paths : bool, default=False
+        Also return the path of each image (for error analysis).
 
     Returns
     -------
     X : ndarray of shape (n, H, W) or (n, H, W, 3), dtype uint8
     y : ndarray of shape (n,)
         The class folder names.
+    paths : ndarray of shape (n,), dtype object
+        Only with ``return_paths=True``: the file of each image, as a string.
 
     Raises
     ------
@@ -108,6 +105,10 @@ def load_image_folder(path, image_size=None, *, progress="auto"):
     ValueError
         When there are no class folders, a class folder has no images, a file
         cannot be read as an image, or sizes differ and ``image_size`` is None.
+
+    See Also
+    --------
+    load_images : New images without labels, to predict.
 
     Examples
     --------
@@ -122,27 +123,134 @@ def load_image_folder(path, image_size=None, *, progress="auto"):
     >>> X.shape, y.tolist()
     ((2, 5, 7), ['benign', 'malignant'])
     """
-    from tqdm.auto import tqdm
-
-    image_size = _check_size(image_size)
-    if progress not in ("auto", True, False):
-        raise ValueError(f"`progress` must be 'auto', True or False; got {progress!r}.")
+    image_size = check_reading_params(image_size, resize, color, progress, n_jobs)
     files = _list_files(Path(path))
-    show = progress is True or (progress == "auto" and len(files) >= PROGRESS_THRESHOLD)
-    images, labels = [], []
-    for file, label in tqdm(files, desc="reading images", disable=not show):
-        images.append(_read(file, image_size))
-        labels.append(label)
-    shapes = {image.shape[:2] for image in images}
-    if len(shapes) > 1:
-        sizes = ", ".join(f"{h}x{w}" for h, w in sorted(shapes)[:5])
-        raise ValueError(
-            f"Images in {path} have different sizes ({sizes}); pass "
-            "`image_size` to resize them to one size."
+    X = read_images(
+        [file for file, _ in files],
+        image_size,
+        resize=resize,
+        color=color,
+        progress=progress,
+        n_jobs=n_jobs,
+        where=path,
+    )
+    y = np.array([label for _, label in files])
+    if return_paths:
+        return X, y, np.array([str(file) for file, _ in files], dtype=object)
+    return X, y
+
+
+def _files_to_predict(source):
+    if isinstance(source, str | Path):
+        root = Path(source)
+        if root.is_file():
+            return [root], root
+        if not root.is_dir():
+            raise FileNotFoundError(
+                f"`source` must be a folder of images, an image file or a list of "
+                f"image files; {root} does not exist."
+            )
+        files = _image_files(root)
+        if not files:
+            classes = [p for p in root.iterdir() if p.is_dir() and not is_hidden(p)]
+            hint = (
+                " It has sub-folders: for labelled class folders use "
+                "load_image_folder, or pass one sub-folder."
+                if classes
+                else ""
+            )
+            raise ValueError(
+                f"`source` {root} holds no image files (files ending in "
+                f"{', '.join(IMAGE_EXTENSIONS)}).{hint}"
+            )
+        return files, root
+    try:
+        files = [Path(f) for f in source]
+    except TypeError as error:
+        raise TypeError(
+            "`source` must be a folder, an image file or a list of image files; "
+            f"got {type(source).__name__}."
+        ) from error
+    if not files:
+        raise ValueError("`source` is an empty list; pass at least one image file.")
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"`source` lists files that do not exist: {missing[:5]}"
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            + "."
         )
-    if any(image.ndim == 3 for image in images):
-        images = [
-            np.repeat(image[..., None], 3, axis=-1) if image.ndim == 2 else image
-            for image in images
-        ]
-    return np.stack(images), np.array(labels)
+    return files, "the listed files"
+
+
+def load_images(
+    source,
+    image_size=None,
+    *,
+    resize="stretch",
+    color="auto",
+    progress="auto",
+    n_jobs=None,
+):
+    """New images without labels, from a flat folder or a list of files.
+
+    Read like :func:`load_image_folder` reads training images (EXIF
+    orientation, modes, hidden and non-image files skipped), so that the
+    result goes straight into ``predict``. Networks with an ``input_size``
+    (every built-in backbone) resize images of another size themselves; the
+    images of one call need one size, which ``image_size`` gives.
+
+    Parameters
+    ----------
+    source : str, path or list of them
+        A folder whose image files (not sub-folders) are read in name order,
+        one image file, or a list of image files (read in that order).
+    {reading}
+
+    Returns
+    -------
+    X : ndarray of shape (n, H, W) or (n, H, W, 3), dtype uint8
+    paths : ndarray of shape (n,), dtype object
+        The file of each image, as a string, in the order of ``X``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``source`` or a listed file does not exist.
+    ValueError
+        When there are no image files, a file cannot be read as an image, or
+        sizes differ and ``image_size`` is None.
+
+    See Also
+    --------
+    load_image_folder : Labelled images in class sub-folders.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from PIL import Image
+    >>> from sktransfer.datasets import load_images
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> Image.fromarray(np.zeros((5, 7), np.uint8)).save(root / "new1.png")
+    >>> Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(root / "new2.jpg")
+    >>> X, paths = load_images(root, image_size=(8, 8))
+    >>> X.shape, [pathlib.Path(p).name for p in paths]
+    ((2, 8, 8, 3), ['new1.png', 'new2.jpg'])
+    """
+    image_size = check_reading_params(image_size, resize, color, progress, n_jobs)
+    files, where = _files_to_predict(source)
+    X = read_images(
+        files,
+        image_size,
+        resize=resize,
+        color=color,
+        progress=progress,
+        n_jobs=n_jobs,
+        where=where,
+    )
+    return X, np.array([str(file) for file in files], dtype=object)
+
+
+for _function in (load_image_folder, load_images):
+    if _function.__doc__:  # None under python -OO
+        _function.__doc__ = _function.__doc__.replace("{reading}", _READING_PARAMETERS)
