@@ -10,6 +10,7 @@ from ._extractor import CNNFeatureExtractor
 from ._images import ImageShapeWarning, PixelScaleWarning
 from ._label_relation import LabelRelationTransfer
 from ._lr_find import LRFindResult, lr_find
+from ._persist import load_model, save_model
 from ._registry import (
     BackboneSpec,
     get_backbone_spec,
@@ -30,8 +31,10 @@ __all__ = [
     "get_backbone_spec",
     "layer_names",
     "list_backbones",
+    "load_model",
     "lr_find",
     "register_backbone",
+    "save_model",
     "suggest_strategy",
 ]
 

@@ -1,4 +1,5 @@
-"""The ``sktransfer`` command: ``sktransfer study`` runs the transfer study."""
+"""The ``sktransfer`` command: ``sktransfer study`` runs the transfer study,
+``sktransfer predict`` labels new images with a saved model."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import argparse
 import sys
 
 import numpy as np
+
+from ._cli_predict import add_predict_parser
 
 __all__ = ["build_parser", "main"]
 
@@ -27,6 +30,7 @@ examples:
   sktransfer study --dataset fashion-mnist --per-class 50
   sktransfer study --source photos/source --target photos/target --image-size 64
   sktransfer study --backbone efficientnet_lite0 --input-size 64 --device cuda
+  sktransfer study --save-model model.joblib        # then: sktransfer predict
 """
 
 
@@ -154,7 +158,26 @@ def _study(args):
     if args.out:
         written = write_report(result, args.out, description)
         print(f"\nWrote {', '.join(str(p) for p in written)}")
+    if args.save_model:
+        _save_best(result, X_t, y_t, args.save_model)
     return 0
+
+
+def _save_best(result, X, y, path):
+    """Refit the study's best method on the whole target set and save it."""
+    from sklearn.base import clone
+
+    from ._persist import save_model
+
+    best = result["best"]
+    print(f"\nFitting {best!r} (the best method) on all {len(y)} target images...")
+    model = clone(result["last_run"]["models"][best]).fit(X, y)
+    save_model(model, path)
+    print(
+        f"Saved it to {path}. Label new images with:\n"
+        f"  sktransfer predict {path} FOLDER_OF_NEW_IMAGES\n"
+        f"or in Python: sktransfer.load_model({str(path)!r}).predict(X)"
+    )
 
 
 def build_parser():
@@ -307,8 +330,15 @@ def build_parser():
         help="folder for study.md, study.csv and the PNG plots (default: "
         "./sktransfer-study; '' writes nothing)",
     )
+    run.add_argument(
+        "--save-model",
+        metavar="FILE",
+        help="refit the best method on all target images and save it to FILE "
+        "(for sktransfer predict or sktransfer.load_model)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     study.set_defaults(run=_study)
+    add_predict_parser(commands)
     return parser
 
 
@@ -316,7 +346,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
+    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError) as error:
         print(f"sktransfer {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -187,3 +187,17 @@ def test_study_on_fashion_mnist_files(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "classes ['T-shirt/top', 'Trouser'] -> the rest" in printed
     assert "(8 classes)" in printed
+
+
+def test_study_saves_the_best_method_refitted_on_all_target_images(tmp_path, capsys):
+    from sktransfer import load_model
+    from sktransfer.datasets import load_digits_images
+
+    path = tmp_path / "best.joblib"
+    args = ["study", *TINY, "--no-lrt", "--freeze", "all", "--repeats", "1"]
+    assert main([*args, "--out", "", "--save-model", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert f"sktransfer predict {path}" in printed
+    model = load_model(path)
+    X, y = load_digits_images()
+    assert set(model.predict(X[y >= 5][:20])) <= {5, 6, 7, 8, 9}

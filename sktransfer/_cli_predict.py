@@ -1,0 +1,135 @@
+"""``sktransfer predict MODEL IMAGES``: label new images with a saved model
+and write a CSV of path, label and class probabilities."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+__all__ = ["add_predict_parser", "predict_images"]
+
+PREDICT_DESCRIPTION = """\
+Label new images with a model saved by `sktransfer study --save-model FILE`
+or `sktransfer.save_model(model, FILE)`. IMAGES is a folder (its image files,
+not sub-folders) or image files. The images are read as the model's training
+images were (its channels, resized to its fitted height and width; the
+network then resizes them to its input size as in training). Writes a CSV of
+path, label and one probability column per class.
+"""
+
+PREDICT_EPILOG = """\
+examples:
+  sktransfer predict model.joblib new_photos/
+  sktransfer predict model.joblib a.jpg b.png --out -        # CSV to stdout
+  sktransfer predict model.joblib scans/ --resize pad --out scans.csv
+"""
+
+
+def predict_images(
+    model, sources, *, image_size=None, resize="stretch", color=None, progress=False
+):
+    """Rows ``{path, label, proba_<class>...}`` for the images of ``sources``.
+
+    ``image_size`` and ``color`` default to the model's fitted image shape.
+    """
+    import numpy as np
+
+    from ._persist import fitted_image_shape
+    from .datasets import load_images
+
+    shape = fitted_image_shape(model)
+    if image_size is None and shape is not None:
+        image_size = shape[1:]
+    if color is None:
+        color = {1: "grey", 3: "rgb"}.get(shape[0], "auto") if shape else "auto"
+    source = sources[0] if len(sources) == 1 else list(sources)
+    X, paths = load_images(
+        source, image_size, resize=resize, color=color, progress=progress
+    )
+    labels = model.predict(X)
+    rows = [
+        {"path": path, "label": label}
+        for path, label in zip(paths, labels, strict=True)
+    ]
+    if hasattr(model, "predict_proba"):
+        proba = model.predict_proba(X)
+        classes = np.asarray(model.classes_).tolist()
+        for row, p in zip(rows, proba, strict=True):
+            row.update(
+                {f"proba_{c}": f"{v:.6f}" for c, v in zip(classes, p, strict=True)}
+            )
+    return rows
+
+
+def _write_csv(rows, stream):
+    writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def _predict(args):
+    from ._persist import load_model
+
+    model = load_model(args.model)
+    rows = predict_images(
+        model,
+        args.images,
+        image_size=(args.image_size, args.image_size) if args.image_size else None,
+        resize=args.resize,
+        color=args.color,
+        progress="auto",
+    )
+    if args.out == "-":
+        _write_csv(rows, sys.stdout)
+        return 0
+    out = Path(args.out)
+    with out.open("w", newline="") as stream:
+        _write_csv(rows, stream)
+    counts = {}
+    for row in rows:
+        counts[row["label"]] = counts.get(row["label"], 0) + 1
+    summary = ", ".join(f"{label}: {n}" for label, n in sorted(counts.items()))
+    print(f"Labelled {len(rows)} images ({summary}); wrote {out}")
+    return 0
+
+
+def add_predict_parser(commands):
+    predict = commands.add_parser(
+        "predict",
+        help="label new images with a saved model, as a CSV",
+        description=PREDICT_DESCRIPTION,
+        epilog=PREDICT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    predict.add_argument("model", metavar="MODEL", help="a file from save_model")
+    predict.add_argument(
+        "images", metavar="IMAGES", nargs="+", help="a folder of images, or files"
+    )
+    predict.add_argument(
+        "--out",
+        default="predictions.csv",
+        help="CSV to write (default: predictions.csv; - for stdout)",
+    )
+    predict.add_argument(
+        "--image-size",
+        type=int,
+        metavar="PX",
+        help="read images at PX x PX (default: the model's fitted size)",
+    )
+    predict.add_argument(
+        "--resize",
+        choices=("stretch", "crop", "pad"),
+        default="stretch",
+        help="how images of another aspect ratio are resized (default: stretch, "
+        "as load_image_folder)",
+    )
+    predict.add_argument(
+        "--color",
+        choices=("auto", "grey", "rgb"),
+        default=None,
+        help="channels to read (default: the model's)",
+    )
+    predict.set_defaults(run=_predict)
+    return predict

@@ -1,0 +1,117 @@
+"""Saving a fitted model, loading it, and labelling a folder of new images
+(`sktransfer predict`)."""
+
+import csv
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sktransfer import PretrainedCNNClassifier, load_model, save_model
+from sktransfer._cli import main
+from sktransfer.baselines import linear_svm_on_pixels
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    from sktransfer.datasets import load_digits_images
+
+    X, y = load_digits_images()
+    model = PretrainedCNNClassifier(
+        "small_cnn", input_size=16, max_epochs=3, random_state=0
+    ).fit(X[:120], y[:120])
+    return model, X[120:130], y[120:130]
+
+
+def test_save_and_load_predict_identically(fitted, tmp_path):
+    model, X, _ = fitted
+    path = save_model(model, tmp_path / "model.joblib")
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.classes_, model.classes_)
+
+
+def test_load_model_reads_plain_pickles_and_warns_on_other_versions(fitted, tmp_path):
+    import joblib
+
+    model, X, _ = fitted
+    plain = tmp_path / "plain.pkl"
+    plain.write_bytes(pickle.dumps(model))
+    np.testing.assert_array_equal(load_model(plain).predict(X), model.predict(X))
+    old = tmp_path / "old.joblib"
+    joblib.dump(
+        {
+            "format": "sktransfer-model",
+            "version": "0.0.1",
+            "model": model,
+            "image_shape": None,
+        },
+        old,
+    )
+    with pytest.warns(UserWarning, match="saved by sktransfer 0.0.1"):
+        load_model(old)
+
+
+def test_persistence_errors_name_the_argument(fitted, tmp_path):
+    model, _, _ = fitted
+    with pytest.raises(FileNotFoundError, match="`path`.*does not exist"):
+        save_model(model, tmp_path / "missing" / "model.joblib")
+    with pytest.raises(TypeError, match="`model` must be a fitted estimator"):
+        save_model(np.zeros(3), tmp_path / "x.joblib")
+    with pytest.raises(FileNotFoundError, match="`path`"):
+        load_model(tmp_path / "nothing.joblib")
+    junk = tmp_path / "junk.joblib"
+    junk.write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="is not a saved model"):
+        load_model(junk)
+    import joblib
+
+    joblib.dump([1, 2], tmp_path / "list.joblib")
+    with pytest.raises(ValueError, match="holds a list, not a model"):
+        load_model(tmp_path / "list.joblib")
+
+
+def _new_images(folder, X):
+    folder.mkdir()
+    for i, image in enumerate(X):
+        # New photos come at another size: the model resizes them.
+        Image.fromarray(image).resize((12, 12)).save(folder / f"new_{i:02d}.png")
+    (folder / "notes.txt").write_text("not an image")
+    return sorted(str(p) for p in folder.glob("*.png"))
+
+
+def test_predict_command_writes_path_label_probabilities(fitted, tmp_path, capsys):
+    model, X, _ = fitted
+    path = save_model(model, tmp_path / "model.joblib")
+    files = _new_images(tmp_path / "new", X)
+    out = tmp_path / "labels.csv"
+    assert main(["predict", str(path), str(tmp_path / "new"), "--out", str(out)]) == 0
+    assert "Labelled 10 images" in capsys.readouterr().out
+    rows = list(csv.DictReader(out.open()))
+    assert [row["path"] for row in rows] == files
+    assert list(rows[0]) == ["path", "label", *(f"proba_{c}" for c in model.classes_)]
+    # The same labels as predicting on the images read back in Python.
+    from sktransfer.datasets import load_images
+
+    images, _ = load_images(tmp_path / "new", image_size=(8, 8), color="grey")
+    assert [row["label"] for row in rows] == [str(v) for v in model.predict(images)]
+    proba = np.array(
+        [[float(row[f"proba_{c}"]) for c in model.classes_] for row in rows]
+    )
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-4)
+
+
+def test_predict_command_on_files_to_stdout_and_a_pipeline(digits, tmp_path, capsys):
+    X, y = digits
+    svm = linear_svm_on_pixels(random_state=0).fit(X[:100], y[:100])
+    path = save_model(svm, tmp_path / "svm.joblib")
+    files = _new_images(tmp_path / "new", X[100:103])
+    assert main(["predict", str(path), *files[:2], "--out", "-"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "path,label" and len(lines) == 3  # no predict_proba
+
+
+def test_predict_command_errors_are_one_line(tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "none.joblib"), str(tmp_path)]) == 2
+    assert "sktransfer predict: error: `path`" in capsys.readouterr().err
