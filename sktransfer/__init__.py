@@ -6,6 +6,7 @@ scikit-learn estimators."""
 from . import backbones  # noqa: F401  (isort: skip)
 from ._advice import Advice, suggest_strategy
 from ._classifier import PretrainedCNNClassifier
+from ._download import WeightsDownloadError, offline_backbones
 from ._extractor import CNNFeatureExtractor
 from ._images import ImageShapeWarning, PixelScaleWarning
 from ._label_relation import LabelRelationTransfer
@@ -33,9 +34,11 @@ __all__ = [
     "list_backbones",
     "load_model",
     "lr_find",
+    "offline_backbones",
     "register_backbone",
     "save_model",
     "suggest_strategy",
+    "WeightsDownloadError",
 ]
 
 __version__ = "0.1.0"

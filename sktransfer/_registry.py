@@ -97,6 +97,11 @@ class BackboneSpec:
         std apply; ``False`` when ``mean``/``std`` above replace them
         (GoogLeNet and Inception v3 normalise inside the network, with
         ``transform_input``, which their entries turn off).
+    weights_offline : callable or None, default=None
+        For a callable ``default_weights``: ``weights_offline() -> bool``
+        tells, without loading anything, whether the default weights load
+        without a download (e.g. a weights package is installed). Used by
+        :func:`~sktransfer.offline_backbones`.
     """
 
     name: str
@@ -112,6 +117,7 @@ class BackboneSpec:
     categories: list | None = None
     family: str = ""
     preset_normalization: bool = True
+    weights_offline: Callable | None = None
 
 
 _BACKBONES: dict[str, BackboneSpec] = {}

@@ -19,6 +19,7 @@ import torch
 from sklearn.frozen import FrozenEstimator
 from torch import nn
 
+from ._download import download_state_dict
 from ._network import reset_parameters
 from ._recipe import default_input_size
 from ._registry import (
@@ -210,9 +211,7 @@ def _spec_source(spec: BackboneSpec, weights, in_channels, input_size, image_sid
     model = spec.build(build_channels, size)
     mean, std, categories = spec.mean, spec.std, None
     if member is not None:
-        state_dict = torch.hub.load_state_dict_from_url(
-            member.url, map_location="cpu", weights_only=True, progress=False
-        )
+        state_dict = download_state_dict(member, spec.name)
         origin = f"{member} (from {member.url})"
         preset = member.transforms()
         if spec.preset_normalization:

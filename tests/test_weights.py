@@ -167,3 +167,48 @@ def test_efficientnet_lite0_imagenet_head_ranks_sensible_classes():
     }
     assert top5[0][0] in buildings, top5[0]
     assert "daisy" in top5[1], top5[1]
+
+
+def test_offline_backbones_lists_what_needs_no_download(tmp_path, monkeypatch):
+    from sktransfer import list_backbones, offline_backbones
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    offline = offline_backbones()
+    assert "small_cnn" in offline and "resnet18" not in offline
+    assert set(offline) <= set(list_backbones())
+    lite0 = "efficientnet_lite0" in offline
+    assert lite0 == get_backbone_spec("efficientnet_lite0").weights_offline()
+
+
+def test_offline_backbones_sees_the_hub_cache(resnet18_cache):
+    from sktransfer import offline_backbones
+
+    assert "resnet18" in offline_backbones()
+
+
+def test_a_failed_download_says_what_to_do(tmp_path, monkeypatch):
+    import urllib.error
+
+    from sklearn.model_selection import GridSearchCV
+
+    from sktransfer import WeightsDownloadError
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    clf = PretrainedCNNClassifier("resnet18", input_size=32, max_epochs=1)
+    with pytest.raises(WeightsDownloadError) as caught:
+        clf.fit(X4, Y4)
+    message = str(caught.value)
+    assert isinstance(caught.value, OSError)
+    expected = tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    for part in ("IMAGENET1K_V1", "'resnet18'", str(expected), "weights=None"):
+        assert part in message, part
+    assert "'small_cnn'" in message  # a backbone that works offline
+    # Under a search, the same message reaches the user, not a urllib trace.
+    search = GridSearchCV(clf, {"lr": [1e-3]}, cv=2, error_score="raise")
+    with pytest.raises(WeightsDownloadError, match="Offline, either put"):
+        search.fit(np.concatenate([X4, X4]), np.concatenate([Y4, Y4]))

