@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["AUGMENT_POLICIES", "resolve_augment"]
+__all__ = ["AUGMENT_POLICIES", "TTA_MODES", "resolve_augment", "resolve_tta"]
 
 
 def flip(images):
@@ -61,4 +61,67 @@ def resolve_augment(augment):
     raise ValueError(
         f"`augment` must be None, one of {sorted(AUGMENT_POLICIES)} or a callable "
         f"on batched tensors; got {augment!r}."
+    )
+
+
+def _identity(images):
+    return images
+
+
+def _mirror(images):
+    return images.flip(-1)
+
+
+def _turn(k):
+    def turn(images):
+        return torch.rot90(images, k, dims=(-2, -1))
+
+    turn.__name__ = f"rot{90 * k}"
+    return turn
+
+
+def _mirror_turn(k):
+    def mirror_turn(images):
+        return torch.rot90(images.flip(-1), k, dims=(-2, -1))
+
+    mirror_turn.__name__ = f"flip_rot{90 * k}"
+    return mirror_turn
+
+
+# The deterministic variants each test-time augmentation averages over.
+TTA_MODES = {
+    "flip": (_identity, _mirror),
+    "rot90": (_identity, _turn(1), _turn(2), _turn(3)),
+    "flip_rot90": (
+        _identity,
+        _turn(1),
+        _turn(2),
+        _turn(3),
+        *(_mirror_turn(k) for k in range(4)),
+    ),
+}
+# tta=True: the variants of the training augmentation ("standard" flips).
+_TTA_OF_AUGMENT = {"flip": "flip", "rot90": "rot90", "standard": "flip"}
+
+
+def resolve_tta(tta, augment):
+    """``tta`` parameter -> the variants to average over, or None.
+
+    ``True`` takes the deterministic variants of ``augment``: mirrored for
+    ``"flip"`` and ``"standard"``, the four rotations for ``"rot90"``.
+    """
+    if tta is None or tta is False:
+        return None
+    if tta is True:
+        if not isinstance(augment, str) or augment not in _TTA_OF_AUGMENT:
+            raise ValueError(
+                "`tta`=True averages over the variants of `augment`, but "
+                f"augment={augment!r} has none; pass tta='flip', 'rot90' or "
+                "'flip_rot90', or augment='flip', 'rot90' or 'standard'."
+            )
+        return TTA_MODES[_TTA_OF_AUGMENT[augment]]
+    if isinstance(tta, str) and tta in TTA_MODES:
+        return TTA_MODES[tta]
+    raise ValueError(
+        f"`tta` must be None, False, True or one of {sorted(TTA_MODES)}; got {tta!r}."
     )

@@ -32,7 +32,7 @@ from skorch.callbacks import (
 )
 from skorch.dataset import ValidSplit
 
-from ._augment import resolve_augment
+from ._augment import resolve_augment, resolve_tta
 from ._cache import frozen_prefix, place_images
 from ._data import ImageDataset
 from ._device import AutoDeviceMixin
@@ -77,6 +77,7 @@ TRAINING_CONSTRAINTS = {
     "precision": [StrOptions({"auto", "float32", "bfloat16"})],
     "cache_frozen": ["boolean"],
     "weights_sha256": [None, str],
+    "tta": [None, "boolean", StrOptions({"flip", "rot90", "flip_rot90"})],
     "batchnorm": [StrOptions(set(BATCHNORM_MODES))],
     "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -314,6 +315,7 @@ class ImageClassifierBase(
         self : object
         """
         self._validate_hyperparameters()
+        resolve_tta(self.tta, self.augment)  # a ValueError now, not at predict
         X, classes, y_encoded = self._encode_targets(X, y)
         continuing = (
             self.warm_start

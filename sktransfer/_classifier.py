@@ -78,6 +78,15 @@ class PretrainedCNNClassifier(ImageClassifierBase):
     augment : None, {"flip", "rot90", "standard"} or callable, default=None
         Augmentation of training batches, on the device; never applied to
         validation or prediction batches.
+    tta : None, bool or {"flip", "rot90", "flip_rot90"}, default=None
+        Test-time augmentation (fastai's ``tta``): ``predict``,
+        ``predict_proba`` and ``forward`` average the class probabilities
+        over deterministic variants of each image, the image and its mirror
+        (``"flip"``), its four rotations (``"rot90"``) or all eight
+        (``"flip_rot90"``); ``True`` takes those of ``augment``. It costs 2,
+        4 or 8 forward passes; ``forward`` then returns the log of the
+        averaged probabilities. Use variants the classes do not change under
+        (mirrored digits are other digits): measured in the recipe guide.
     image_shape : tuple or None, default=None
         ``(C, H, W)`` or ``(H, W)`` of 2-D row input (e.g. after ``SMOTE``).
     input_size : int or None, default=None
@@ -217,6 +226,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         head_batchnorm=False,
         backbone_lr_scale=1.0,
         augment=None,
+        tta=None,
         image_shape=None,
         input_size=None,
         random_state=None,
@@ -272,6 +282,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         self.head_batchnorm = head_batchnorm
         self.backbone_lr_scale = backbone_lr_scale
         self.augment = augment
+        self.tta = tta
         self.image_shape = image_shape
         self.input_size = input_size
         self.random_state = random_state

@@ -141,8 +141,9 @@ class LabelRelationTransfer(ImageClassifierBase):
         ``"hungarian"``: that maximisation always
         (``scipy.optimize.linear_sum_assignment``). An array gives the outputs
         by hand (e.g. randomly chosen ones, the paper's Table II).
-    freeze_upto, augment, image_shape, input_size, random_state, class_weight,
-    early_stopping, validation_fraction, n_iter_no_change, freeze_epochs,
+    freeze_upto, augment, tta, image_shape, input_size, random_state,
+    class_weight, early_stopping, validation_fraction, n_iter_no_change,
+    freeze_epochs,
     backbone_lr_scale, precision, cache_frozen, batchnorm, lr_schedule,
     criterion, optimizer, lr, max_epochs, batch_size, train_split, callbacks,
     warm_start, verbose, device, iterator_train, iterator_valid, **kwargs
@@ -202,6 +203,7 @@ class LabelRelationTransfer(ImageClassifierBase):
         assignment="hungarian",
         freeze_upto=0,
         augment=None,
+        tta=None,
         image_shape=None,
         input_size=None,
         random_state=None,
@@ -253,6 +255,7 @@ class LabelRelationTransfer(ImageClassifierBase):
         self.assignment = assignment
         self.freeze_upto = freeze_upto
         self.augment = augment
+        self.tta = tta
         self.image_shape = image_shape
         self.input_size = input_size
         self.random_state = random_state

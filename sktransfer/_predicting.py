@@ -3,10 +3,13 @@ set by their content, non-finite outputs refused."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 from sklearn.utils.validation import check_is_fitted
 from torch.utils.data import Subset
 
+from ._augment import resolve_tta
 from ._data import content_order
 from ._guard import explain_out_of_memory
 from ._images import check_images
@@ -27,8 +30,30 @@ class PredictionMixin:
             "batch_size", max(self.batch_size, PREDICT_BATCH_SIZE)
         )
 
+    def _evaluate(self, batch, training, variants):
+        """Logits of one batch; with test-time augmentation, the log of the
+        class probabilities averaged over the ``variants`` of the batch."""
+        if variants is None:
+            return self.evaluation_step((batch, None), training=training)
+        log_proba = torch.stack(
+            [
+                torch.log_softmax(
+                    self.evaluation_step(
+                        (variant(batch), None), training=training
+                    ).float(),
+                    dim=1,
+                )
+                for variant in variants
+            ]
+        )
+        return torch.logsumexp(log_proba, dim=0) - math.log(len(variants))
+
     def forward(self, X, training=False, device="cpu"):
-        """Raw network outputs (logits) for images ``X``, as one tensor."""
+        """Raw network outputs (logits) for images ``X``, as one tensor.
+
+        With ``tta``, the log of the class probabilities averaged over the
+        test-time variants of each image (a softmax of it gives them back).
+        """
         check_is_fitted(self)
         X = check_images(
             X,
@@ -48,8 +73,9 @@ class PredictionMixin:
             # Rows go through the network in an order set by their content, so
             # that the same images give the same bits in any order.
             order = content_order(dataset.X)
+            variants = resolve_tta(getattr(self, "tta", None), self.augment)
             outputs = [
-                self.evaluation_step((batch, None), training=training)
+                self._evaluate(batch, training, variants)
                 for batch, _ in self.get_iterator(
                     Subset(dataset, order), training=False
                 )
