@@ -77,3 +77,16 @@ def test_small_data_oracle_grid_has_18_settings():
     assert min(g["max_epochs"] for g in grid if g["freeze_upto"] == "all") > max(
         g["max_epochs"] for g in grid if g["freeze_upto"] == 0
     )
+
+
+def test_tta_benchmark_prints_every_mode():
+    done = _run("tta.py", "--tasks", "digits-10", "--seeds", "1", "--max-epochs", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[1:]] == [
+        "| None",
+        "| flip",
+        "| rot90",
+        "| flip_rot90",
+    ]
+    assert rows[1].endswith("| 1.0x |")
