@@ -185,10 +185,11 @@ def test_grad_cam_on_the_last_unit_before_pooling():
     clf = PretrainedCNNClassifier(
         resnet18(num_classes=2), weights=None, max_epochs=1, random_state=0
     ).fit(X, np.arange(6) % 2)
-    heatmaps, explained = grad_cam(clf, X)
+    heatmaps, explained = grad_cam(clf, X, layer="layer4")
     assert clf.layer_names_[-1] == "layer4" and heatmaps.shape == (6, 64, 64)
     np.testing.assert_array_equal(explained, clf.predict(X))
-    np.testing.assert_array_equal(grad_cam(clf, X, layer="layer4")[0], heatmaps)
+    # By default, the last unit with maps of at least 4x4: layer3 at 64 px.
+    np.testing.assert_array_equal(grad_cam(clf, X)[0], grad_cam(clf, X, layer=3)[0])
 
 
 @pytest.mark.parametrize(
@@ -242,3 +243,32 @@ def test_grad_cam_targets_follow_a_user_class_order():
     same = predicted == 2
     np.testing.assert_allclose(targeted[same], chosen[same], atol=1e-6)
     assert not np.allclose(targeted[~same], chosen[~same])
+
+
+def test_grad_cam_default_layer_is_informative_at_the_input_size():
+    """Lite0's last unit is 2x2 at 64 px: a flat tint. The default takes the
+    last unit with maps of at least 4x4 (stage5)."""
+    from sktransfer import PretrainedCNNClassifier
+    from sktransfer.datasets import load_digits_images
+    from sktransfer.inspection import grad_cam
+
+    X, y = load_digits_images()
+    clf = PretrainedCNNClassifier(
+        "efficientnet_lite0", input_size=64, max_epochs=0, random_state=0
+    ).fit(X[:40], y[:40])
+    default, _ = grad_cam(clf, X[:6])
+    np.testing.assert_array_equal(default, grad_cam(clf, X[:6], layer="stage5")[0])
+    last, _ = grad_cam(clf, X[:6], layer="head_conv")
+    assert last.min() > 0.5  # the flat tint the old default gave
+    assert default.min() == 0.0 and default.std() > 0.15
+
+
+def test_grad_cam_overlay_is_transparent_where_there_is_no_evidence():
+    from sktransfer.inspection import GradCAMDisplay
+
+    heat = np.zeros((1, 6, 6))
+    heat[0, 2:4, 2:4] = 1.0
+    display = GradCAMDisplay([np.full((6, 6), 0.5)], heat).plot()
+    alpha = display.overlays_[0].get_array()[..., 3]
+    assert alpha[0, 0] == 0 and alpha[2, 2] == pytest.approx(0.6)
+    plt.close("all")

@@ -82,18 +82,21 @@ def unit_outputs(network, x, stop=None):
     return list(network.iter_units(x, stop=stop))
 
 
-def last_spatial_unit(network, x):
-    """Index of the last unit whose output still has spatial dimensions."""
+def last_spatial_unit(network, x, min_side=1):
+    """Index of the last unit whose output maps are at least ``min_side``
+    pixels a side; the last unit with any spatial extent when none is."""
     with torch.no_grad():
         outputs = unit_outputs(network, network.prepare(x.to(network_device(network))))
+    sides = [min(output.shape[-2:]) if output.ndim == 4 else 0 for output in outputs]
     spatial = [
         i
         for i, output in enumerate(outputs)
-        if output.ndim == 4 and output.shape[-1] * output.shape[-2] > 1
+        if output.ndim == 4 and (output.shape[-1] * output.shape[-2] > 1)
     ]
     if not spatial:
         raise ValueError("The network has no convolutional unit with feature maps.")
-    return spatial[-1]
+    large = [i for i in spatial if sides[i] >= min_side]
+    return large[-1] if large else spatial[-1]
 
 
 def grid(n, columns=None):

@@ -33,6 +33,10 @@ def _classifier_network(estimator):
     return network
 
 
+# The default layer's maps are at least this many pixels a side.
+MIN_MAP_SIDE = 4
+
+
 def grad_cam(estimator, X, *, target=None, layer=None):
     """Grad-CAM heatmaps of a fitted classifier, at the images' resolution.
 
@@ -47,8 +51,10 @@ def grad_cam(estimator, X, *, target=None, layer=None):
     target : None, label or array-like of labels, default=None
         The class to explain per image; None takes the predicted class.
     layer : str, int or None, default=None
-        The unit whose maps are weighed; None takes the last unit with
-        spatial maps.
+        The unit whose maps are weighed; None takes the last unit whose maps
+        are at least ``MIN_MAP_SIDE`` (4) pixels a side at the network's
+        input size: coarser maps (EfficientNet-Lite0's last unit is 2x2 at
+        64 px) upsample to a flat tint that explains nothing.
 
     Returns
     -------
@@ -83,7 +89,11 @@ def _grad_cam(estimator, network, images, target, layer):
 
 
 def _grad_cam_on(estimator, network, images, target, layer, device):
-    index = last_spatial_unit(network, images[:1]) if layer is None else None
+    index = (
+        last_spatial_unit(network, images[:1], min_side=MIN_MAP_SIDE)
+        if layer is None
+        else None
+    )
     if index is None:
         index = unit_index(network, layer)
     classes = np.asarray(estimator.classes_)
@@ -168,8 +178,12 @@ class GradCAMDisplay:
             titles = [f"{t} (true {true})" for t, true in zip(titles, y, strict=True)]
         return cls(pictures, heatmaps, titles).plot(ax=ax)
 
-    def plot(self, *, ax=None, alpha=0.45, cmap="jet"):
-        """Draw; ``ax`` is one Axes per image (or None for a new figure)."""
+    def plot(self, *, ax=None, alpha=0.6, cmap="jet"):
+        """Draw; ``ax`` is one Axes per image (or None for a new figure).
+
+        The heatmap's opacity follows its value, up to ``alpha`` where the
+        evidence peaks, so the image stays visible where there is none.
+        """
         import matplotlib.pyplot as plt
 
         n = len(self.images)
@@ -191,16 +205,10 @@ class GradCAMDisplay:
                 cmap="gray" if np.ndim(image) == 2 else None,
                 interpolation="bilinear",
             )
-            self.overlays_.append(
-                axis.imshow(
-                    self.heatmaps[i],
-                    cmap=cmap,
-                    alpha=alpha,
-                    vmin=0,
-                    vmax=1,
-                    interpolation="bilinear",
-                )
-            )
+            heat = np.clip(np.asarray(self.heatmaps[i], dtype=float), 0, 1)
+            colours = plt.get_cmap(cmap)(heat)
+            colours[..., 3] = alpha * heat
+            self.overlays_.append(axis.imshow(colours, interpolation="bilinear"))
             axis.set_axis_off()
             if self.titles is not None:
                 axis.set_title(self.titles[i], fontsize=9)
