@@ -17,8 +17,9 @@ def format_summary(result):
         "|---|---|---|---|",
     ]
     for row in result["summary"]:
+        spread = f"± {row['sd']:.4f}" if row["n_runs"] > 1 else "(one run: no SD)"
         lines.append(
-            f"| {row['method']} | {row['mean']:.4f} ± {row['sd']:.4f} | "
+            f"| {row['method']} | {row['mean']:.4f} {spread} | "
             f"{row['n_runs']} | {row['fit_time']:.1f} |"
         )
     return "\n".join(lines)
@@ -44,6 +45,12 @@ def _advice_lines(result):
         f"Best over the linear SVM on raw pixels: "
         f"{best['mean'] - baseline['mean']:+.4f} accuracy."
     )
+    if max(row["n_runs"] for row in summary) < 2:
+        lines.append(
+            "Caveat: every method ran once, so there is no spread to judge the "
+            "differences by; a few points of accuracy can be the luck of one "
+            "split. Run --repeats 3 or more before acting on this ranking."
+        )
     return lines
 
 
@@ -62,6 +69,43 @@ def _save(figure, path, written):
     written.append(path)
 
 
+def _freeze_curve(result):
+    """Accuracy at each measured ``freeze_upto``: points with SD bars, no
+    line through values never measured, "all" labelled as such."""
+    import matplotlib.pyplot as plt
+
+    units = result["source"].layer_names_
+    points = []
+    for row in result["summary"]:
+        if not row["method"].startswith("fine-tune"):
+            continue
+        value = row["method"].split("=", 1)[1]
+        if value == "all":
+            points.append((len(units), f"all\n({len(units)})", row))
+        elif value.isdigit():
+            points.append((int(value), value, row))
+    if len(points) < 2:
+        return None
+    points.sort(key=lambda point: point[0])
+    figure, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.errorbar(
+        [x for x, _, _ in points],
+        [row["mean"] for _, _, row in points],
+        yerr=[row["sd"] for _, _, row in points],
+        fmt="o",
+        capsize=4,
+        label="fine-tuned source network (mean ± SD)",
+    )
+    ax.set_xticks([x for x, _, _ in points], [label for _, label, _ in points])
+    ax.set_xlim(-0.5, len(units) + 0.5)
+    ax.set_xlabel("units frozen (freeze_upto); only these values were measured")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"Freezing the source network ({', '.join(units)})", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    return figure
+
+
 def write_report(result, out, description=""):
     """Write study.md, study.csv and the PNG plots; return the paths."""
     import matplotlib
@@ -70,12 +114,7 @@ def write_report(result, out, description=""):
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    from .inspection import (
-        FilterDisplay,
-        GradCAMDisplay,
-        StudyDisplay,
-        TransferabilityDisplay,
-    )
+    from .inspection import FilterDisplay, GradCAMDisplay, StudyDisplay
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -106,26 +145,9 @@ def write_report(result, out, description=""):
     ax.set_title(f"{best}\n(last run's test part)", fontsize=10)
     _save(figure, out / "confusion.png", written)
 
-    units = result["source"].layer_names_
-    fine = [r for r in result["summary"] if r["method"].startswith("fine-tune")]
-    if len(fine) > 1:
-        rows = []
-        for row in fine:
-            value = row["method"].split("=", 1)[1]
-            n = (
-                len(units)
-                if value == "all"
-                else int(value)
-                if value.isdigit()
-                else None
-            )
-            if n is not None:
-                rows.append({**row, "setting": "fine-tuned source network", "n": n})
-        if rows:
-            curve = TransferabilityDisplay(
-                rows, group="setting", xlabel="units frozen (freeze_upto)"
-            ).plot(title=f"Freezing the source network ({', '.join(units)})")
-            _save(curve.figure_, out / "freeze_curve.png", written)
+    curve = _freeze_curve(result)
+    if curve is not None:
+        _save(curve, out / "freeze_curve.png", written)
 
     try:
         filters = FilterDisplay.from_estimator(result["source"])
