@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 
 import numpy as np
 import torch
@@ -27,7 +28,6 @@ from skorch.callbacks import (
     EarlyStopping,
     EpochTimer,
     PassthroughScoring,
-    PrintLog,
     ProgressBar,
 )
 from skorch.dataset import ValidSplit
@@ -46,6 +46,7 @@ from ._images import (
 from ._network import TransferNetwork
 from ._params import SklearnParamsMixin
 from ._predicting import PredictionMixin
+from ._progress import EpochTable, fit_line, verbosity
 from ._recipe import (
     BATCHNORM_MODES,
     LR_SCHEDULES,
@@ -118,9 +119,9 @@ class ImageClassifierBase(
                     EarlyStopping(patience=self.n_iter_no_change, load_best=True),
                 )
             )
-        if isinstance(self.verbose, numbers.Real) and self.verbose > 1:
+        if verbosity(self) >= 3:
             callbacks.append(("progress_bar", ProgressBar()))
-        callbacks.append(("print_log", PrintLog()))
+        callbacks.append(("print_log", EpochTable()))
         return callbacks
 
     def _lr_schedule_callback(self):
@@ -314,6 +315,7 @@ class ImageClassifierBase(
         -------
         self : object
         """
+        start = time.perf_counter()
         self._validate_hyperparameters()
         resolve_tta(self.tta, self.augment)  # a ValueError now, not at predict
         X, classes, y_encoded = self._encode_targets(X, y)
@@ -357,6 +359,8 @@ class ImageClassifierBase(
                 self._before_initialize(X, y_encoded)
                 self.initialize()
             self._train(X, y_encoded, "fit", _routing_method="fit", **fit_params)
+        if verbosity(self) >= 1:
+            print(fit_line(self, len(X), time.perf_counter() - start), flush=True)
         return self
 
     def _apply_changed_freezing(self):

@@ -146,8 +146,10 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         (weight decay 0.01), ``lr=3e-3`` (the best of 1e-3 and 3e-3 on every
         task of ``benchmarks/small_data.py``, with warm-up and cosine decay),
         batches of 32, no internal split,
-        silent. ``verbose=1`` prints the epoch table, ``verbose=2`` adds a
-        progress bar.
+        silent. ``verbose=1`` prints one line per fit (its parameters that
+        differ from the defaults, images, epochs, time, final loss), which
+        reads well inside ``GridSearchCV``; ``verbose=2`` adds skorch's epoch
+        table, ``verbose=3`` a progress bar per epoch.
     device : str, default="auto"
         ``"auto"``: CUDA when present, else CPU.
 

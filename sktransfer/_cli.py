@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import numpy as np
 
@@ -113,6 +114,7 @@ def _study(args):
 
     from ._report import print_report, write_report
     from .model_selection import transfer_study
+    from .model_selection._transfer_study import SOURCE_FIT
 
     X_s, y_s, X_t, y_t, description = load_study_data(args)
     n_fine = len(args.freeze)
@@ -130,12 +132,18 @@ def _study(args):
         f"{1 - args.test_size:.0%}/{args.test_size:.0%} split.",
         flush=True,
     )
+    start = time.perf_counter()
     with tqdm(
-        total=args.repeats * per_repeat, desc="fits", disable=args.quiet
+        total=1 + args.repeats * per_repeat, desc="fits", disable=args.quiet
     ) as progress:
 
+        def show(method):
+            # What is running now; the source's training is the first step.
+            if progress.n == 0 and method != SOURCE_FIT:
+                progress.update()  # the source network is trained
+            progress.set_postfix_str(method[:40])
+
         def advance(row):
-            progress.set_postfix_str(row["method"][:32])
             progress.update()
 
         result = transfer_study(
@@ -153,7 +161,9 @@ def _study(args):
             label_relation=not args.no_lrt,
             random_state=args.seed,
             callback=advance,
+            on_start=show,
         )
+    result["total_time"] = time.perf_counter() - start
     print_report(result)
     if args.out:
         written = write_report(result, args.out, description)

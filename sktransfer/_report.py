@@ -45,6 +45,15 @@ def _advice_lines(result):
         f"Best over the linear SVM on raw pixels: "
         f"{best['mean'] - baseline['mean']:+.4f} accuracy."
     )
+    if "source_fit_time" in result:
+        fits = sum(row["fit_time"] * row["n_runs"] for row in summary)
+        timing = (
+            f"Time: training the source network {result['source_fit_time']:.1f} s "
+            f"(not in the table); target fits {fits:.1f} s"
+        )
+        if "total_time" in result:
+            timing += f"; the whole study {result['total_time']:.1f} s"
+        lines.append(timing + ".")
     if max(row["n_runs"] for row in summary) < 2:
         lines.append(
             "Caveat: every method ran once, so there is no spread to judge the "

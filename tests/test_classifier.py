@@ -364,11 +364,36 @@ def test_augment_policies_keep_shape_and_range(policy):
     assert AUGMENT_POLICIES[policy](torch.rand(4, 1, 6, 9)).shape == (4, 1, 6, 9)
 
 
-def test_verbose_prints_table_and_progress_bar(digits, capsys):
+def test_verbose_prints_one_line_per_fit_then_table_then_progress_bar(digits, capsys):
     X, y = digits
-    fast(verbose=1, max_epochs=1).fit(X[:40], y[:40])
-    assert "train_loss" in capsys.readouterr().out
+    fast(verbose=0, max_epochs=1).fit(X[:40], y[:40])
+    assert capsys.readouterr().out == ""
+    fast(verbose=1, max_epochs=2, lr=0.01).fit(X[:40], y[:40])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("[PretrainedCNNClassifier] backbone='small_cnn', ")
+    assert "lr=0.01" in lines[0] and "40 images, " in lines[0]
+    assert "2 epochs in " in lines[0] and "train loss " in lines[0]
     fast(verbose=2, max_epochs=1).fit(X[:40], y[:40])
+    out = capsys.readouterr().out
+    assert "train_loss" in out and out.count("[PretrainedCNNClassifier]") == 1
+    fast(verbose=3, max_epochs=1).fit(X[:40], y[:40])
+
+
+def test_verbose_gives_one_line_per_fit_inside_grid_search(digits, capsys):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = digits
+    search = GridSearchCV(
+        fast(verbose=1, max_epochs=1), {"freeze_upto": [0, 1]}, cv=2
+    ).fit(X[:60], y[:60])
+    lines = capsys.readouterr().out.splitlines()
+    # 2 candidates x 2 folds, then the refit on all 60 images.
+    assert len(lines) == 5
+    assert sum("freeze_upto=1" in line for line in lines) == 2 + (
+        search.best_params_["freeze_upto"] == 1
+    )
+    assert "60 images" in lines[-1]
 
 
 def test_device_auto_and_bfloat16_precision_on_cpu(digits):

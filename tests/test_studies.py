@@ -167,7 +167,7 @@ def test_target_size_curve_with_a_cnn(digits):
 
 def test_transfer_study(digits):
     X, y = digits
-    seen = []
+    seen, started = [], []
     result = transfer_study(
         X[y < 5],
         y[y < 5],
@@ -177,6 +177,7 @@ def test_transfer_study(digits):
         source_params=FAST,
         target_params=FAST,
         callback=seen.append,
+        on_start=started.append,
     )
     methods = {row["method"] for row in result["summary"]}
     assert methods == {
@@ -196,6 +197,16 @@ def test_transfer_study(digits):
     assert isinstance(result["advice"], Advice)
     assert result["advice_methods"] and set(result["advice_methods"]) <= methods
     assert set(result["last_run"]["predictions"]) == methods
+    # What is running is announced, the source's training first, and timed.
+    assert started[0] == "training the source network"
+    assert started[1:] == [row["method"] for row in seen]
+    assert result["source_fit_time"] > 0
+    from sktransfer._report import _advice_lines
+
+    assert any(
+        line.startswith("Time: training the source network ")
+        for line in _advice_lines(result)
+    )
 
 
 def test_transfer_study_leaves_out_lrt_when_the_target_has_more_classes(digits):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import make_pipeline
@@ -18,8 +20,9 @@ from ..metrics import embedding_cosine_distance
 from ._runs import Recorder, as_arrays, split_target
 from ._tables import summarise
 
-__all__ = ["ADVICE_METHODS", "transfer_study"]
+__all__ = ["ADVICE_METHODS", "SOURCE_FIT", "transfer_study"]
 
+SOURCE_FIT = "training the source network"
 SVM = "linear SVM on raw pixels"
 SCRATCH = "CNN from scratch"
 TOP = "top features + linear SVM"
@@ -59,6 +62,7 @@ def transfer_study(
     label_relation=True,
     random_state=0,
     callback=None,
+    on_start=None,
 ):
     """Compare transfer strategies on a target task, against their baselines.
 
@@ -101,6 +105,10 @@ def transfer_study(
     random_state : int, default=0
     callback : callable, default=None
         Called with each per-run row, for progress.
+    on_start : callable, default=None
+        Called with the name of each fit before it starts
+        (``SOURCE_FIT``, "training the source network", first), to show
+        what is running.
 
     Returns
     -------
@@ -109,8 +117,10 @@ def transfer_study(
         first; ``"runs"``: every run's row; ``"best"``: the best method;
         ``"similarity"``; ``"advice"`` (:class:`~sktransfer.Advice`);
         ``"advice_methods"``: the rows that test the advice; ``"source"``: the
-        fitted source network; ``"last_run"``: ``X_test``, ``y_test`` and the
-        fitted ``models`` and ``predictions`` of the last repeat.
+        fitted source network; ``"source_fit_time"``: its training, in
+        seconds (the table's rows time the target fits); ``"last_run"``:
+        ``X_test``, ``y_test`` and the fitted ``models`` and ``predictions``
+        of the last repeat.
 
     References
     ----------
@@ -122,9 +132,13 @@ def transfer_study(
     X_target, y_target = as_arrays(X_target, y_target, "target")
     source_params = dict(source_params or {})
     target_params = dict(target_params or {})
+    announce = on_start or (lambda method: None)
+    announce(SOURCE_FIT)
+    start = time.perf_counter()
     source = PretrainedCNNClassifier(
         backbone, weights=weights, random_state=random_state, **source_params
     ).fit(X_source, y_source)
+    source_fit_time = time.perf_counter() - start
     units = source.layer_names_
     frozen = FrozenEstimator(source)
     middle = units[max(len(units) // 2 - 1, 0)]
@@ -160,6 +174,7 @@ def transfer_study(
             )
         predictions = {}
         for method, model in models.items():
+            announce(method)
             predictions[method] = recorder.fit(
                 model, X_train, y_train, X_test, y_test, method=method, seed=seed
             )
@@ -192,5 +207,6 @@ def transfer_study(
         "advice": advice,
         "advice_methods": advised,
         "source": source,
+        "source_fit_time": source_fit_time,
         "last_run": last,
     }

@@ -1,0 +1,56 @@
+"""What a fit shows while it runs: ``verbose=1`` one line per fit (readable
+inside ``GridSearchCV``), ``verbose=2`` the epoch table too, ``verbose=3`` a
+progress bar per epoch."""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+
+from skorch.callbacks import PrintLog
+
+__all__ = ["EpochTable", "changed_params", "fit_line", "verbosity"]
+
+
+def verbosity(estimator):
+    """``estimator.verbose`` as an int (anything else counts as silent)."""
+    verbose = getattr(estimator, "verbose", 0)
+    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Real):
+        return int(bool(verbose)) if isinstance(verbose, bool) else 0
+    return int(verbose)
+
+
+class EpochTable(PrintLog):
+    """skorch's epoch table, printed from ``verbose=2`` on."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if verbosity(net) >= 2:
+            super().on_epoch_end(net, **kwargs)
+
+
+def changed_params(estimator):
+    """The parameters that differ from the defaults, as ``name=value`` for
+    numbers, strings and None (what a grid search varies)."""
+    signature = inspect.signature(type(estimator).__init__)
+    params = estimator.get_params(deep=False)
+    changed = []
+    for name, parameter in signature.parameters.items():
+        if name in ("self", "verbose") or parameter.kind is parameter.VAR_KEYWORD:
+            continue
+        value = params.get(name, parameter.default)
+        simple = value is None or isinstance(value, str | numbers.Number)
+        if simple and (value is not parameter.default and value != parameter.default):
+            changed.append(f"{name}={value!r}")
+    return changed
+
+
+def fit_line(estimator, n_images, seconds):
+    """One line saying what a fit did: parameters, data, epochs, time, loss."""
+    history = estimator.history
+    loss = history[-1, "train_loss"] if len(history) else float("nan")
+    params = ", ".join(changed_params(estimator)) or "defaults"
+    return (
+        f"[{type(estimator).__name__}] {params}: {n_images} images, "
+        f"{len(estimator.classes_)} classes, {estimator.max_epochs_} epochs in "
+        f"{seconds:.1f} s, train loss {loss:.4g}"
+    )
