@@ -30,6 +30,7 @@ examples:
   sktransfer study                                  # digits 0-4 -> 5-9
   sktransfer study --dataset fashion-mnist --per-class 50
   sktransfer study --source photos/source --target photos/target --image-size 64
+  sktransfer study --target photos/target --image-size 64   # ImageNet as source
   sktransfer study --backbone efficientnet_lite0 --input-size 64 --device cuda
   sktransfer study --save-model model.joblib        # then: sktransfer predict
 """
@@ -62,8 +63,19 @@ def load_study_data(args):
         load_image_folder,
     )
 
-    if (args.source is None) != (args.target is None):
-        raise SystemExit("sktransfer study: give both --source DIR and --target DIR.")
+    if args.source is not None and args.target is None:
+        raise SystemExit(
+            "sktransfer study: --source DIR needs --target DIR (the data to "
+            "classify); --target DIR alone uses an ImageNet backbone as the source."
+        )
+    if args.target is not None and args.source is None:
+        X_t, y_t = load_image_folder(args.target, image_size=args.image_size)
+        X_t, y_t = _per_class(X_t, y_t, args.per_class, args.seed)
+        description = (
+            f"image folder {args.target}, with the ImageNet-pretrained "
+            f"{args.backbone} as the source"
+        )
+        return None, None, X_t, y_t, description
     if args.source is not None:
         X_s, y_s = load_image_folder(args.source, image_size=args.image_size)
         X_t, y_t = load_image_folder(args.target, image_size=args.image_size)
@@ -116,6 +128,12 @@ def _study(args):
     from .model_selection import transfer_study
     from .model_selection._transfer_study import SOURCE_FIT
 
+    if args.backbone is None:  # pretrained when the study has no source data
+        args.backbone = (
+            "small_cnn"
+            if args.target is None or args.source
+            else ("efficientnet_lite0")
+        )
     X_s, y_s, X_t, y_t, description = load_study_data(args)
     n_fine = len(args.freeze)
     per_repeat = 4 + n_fine + (0 if args.no_lrt else 1)
@@ -125,21 +143,27 @@ def _study(args):
         "batch_size": args.batch_size,
         "device": args.device,
     }
+    sources = (
+        "no source images"
+        if y_s is None
+        else f"{len(y_s)} source images ({len(np.unique(y_s))} classes)"
+    )
     print(
-        f"Transfer study on {description}: {len(y_s)} source images "
-        f"({len(np.unique(y_s))} classes), {len(y_t)} target images "
+        f"Transfer study on {description}: {sources}, {len(y_t)} target images "
         f"({len(np.unique(y_t))} classes), {args.repeats} repeats of a "
         f"{1 - args.test_size:.0%}/{args.test_size:.0%} split.",
         flush=True,
     )
     start = time.perf_counter()
     with tqdm(
-        total=1 + args.repeats * per_repeat, desc="fits", disable=args.quiet
+        total=(y_s is not None) + args.repeats * per_repeat,
+        desc="fits",
+        disable=args.quiet,
     ) as progress:
 
         def show(method):
             # What is running now; the source's training is the first step.
-            if progress.n == 0 and method != SOURCE_FIT:
+            if y_s is not None and progress.n == 0 and method != SOURCE_FIT:
                 progress.update()  # the source network is trained
             progress.set_postfix_str(method[:40])
 
@@ -242,7 +266,12 @@ def build_parser():
         "half of the sorted labels; Fashion-MNIST takes class indices 0-9 or names)",
     )
     data.add_argument("--source", metavar="DIR", help="folder of source class folders")
-    data.add_argument("--target", metavar="DIR", help="folder of target class folders")
+    data.add_argument(
+        "--target",
+        metavar="DIR",
+        help="folder of target class folders; alone (without --source), the "
+        "ImageNet-pretrained --backbone is the source",
+    )
     data.add_argument(
         "--image-size",
         type=int,
@@ -265,9 +294,9 @@ def build_parser():
     model = study.add_argument_group("networks and training")
     model.add_argument(
         "--backbone",
-        default="small_cnn",
-        help="source network: small_cnn (default), efficientnet_lite0, resnet18, ... "
-        "(see sktransfer.list_backbones())",
+        default=None,
+        help="source network: small_cnn (default), efficientnet_lite0 (default with "
+        "--target alone), resnet18, ... (see sktransfer.list_backbones())",
     )
     model.add_argument(
         "--weights",

@@ -29,11 +29,17 @@ def _advice_lines(result):
     summary = result["summary"]
     ranks = {row["method"]: rank for rank, row in enumerate(summary, 1)}
     advice = result["advice"]
-    lines = [
-        f"Source/target similarity (cosine of mean top features): "
-        f"{result['similarity']:.4f}",
-        f"Advice: {advice}",
-    ]
+    if advice is None:
+        lines = [
+            "No source images: the pretrained backbone is the source, so there "
+            "is no similarity to measure and no advice (see the table)."
+        ]
+    else:
+        lines = [
+            f"Source/target similarity (cosine of mean top features): "
+            f"{result['similarity']:.4f}",
+            f"Advice: {advice}",
+        ]
     for method in result["advice_methods"]:
         lines.append(
             f"Measured: the advised '{method}' ranks {ranks[method]} of "
@@ -45,7 +51,7 @@ def _advice_lines(result):
         f"Best over the linear SVM on raw pixels: "
         f"{best['mean'] - baseline['mean']:+.4f} accuracy."
     )
-    if "source_fit_time" in result:
+    if result.get("source") is not None and "source_fit_time" in result:
         fits = sum(row["fit_time"] * row["n_runs"] for row in summary)
         timing = (
             f"Time: training the source network {result['source_fit_time']:.1f} s "
@@ -83,7 +89,7 @@ def _freeze_curve(result):
     line through values never measured, "all" labelled as such."""
     import matplotlib.pyplot as plt
 
-    units = result["source"].layer_names_
+    units = result["units"]
     points = []
     for row in result["summary"]:
         if not row["method"].startswith("fine-tune"):
@@ -159,7 +165,10 @@ def write_report(result, out, description=""):
         _save(curve, out / "freeze_curve.png", written)
 
     try:
-        filters = FilterDisplay.from_estimator(result["source"])
+        # The source's first layer; without one, the fine-tuned network's.
+        networks = [m for m in last["models"].values() if hasattr(m, "module_")]
+        shown = result["source"] if result["source"] is not None else networks[-1]
+        filters = FilterDisplay.from_estimator(shown)
     except ValueError:
         filters = None  # no convolution (an MLP backbone)
     if filters is not None:

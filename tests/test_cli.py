@@ -116,8 +116,6 @@ def test_study_on_image_folders(tmp_path, capsys):
 
 
 def test_study_errors_name_the_problem(tmp_path, capsys):
-    with pytest.raises(SystemExit, match="give both --source DIR and --target DIR"):
-        main(["study", "--source", str(tmp_path)])
     code = main(
         [
             "study",
@@ -201,3 +199,38 @@ def test_study_saves_the_best_method_refitted_on_all_target_images(tmp_path, cap
     model = load_model(path)
     X, y = load_digits_images()
     assert set(model.predict(X[y >= 5][:20])) <= {5, 6, 7, 8, 9}
+
+
+def test_study_with_target_images_only_uses_imagenet_as_the_source(tmp_path, capsys):
+    from PIL import Image
+
+    from sktransfer.datasets import load_digits_images
+
+    X, y = load_digits_images()
+    for label in (3, 5, 8):
+        (tmp_path / "target" / f"digit{label}").mkdir(parents=True)
+        for i, image in enumerate(X[y == label][:10]):
+            Image.fromarray(image).save(
+                tmp_path / "target" / f"digit{label}" / f"{i}.png"
+            )
+    args = ["study", "--target", str(tmp_path / "target"), "--epochs", "1"]
+    args += [
+        "--repeats",
+        "1",
+        "--freeze",
+        "all",
+        "--quiet",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "ImageNet-pretrained efficientnet_lite0 as the source" in printed
+    assert "no source images" in printed and "| label-relation transfer |" in printed
+    assert "No source images: the pretrained backbone is the source" in printed
+    assert (tmp_path / "out" / "filters.png").stat().st_size > 0
+
+
+def test_study_with_source_only_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit, match="--source DIR needs --target DIR"):
+        main(["study", "--source", str(tmp_path)])

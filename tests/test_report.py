@@ -27,11 +27,13 @@ def _result(n_runs):
         }
         for m, v in sorted(rows, key=lambda r: -r[1])
     ]
-    source = types.SimpleNamespace(layer_names_=["conv1", "conv2", "fc1", "fc2"])
+    units = ["conv1", "conv2", "fc1", "fc2"]
+    source = types.SimpleNamespace(layer_names_=units)
     advice = "Scenario 2"
     return {
         "summary": summary,
         "source": source,
+        "units": units,
         "advice": advice,
         "advice_methods": [],
         "best": summary[0]["method"],

@@ -14,6 +14,8 @@ from .._advice import suggest_strategy
 from .._classifier import PretrainedCNNClassifier
 from .._extractor import CNNFeatureExtractor
 from .._label_relation import LabelRelationTransfer
+from .._registry import get_backbone_spec
+from .._source import layer_names
 from .._training import resolve_unit_count
 from ..baselines import linear_svm_on_pixels
 from ..metrics import embedding_cosine_distance
@@ -38,9 +40,9 @@ ADVICE_METHODS = {
 }
 
 
-def _features_svm(source, layer, seed):
+def _features_svm(source, layer, seed, weights="DEFAULT"):
     return make_pipeline(
-        CNNFeatureExtractor(source, layer=layer),
+        CNNFeatureExtractor(source, weights=weights, layer=layer),
         StandardScaler(),
         LinearSVC(C=0.1, random_state=seed),
     )
@@ -67,7 +69,9 @@ def transfer_study(
     """Compare transfer strategies on a target task, against their baselines.
 
     A source network (``backbone`` from ``weights``) is trained once on the
-    source data. Then, for each repeat (seed ``random_state + r``), the target
+    source data; without source data (``X_source=None``), the pretrained
+    ``backbone`` itself is the source (ImageNet for the torchvision and
+    Lite0 backbones). Then, for each repeat (seed ``random_state + r``), the target
     set is split into stratified training and test parts and these are fitted
     on the training part and scored on the test part:
 
@@ -86,7 +90,10 @@ def transfer_study(
 
     Parameters
     ----------
-    X_source, y_source : source images and labels
+    X_source, y_source : source images and labels, or None
+        None: no source training; ``backbone`` with its pretrained
+        ``weights`` is the source, and the similarity and advice, which need
+        source images, are left out (None).
     X_target, y_target : target images and labels
     backbone : str or nn.Module, default="small_cnn"
     weights : default="DEFAULT"
@@ -117,7 +124,8 @@ def transfer_study(
         first; ``"runs"``: every run's row; ``"best"``: the best method;
         ``"similarity"``; ``"advice"`` (:class:`~sktransfer.Advice`);
         ``"advice_methods"``: the rows that test the advice; ``"source"``: the
-        fitted source network; ``"source_fit_time"``: its training, in
+        fitted source network (None without source data); ``"units"``: the
+        source body's units; ``"source_fit_time"``: its training, in
         seconds (the table's rows time the target fits); ``"last_run"``:
         ``X_test``, ``y_test`` and the fitted ``models`` and ``predictions``
         of the last repeat.
@@ -128,19 +136,36 @@ def transfer_study(
     .. [2] A. Trivedi, 2017 (the four scenarios).
     .. [3] Y. Sawada and K. Kozuka, 2016 (label-relation transfer).
     """
-    X_source, y_source = as_arrays(X_source, y_source, "source")
+    target_only = X_source is None and y_source is None
+    if not target_only:
+        X_source, y_source = as_arrays(X_source, y_source, "source")
+    elif weights is None:
+        raise ValueError(
+            "`weights`=None with no source data (X_source=None): the source "
+            "must then be a pretrained backbone; pass weights='DEFAULT' and a "
+            "backbone with pretrained weights (e.g. 'efficientnet_lite0')."
+        )
     X_target, y_target = as_arrays(X_target, y_target, "target")
     source_params = dict(source_params or {})
     target_params = dict(target_params or {})
     announce = on_start or (lambda method: None)
-    announce(SOURCE_FIT)
-    start = time.perf_counter()
-    source = PretrainedCNNClassifier(
-        backbone, weights=weights, random_state=random_state, **source_params
-    ).fit(X_source, y_source)
-    source_fit_time = time.perf_counter() - start
-    units = source.layer_names_
-    frozen = FrozenEstimator(source)
+    source, source_fit_time = None, 0.0
+    if target_only:
+        # The pretrained network is the source, as the estimators resolve it.
+        frozen, source_weights = backbone, weights
+        units = layer_names(backbone)[:-1]  # the body: its classifier is replaced
+        spec = get_backbone_spec(backbone) if isinstance(backbone, str) else None
+        n_source_classes = len((spec and spec.categories) or ())
+    else:
+        announce(SOURCE_FIT)
+        start = time.perf_counter()
+        source = PretrainedCNNClassifier(
+            backbone, weights=weights, random_state=random_state, **source_params
+        ).fit(X_source, y_source)
+        source_fit_time = time.perf_counter() - start
+        units = source.layer_names_
+        frozen, source_weights = FrozenEstimator(source), "DEFAULT"
+        n_source_classes = len(source.classes_)
     middle = units[max(len(units) // 2 - 1, 0)]
     # "half" as a number of units, for the rows' labels.
     freeze_values = [
@@ -148,7 +173,7 @@ def transfer_study(
         for value in freeze_values
     ]
     n_classes = len(np.unique(y_target))
-    use_lrt = label_relation and n_classes <= len(source.classes_)
+    use_lrt = label_relation and n_classes <= n_source_classes
     recorder = Recorder(callback)
     last = {}
     for repeat in range(n_repeats):
@@ -161,16 +186,20 @@ def transfer_study(
             SCRATCH: PretrainedCNNClassifier(
                 backbone, weights=None, random_state=seed, **target_params
             ),
-            TOP: _features_svm(frozen, None, seed),
-            EARLY.format(middle): _features_svm(frozen, middle, seed),
+            TOP: _features_svm(frozen, None, seed, source_weights),
+            EARLY.format(middle): _features_svm(frozen, middle, seed, source_weights),
         }
         for value in freeze_values:
             models[f"fine-tune, freeze_upto={value}"] = PretrainedCNNClassifier(
-                frozen, freeze_upto=value, random_state=seed, **target_params
+                frozen,
+                weights=source_weights,
+                freeze_upto=value,
+                random_state=seed,
+                **target_params,
             )
         if use_lrt:
             models[LRT] = LabelRelationTransfer(
-                frozen, random_state=seed, **target_params
+                frozen, weights=source_weights, random_state=seed, **target_params
             )
         predictions = {}
         for method, model in models.items():
@@ -187,26 +216,30 @@ def transfer_study(
     summary = sorted(
         summarise(recorder.rows, by=("method",)), key=lambda row: -row["mean"]
     )
-    extractor = CNNFeatureExtractor(frozen)
-    similarity = 1.0 - embedding_cosine_distance(
-        X_source, X_target, extractor=extractor
-    )
-    n_train = len(y_target) - len(last["y_test"])
-    advice = suggest_strategy(n_train, float(np.clip(similarity, -1, 1)))
-    advised = [
-        row["method"]
-        for row in summary
-        for prefix in ADVICE_METHODS[advice.scenario]
-        if row["method"].startswith(prefix)
-    ]
+    similarity, advice, advised = None, None, []
+    if not target_only:
+        extractor = CNNFeatureExtractor(frozen)
+        similarity = 1.0 - embedding_cosine_distance(
+            X_source, X_target, extractor=extractor
+        )
+        n_train = len(y_target) - len(last["y_test"])
+        advice = suggest_strategy(n_train, float(np.clip(similarity, -1, 1)))
+        advised = [
+            row["method"]
+            for row in summary
+            for prefix in ADVICE_METHODS[advice.scenario]
+            if row["method"].startswith(prefix)
+        ]
+        similarity = round(float(similarity), 4)
     return {
         "summary": summary,
         "runs": recorder.rows,
         "best": summary[0]["method"],
-        "similarity": round(float(similarity), 4),
+        "similarity": similarity,
         "advice": advice,
         "advice_methods": advised,
         "source": source,
+        "units": units,
         "source_fit_time": source_fit_time,
         "last_run": last,
     }
