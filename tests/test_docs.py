@@ -45,3 +45,34 @@ def test_docs_build_without_warnings(tmp_path):
         "auto_examples/plot_signals_as_images.html",
     ):
         assert (html / page).is_file(), page
+
+
+def test_gallery_renders_the_figures_of_the_examples(tmp_path):
+    """The docs build runs the examples and embeds their figures (one example
+    here, the fastest; the full build renders them all)."""
+    import os
+
+    pytest.importorskip("sphinx_gallery")
+    env = {**os.environ, "SKTRANSFER_GALLERY_PATTERN": r"plot_feature_route"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(DOCS),
+            str(tmp_path / "html"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**env, "MPLBACKEND": "Agg"},
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    page = (tmp_path / "html" / "auto_examples" / "plot_feature_route.html").read_text()
+    assert "sphx_glr_plot_feature_route_001.png" in page
+    images = tmp_path / "html" / "_images"
+    assert (images / "sphx_glr_plot_feature_route_001.png").stat().st_size > 1000
