@@ -13,11 +13,14 @@ __all__ = ["EpochTable", "changed_params", "fit_line", "verbosity"]
 
 
 def verbosity(estimator):
-    """``estimator.verbose`` as an int (anything else counts as silent)."""
+    """``estimator.verbose`` as 0, 1, 2 or 3 (anything else counts as silent;
+    more than 3 as 3)."""
     verbose = getattr(estimator, "verbose", 0)
-    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Real):
-        return int(bool(verbose)) if isinstance(verbose, bool) else 0
-    return int(verbose)
+    if isinstance(verbose, bool):
+        return int(verbose)
+    if not isinstance(verbose, numbers.Real) or not verbose > 0:  # NaN too
+        return 0
+    return 3 if verbose >= 3 else int(verbose)
 
 
 class EpochTable(PrintLog):

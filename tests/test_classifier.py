@@ -459,3 +459,23 @@ def test_set_params_typo_suggests_the_closest_public_name():
     # skorch's prefixed parameters still pass.
     clf.set_params(optimizer__weight_decay=0.1, iterator_train__shuffle=True)
     assert clf.get_params()["optimizer__weight_decay"] == 0.1
+
+
+@pytest.mark.parametrize(
+    "verbose, level",
+    [
+        (0, 0),
+        (1, 1),
+        (2.5, 2),
+        (7, 3),
+        (float("inf"), 3),
+        (-1, 0),
+        (float("nan"), 0),
+        (True, 1),
+        ("loud", 0),
+    ],
+)
+def test_verbosity_reads_any_verbose_value(verbose, level):
+    from sktransfer._progress import verbosity
+
+    assert verbosity(fast(verbose=verbose)) == level
