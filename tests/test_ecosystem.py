@@ -118,7 +118,9 @@ def test_extractor_input_errors(digits):
     X, _ = digits
     fitted = extractor().fit(X[:4])
     with pytest.raises(ValueError, match="fitted on images of shape"):
-        fitted.transform(np.zeros((2, 9, 9)))
+        fitted.transform(np.zeros((2, 3, 9, 9)))  # another number of channels
+    # Another size is resized to the input size, as in fit.
+    assert fitted.transform(np.zeros((2, 9, 9))).shape == fitted.transform(X[:2]).shape
     with pytest.raises(ValueError, match="NaN"):
         extractor().fit(np.full((2, 8, 8), np.nan))
     with pytest.raises(ValueError, match="`X` has 4 channels"):

@@ -168,7 +168,8 @@ def test_mismatched_image_shapes(digits, digit_source):
     X, y = digits
     lrt = LabelRelationTransfer(digit_source, max_epochs=1).fit(X[y >= 6], y[y >= 6])
     with pytest.raises(ValueError, match=r"fitted on images of shape \(1, 8, 8\)"):
-        lrt.predict(np.zeros((2, 12, 12)))
+        lrt.predict(np.zeros((2, 3, 12, 12)))
+    assert lrt.predict(np.zeros((2, 12, 12))).shape == (2,)  # resized as in fit
     with pytest.raises(ValueError, match="`X` has 4 channels"):
         LabelRelationTransfer(digit_source).fit(
             np.zeros((4, 8, 8, 4), dtype=np.float32), [0, 1, 0, 1]
