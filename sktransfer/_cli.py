@@ -129,11 +129,8 @@ def _study(args):
     from .model_selection._transfer_study import SOURCE_FIT
 
     if args.backbone is None:  # pretrained when the study has no source data
-        args.backbone = (
-            "small_cnn"
-            if args.target is None or args.source
-            else ("efficientnet_lite0")
-        )
+        target_only = args.target is not None and args.source is None
+        args.backbone = "efficientnet_lite0" if target_only else "small_cnn"
     X_s, y_s, X_t, y_t, description = load_study_data(args)
     n_fine = len(args.freeze)
     per_repeat = 4 + n_fine + (0 if args.no_lrt else 1)
