@@ -28,6 +28,11 @@ def main(argv=None):
     parser.add_argument("--tasks", nargs="+", default=["fashion-10", "digits-10"])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-epochs", type=int, help="override the recipe (tests: 1)")
+    parser.add_argument(
+        "--augment",
+        choices=("flip", "rot90", "standard"),
+        help="train with this augmentation (default: none, the recipe's)",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.tasks) - set(TASKS)
     if unknown:
