@@ -30,7 +30,8 @@ examples:
 def predict_images(
     model, sources, *, image_size=None, resize="stretch", color=None, progress=False
 ):
-    """Rows ``{path, label, proba_<class>...}`` for the images of ``sources``.
+    """Rows ``{path, label, proba_<class>...}`` for the images of ``sources``;
+    the label is the most probable class (``predict`` without probabilities).
 
     ``image_size`` and ``color`` default to the model's fitted image shape.
     """
@@ -48,18 +49,20 @@ def predict_images(
     X, paths = load_images(
         source, image_size, resize=resize, color=color, progress=progress
     )
-    labels = model.predict(X)
-    rows = [
-        {"path": path, "label": label}
-        for path, label in zip(paths, labels, strict=True)
-    ]
-    if hasattr(model, "predict_proba"):
-        proba = model.predict_proba(X)
-        classes = np.asarray(model.classes_).tolist()
-        for row, p in zip(rows, proba, strict=True):
-            row.update(
-                {f"proba_{c}": f"{v:.6f}" for c, v in zip(classes, p, strict=True)}
-            )
+    if not hasattr(model, "predict_proba"):
+        labels = model.predict(X)
+        return [
+            {"path": path, "label": label}
+            for path, label in zip(paths, labels, strict=True)
+        ]
+    # One pass through the model: the label is the most probable class.
+    proba = model.predict_proba(X)
+    classes = np.asarray(model.classes_).tolist()
+    rows = []
+    for path, p in zip(paths, proba, strict=True):
+        row = {"path": path, "label": classes[int(p.argmax())]}
+        row.update({f"proba_{c}": f"{v:.6f}" for c, v in zip(classes, p, strict=True)})
+        rows.append(row)
     return rows
 
 

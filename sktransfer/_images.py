@@ -252,6 +252,7 @@ def check_images(
         Shares memory with ``X`` where the layout allows.
     """
     array = _to_numpy(X)
+    given_shape = array.shape  # as passed, before any reshaping
     if array.dtype == object or array.dtype.kind in "USO":
         try:
             array = array.astype(np.float32)
@@ -323,7 +324,7 @@ def check_images(
         )
     if expected_shape is not None and tuple(array.shape[1:]) != tuple(expected_shape):
         _check_fitted_shape(
-            array.shape, _to_numpy(X).shape, expected_shape, estimator_name, resizable
+            array.shape, given_shape, expected_shape, estimator_name, resizable
         )
     if check_scale:
         _check_scale(array, fitted_max, estimator_name)

@@ -9,32 +9,24 @@ import pytest
 DOCS = Path(__file__).parent.parent / "docs"
 
 
+def _build(tmp_path, *options, env=None):
+    """Build the HTML docs into ``tmp_path / "html"``; the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "sphinx", "-q", "-b", "html", *options]
+        + ["-d", str(tmp_path / "doctrees"), str(DOCS), str(tmp_path / "html")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
 def test_docs_build_without_warnings(tmp_path):
     pytest.importorskip("sphinx")
     pytest.importorskip("numpydoc")
     pytest.importorskip("sphinx_gallery")
     # The examples themselves run in test_examples.py; here they are rendered
     # without executing them (plot_gallery=0).
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sphinx",
-            "-W",
-            "--keep-going",
-            "-q",
-            "-b",
-            "html",
-            "-D",
-            "plot_gallery=0",
-            "-d",
-            str(tmp_path / "doctrees"),
-            str(DOCS),
-            str(tmp_path / "html"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    done = _build(tmp_path, "-W", "--keep-going", "-D", "plot_gallery=0")
     assert done.returncode == 0, done.stderr[-4000:]
     html = tmp_path / "html"
     for page in (
@@ -53,24 +45,8 @@ def test_gallery_renders_the_figures_of_the_examples(tmp_path):
     import os
 
     pytest.importorskip("sphinx_gallery")
-    env = {**os.environ, "SKTRANSFER_GALLERY_PATTERN": r"plot_feature_route"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sphinx",
-            "-q",
-            "-b",
-            "html",
-            "-d",
-            str(tmp_path / "doctrees"),
-            str(DOCS),
-            str(tmp_path / "html"),
-        ],
-        capture_output=True,
-        text=True,
-        env={**env, "MPLBACKEND": "Agg"},
-    )
+    pattern = {"SKTRANSFER_GALLERY_PATTERN": r"plot_feature_route"}
+    done = _build(tmp_path, env={**os.environ, **pattern, "MPLBACKEND": "Agg"})
     assert done.returncode == 0, done.stderr[-4000:]
     page = (tmp_path / "html" / "auto_examples" / "plot_feature_route.html").read_text()
     assert "sphx_glr_plot_feature_route_001.png" in page

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numbers
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -167,19 +168,16 @@ def read_images(
     def read(file):
         return read_image(file, image_size, resize, color)
 
+    # One thread reads in this thread; more decode in a pool, in file order.
     workers = _workers(len(files), n_jobs)
-    with tqdm(total=len(files), desc=desc, disable=not show) as bar:
-        if workers == 1:
-            images = []
-            for file in files:
-                images.append(read(file))
-                bar.update()
-        else:
-            with ThreadPoolExecutor(workers) as pool:
-                images = []
-                for image in pool.map(read, files):
-                    images.append(image)
-                    bar.update()
+    with (
+        tqdm(total=len(files), desc=desc, disable=not show) as bar,
+        ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool,
+    ):
+        images = []
+        for image in (pool.map if pool else map)(read, files):
+            images.append(image)
+            bar.update()
     shapes = {image.shape[:2] for image in images}
     if len(shapes) > 1:
         sizes = ", ".join(f"{h}x{w}" for h, w in sorted(shapes)[:5])
