@@ -8,7 +8,7 @@ first, as fastai's ``tta`` assumes. Mean ± SD over ``--seeds``, and predict tim
 relative to no TTA.
 
     .venv/bin/python benchmarks/tta.py [--tasks fashion-10 digits-10] [--seeds 3]
-        [--augment flip] [--max-epochs N]
+        [--augment flip] [--max-epochs N] [--n-test N]
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-epochs", type=int, help="override the recipe (tests: 1)")
     parser.add_argument(
+        "--n-test", type=int, help="predict only the first N test images (tests)"
+    )
+    parser.add_argument(
         "--augment",
         choices=("flip", "rot90", "standard"),
         help="train with this augmentation (default: none, the recipe's)",
@@ -43,6 +46,7 @@ def main(argv=None):
         times = {mode: [] for mode in MODES}
         for seed in range(args.seeds):
             X_train, X_test, y_train, y_test, score = load_task(task, seed)
+            X_test, y_test = X_test[: args.n_test], y_test[: args.n_test]
             torch.manual_seed(seed)
             model = cnn(seed, max_epochs=args.max_epochs, augment=args.augment)
             model.fit(X_train, y_train)

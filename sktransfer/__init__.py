@@ -6,7 +6,6 @@ scikit-learn estimators."""
 from . import backbones  # noqa: F401  (isort: skip)
 from ._advice import Advice, suggest_strategy
 from ._classifier import PretrainedCNNClassifier
-from ._download import WeightsDownloadError, offline_backbones
 from ._extractor import CNNFeatureExtractor
 from ._images import ImageShapeWarning, PixelScaleWarning
 from ._label_relation import LabelRelationTransfer
@@ -16,9 +15,11 @@ from ._registry import (
     BackboneSpec,
     get_backbone_spec,
     list_backbones,
+    offline_backbones,
     register_backbone,
 )
 from ._source import layer_names
+from ._weights import WeightsDownloadError, WeightsSpec
 
 __all__ = [
     "Advice",
@@ -39,6 +40,7 @@ __all__ = [
     "save_model",
     "suggest_strategy",
     "WeightsDownloadError",
+    "WeightsSpec",
 ]
 
 __version__ = "0.1.0"

@@ -25,7 +25,7 @@ _SCENARIOS = {
     (True, False): (
         3,
         "linear classifier on earlier CNN features",
-        {"freeze_upto": "all", "layer": "middle"},
+        {"freeze_upto": "all", "layer": "half"},
         "the target set is small, so train only a linear classifier, but it is "
         "different from the source, so the top, source-specific features fit "
         "less well than earlier, more generic ones",
@@ -53,7 +53,8 @@ class Advice:
     strategy : str
     params : dict
         Parameters that express the strategy in this library
-        (``layer="middle"`` means a middle unit of ``layer_names_`` for
+        (``layer="half"``: the last unit of the first half of
+        ``layer_names_``, a valid ``layer`` of
         :class:`~sktransfer.CNNFeatureExtractor`).
     rationale : str
     small, similar : bool

@@ -1,27 +1,23 @@
 """skorch plumbing shared by the image classifiers of this library.
 
-Everything between validated images and skorch's training loop: the device
-("auto"), the in-memory batch loaders, mixed precision, label encoding,
-seeding, class weights, prediction in large batches. Subclasses turn their
-parameters into a network in ``initialize_module``.
+skorch's hooks, each handing over to the core: images are checked by
+:mod:`sktransfer._fitted`, the network is built by :mod:`sktransfer._build`,
+forward passes outside training go through :mod:`sktransfer._inference`.
+What stays here is the training loop's wiring: callbacks, criterion with
+class weights, optimizer with the body's learning rate, the in-memory batch
+loaders, the recipe's schedule and BatchNorm recalibration. Subclasses turn
+their parameters into a network in ``initialize_module``.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import time
 
 import numpy as np
 import torch
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import compute_class_weight
-from sklearn.utils._param_validation import (
-    Interval,
-    StrOptions,
-    validate_parameter_constraints,
-)
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.callbacks import (
@@ -32,64 +28,40 @@ from skorch.callbacks import (
 )
 from skorch.dataset import ValidSplit
 
-from ._augment import resolve_augment, resolve_tta
-from ._cache import frozen_prefix, place_images
-from ._data import ImageDataset
-from ._device import AutoDeviceMixin
-from ._guard import TrainingGuard, explain_input_size, explain_out_of_memory
-from ._images import (
-    check_images,
-    check_labels,
-    encode_labels,
-    pixel_max,
-)
-from ._network import TransferNetwork
-from ._params import SklearnParamsMixin
-from ._predicting import PredictionMixin
-from ._progress import EpochTable, fit_line, verbosity
-from ._recipe import (
-    BATCHNORM_MODES,
-    LR_SCHEDULES,
+from ._augment import resolve_tta
+from ._batchnorm import recalibrate_batchnorm, trainable_batchnorms
+from ._build import build_network, load_source
+from ._cache import frozen_prefix
+from ._callbacks import (
+    FreezeSchedule,
     RecordLR,
     WarmupCosine,
-    default_epochs,
-    recalibrate_batchnorm,
     resave_checkpoints,
-    trainable_batchnorms,
     user_schedules,
 )
-from ._source import check_channels, check_weights_sha256, resolve_source
-from ._training import FreezeSchedule, resolve_device, resolve_unit_count, seeded
+from ._data import ImageDataset
+from ._device import AutoDeviceMixin, place_images, resolve_device
+from ._fitted import check_fitted_images, remember_images
+from ._guard import TrainingGuard, explain_input_size, explain_out_of_memory
+from ._images import check_images
+from ._labels import check_labels, encode_labels, encode_targets
+from ._params import SklearnParamsMixin
+from ._pickling import TorchStatePickleMixin
+from ._predicting import PredictionMixin
+from ._progress import EpochTable, fit_line, verbosity
+from ._recipe import default_epochs
+from ._seeding import seeded
+from ._units import resolve_unit_count
 
 __all__ = ["ImageClassifierBase"]
 
-# Parameters every estimator built on ImageClassifierBase has.
-TRAINING_CONSTRAINTS = {
-    "freeze_upto": [Interval(numbers.Integral, 0, None, closed="left"), str],
-    "image_shape": [None, "array-like"],
-    "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
-    "random_state": ["random_state"],
-    "class_weight": [None, StrOptions({"balanced"}), dict],
-    "early_stopping": ["boolean"],
-    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-    "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-    "freeze_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
-    "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="left")],
-    "precision": [StrOptions({"auto", "float32", "bfloat16"})],
-    "cache_frozen": ["boolean"],
-    "weights_sha256": [None, str],
-    "tta": [None, "boolean", StrOptions({"flip", "rot90", "flip_rot90"})],
-    "batchnorm": [StrOptions(set(BATCHNORM_MODES))],
-    "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
-    "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-    "max_epochs": [None, Interval(numbers.Integral, 0, None, closed="left")],
-    "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-    "callbacks": [None, list, tuple, StrOptions({"disable"})],
-}
-
 
 class ImageClassifierBase(
-    PredictionMixin, SklearnParamsMixin, AutoDeviceMixin, NeuralNetClassifier
+    PredictionMixin,
+    SklearnParamsMixin,
+    TorchStatePickleMixin,
+    AutoDeviceMixin,
+    NeuralNetClassifier,
 ):
     """A skorch classifier on images, with scikit-learn's input contract.
 
@@ -131,33 +103,26 @@ class ImageClassifierBase(
             return RecordLR()
         return WarmupCosine()
 
-    def _resolve_source(self, backbone):
+    def _load_source(self, backbone):
         """The source network for the fitted images' channels and size."""
         check_is_fitted(self, "image_shape_", msg="Call fit to build the network.")
-        in_channels = self.image_shape_[0]
-        check_weights_sha256(self.weights, self.weights_sha256)
-        source = resolve_source(
+        return load_source(
             backbone,
-            self.weights,
-            in_channels=in_channels,
+            weights=self.weights,
+            weights_sha256=self.weights_sha256,
+            image_shape=self.image_shape_,
             input_size=self.input_size,
-            image_side=min(self.image_shape_[1:]),
         )
-        check_channels(source, in_channels)
-        return source
 
     def _build_network(self, source, head):
         """Source body + ``head`` -> configured network (frozen, re-initialised)."""
-        network = TransferNetwork.from_source(
+        network = build_network(
             source,
             head,
-            augment=resolve_augment(self.augment),
+            augment=self.augment,
             batchnorm=self.batchnorm,
+            device=resolve_device(self.device),
         )
-        self._configure_network(network, source)
-        return network
-
-    def _configure_network(self, network, source):
         names = network.unit_names
         n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")
         transfer_upto = getattr(self, "transfer_upto", None)
@@ -170,9 +135,7 @@ class ImageClassifierBase(
         self._fitted_transfer_upto = transfer_upto
         self.layer_names_ = names
         self.source_categories_ = source.categories
-        device = resolve_device(self.device)
-        if str(device).startswith("cuda"):
-            network.to(memory_format=torch.channels_last)
+        return network
 
     def _freeze(self, network, n_frozen):
         """Freeze the first ``n_frozen`` units (all of them first, when
@@ -275,25 +238,8 @@ class ImageClassifierBase(
 
     def _encode_targets(self, X, y):
         X = check_images(X, self.image_shape, estimator_name=type(self).__name__)
-        y = check_labels(y, len(X))
-        check_classification_targets(y)
-        if self.classes is not None:
-            # The user's order is the order of classes_ and of the outputs.
-            classes = np.asarray(self.classes)
-            if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
-                raise ValueError(
-                    "`classes` must list each class once, in the order of the "
-                    f"outputs; got {classes.tolist()}."
-                )
-            return X, classes, encode_labels(y, classes, name="y")
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"`y` has only one class ({encoder.classes_[0]!r}); a classifier "
-                "needs at least 2 classes (The number of classes has to be greater "
-                "than one)."
-            )
-        return X, encoder.classes_, encoder.transform(y).astype(np.int64)
+        classes, y_encoded = encode_targets(y, len(X), self.classes)
+        return X, classes, y_encoded
 
     def fit(self, X, y, **fit_params):
         """Fit the network to images ``X`` and labels ``y``.
@@ -336,9 +282,7 @@ class ImageClassifierBase(
                 f"{self.image_shape_}; got {tuple(X.shape[1:])}."
             )
         self.classes_inferred_ = classes
-        self.pixel_max_ = pixel_max(X)
-        self.image_shape_ = tuple(int(v) for v in X.shape[1:])
-        self.n_features_in_ = math.prod(self.image_shape_)
+        remember_images(self, X)
         if self.class_weight is not None:
             class_weight = self.class_weight
             if isinstance(class_weight, dict):
@@ -401,7 +345,7 @@ class ImageClassifierBase(
                 self.module_.input_size,
                 getattr(self, "backbone", None) or getattr(self, "estimator", None),
             ),
-            frozen_prefix(self, X) as X_train,
+            frozen_prefix(self, X, resolve_device(self.device)) as X_train,
         ):
             if epochs is None:
                 head_only = self.n_cached_units_ == len(self.module_.unit_names)
@@ -433,13 +377,7 @@ class ImageClassifierBase(
             self, "image_shape_"
         ):
             return self.fit(X, y, **fit_params)
-        X = check_images(
-            X,
-            self.image_shape,
-            expected_shape=self.image_shape_,
-            estimator_name=type(self).__name__,
-            fitted_max=getattr(self, "pixel_max_", None),
-        )
+        X = check_fitted_images(self, X)
         y = check_labels(y, len(X))
         y_encoded = encode_labels(y, self.classes_, name="y")
         with seeded(self.random_state), self._on_device():

@@ -8,9 +8,10 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._base import TRAINING_CONSTRAINTS, ImageClassifierBase
+from ._base import ImageClassifierBase
 from ._data import BatchLoader, ShuffledBatchLoader
 from ._network import HEAD_ACTIVATIONS, first_linear, make_head
+from ._params import TRAINING_CONSTRAINTS
 
 __all__ = ["PretrainedCNNClassifier"]
 
@@ -298,8 +299,8 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         self.batchnorm = batchnorm
         self.lr_schedule = lr_schedule
 
-    def initialize_module(self):
-        source = self._resolve_source(self.backbone)
+    def _new_head(self, source):
+        """A head for the classes, in place of the source's classifier."""
         head_name, classifier = source.decomposed.units[-1]
         linear = first_linear(classifier)
         if linear is None:
@@ -307,7 +308,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
                 f"`backbone`: the last unit {head_name!r} of {source.name!r} has no "
                 "nn.Linear layer to replace with a new head."
             )
-        head = make_head(
+        return make_head(
             linear.in_features,
             len(self.classes_),
             tuple(self.head_hidden_sizes),
@@ -315,5 +316,8 @@ class PretrainedCNNClassifier(ImageClassifierBase):
             self.head_activation,
             self.head_batchnorm,
         )
-        self.module_ = self._build_network(source, head)
+
+    def initialize_module(self):
+        source = self._load_source(self.backbone)
+        self.module_ = self._build_network(source, self._new_head)
         return self

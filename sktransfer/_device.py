@@ -1,50 +1,78 @@
-"""Device and precision: ``device="auto"``, bf16 autocast, channels-last.
+"""Devices: where the work runs, in which precision, and where the data lives.
 
-skorch takes ``device`` literally; this mixin lets the estimators keep the
-user's ``"auto"`` as their parameter (so ``clone`` and pickles move between
-machines) while skorch sees the resolved device during ``fit``, ``predict``,
-``load_params`` and unpickling.
+The one place that knows devices: ``device="auto"``, "is it CUDA", bf16
+autocast, the scoped cuDNN autotuner, and the memory budget that decides
+whether the images of a fit live on the device. The estimators keep the
+user's ``"auto"`` as their parameter (so that ``clone`` and pickles move
+between machines) while skorch sees the resolved device during ``fit``,
+``predict`` and ``load_params`` (:class:`AutoDeviceMixin`).
+
+Budgets, documented in the GPU guide: the images go to the device as uint8
+when they take at most ``DEVICE_DATA_FRACTION`` of its free memory;
+otherwise they stay in (pinned) host memory and each batch is copied over as
+it is needed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
-import pickle
-import types
 
 import torch
-from skorch.utils import get_map_location, to_tensor
 
-from ._training import resolve_device
+__all__ = [
+    "AutoDeviceMixin",
+    "autocast_for",
+    "cudnn_autotune",
+    "fits_on_device",
+    "free_cuda_bytes",
+    "is_cuda",
+    "place_images",
+    "resolve_device",
+]
 
-__all__ = ["AutoDeviceMixin", "autocast_for", "cudnn_autotune"]
-
-# The key of the torch objects in a pickled estimator's state.
-_TORCH_STATE = "__torch_state__"
+DEVICE_DATA_FRACTION = 0.25
 
 
-class _ValuePickler(pickle._Pickler):
-    """A pickler that writes strings by value, as ``joblib.hash`` does.
+def resolve_device(device):
+    """``"auto"`` -> ``"cuda"`` when a GPU is present, else ``"cpu"``.
 
-    pickle writes a string seen before as a reference to it, so two equal
-    objects whose equal strings are shared differently (a deep copy shares
-    more) give different bytes.
+    ``None`` (device placement left to Hugging Face Accelerate) keeps data on
+    the CPU: ``"cpu"``. Anything else (``"cuda:1"``, a ``torch.device``) is
+    returned as it is.
     """
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device is None:
+        return "cpu"
+    return device
 
-    def memoize(self, obj):
-        if not isinstance(obj, (str, bytes)):
-            super().memoize(obj)
+
+def is_cuda(device):
+    """Whether ``device`` (``"auto"``, a name or a ``torch.device``) is a GPU."""
+    return torch.device(resolve_device(device)).type == "cuda"
 
 
-# What torch.save needs of a pickle module.
-_VALUE_PICKLE = types.SimpleNamespace(
-    __name__="sktransfer._device._VALUE_PICKLE",
-    Pickler=_ValuePickler,
-    Unpickler=pickle.Unpickler,
-    dump=pickle.dump,
-    load=pickle.load,
-)
+def free_cuda_bytes(device):
+    """Free memory of the CUDA ``device``, in bytes."""
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    return free
+
+
+def fits_on_device(nbytes, device, fraction=DEVICE_DATA_FRACTION):
+    """Whether ``nbytes`` may live on ``device`` (always true for the CPU)."""
+    if not is_cuda(device):
+        return True
+    return nbytes <= fraction * free_cuda_bytes(device)
+
+
+def place_images(X, device):
+    """Images on the device when they fit there, else in pinned host memory."""
+    nbytes = X.element_size() * X.nelement()
+    if fits_on_device(nbytes, device):
+        return X.to(device)
+    if is_cuda(device) and torch.cuda.is_available():
+        return X if X.is_pinned() else X.pin_memory()
+    return X
 
 
 @contextlib.contextmanager
@@ -56,7 +84,7 @@ def cudnn_autotune(device, random_state):
     then. Never left changed for the rest of the process.
     """
     previous = torch.backends.cudnn.benchmark
-    if str(device).startswith("cuda") and random_state is None:
+    if is_cuda(device) and random_state is None:
         torch.backends.cudnn.benchmark = True
     try:
         yield
@@ -68,11 +96,22 @@ def autocast_for(device, precision):
     """The autocast context of ``precision`` on ``device``: bf16 for
     ``"bfloat16"``, and for ``"auto"`` on CUDA; float32 (no autocast)
     otherwise."""
-    device = resolve_device(device)
-    device_type = "cuda" if str(device).startswith("cuda") else "cpu"
+    device_type = "cuda" if is_cuda(device) else "cpu"
     if precision == "bfloat16" or (precision == "auto" and device_type == "cuda"):
         return torch.autocast(device_type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def to_device(x, device):
+    """A batch on ``device`` (None: where it is); 4-D image batches
+    channels-last on CUDA, where bf16 convolutions run fastest so."""
+    x = torch.as_tensor(x)
+    if device is None:
+        return x
+    x = x.to(resolve_device(device), non_blocking=True)
+    if x.device.type == "cuda" and x.ndim == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
 
 
 class AutoDeviceMixin:
@@ -108,9 +147,7 @@ class AutoDeviceMixin:
         return autocast_for(self.device, self.precision)
 
     def infer(self, x, **fit_params):
-        x = to_tensor(x, device=self.device)
-        if str(self.device).startswith("cuda") and x.ndim == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = to_device(x, self.device)  # None: the accelerator placed it
         with self._autocast():
             out = self.module_(x, **fit_params)
         return out.float()
@@ -140,49 +177,3 @@ class AutoDeviceMixin:
         """skorch's ``load_params``, with ``device="auto"`` resolved first."""
         with self._on_device():
             return super().load_params(*args, **kwargs)
-
-    def __getstate__(self):
-        """skorch's state, with the torch objects saved by ``torch.save``.
-
-        skorch pickles modules and optimizers with ``pickle``, which names
-        each tensor's storage by its memory address: two equal estimators
-        (a deep copy) would pickle, and ``joblib.hash``, differently.
-        ``torch.save`` numbers the storages in order and, with strings
-        written by value, equal estimators give equal bytes (scikit-learn's
-        ``check_estimators_overwrite_params`` compares such hashes of a
-        fitted source passed as a parameter).
-        """
-        state = self.__dict__.copy()
-        state.pop("_device_in_use", None)
-        prefixes = tuple(self.cuda_dependent_attributes_)
-        torch_objects = {
-            key: state.pop(key)
-            for key in list(state)
-            if isinstance(key, str) and key.startswith(prefixes)
-        }
-        buffer = io.BytesIO()
-        torch.save(torch_objects, buffer, pickle_module=_VALUE_PICKLE)
-        state[_TORCH_STATE] = buffer.getvalue()
-        return state
-
-    def __setstate__(self, state):
-        requested = state.get("device")
-        if requested == "auto":
-            state["device"] = resolve_device("auto")
-        saved = state.pop(_TORCH_STATE, None)
-        if saved is not None:
-            # skorch's own unpickling maps devices; give it nothing to load.
-            state["__cuda_dependent_attributes__"] = pickle.dumps({})
-        super().__setstate__(state)
-        if saved is not None:
-            # A pickle runs code anyway: loading it means trusting it, so the
-            # modules inside need not pass torch's weights_only filter.
-            self.__dict__.update(
-                torch.load(
-                    io.BytesIO(saved),
-                    map_location=get_map_location(self.__dict__["device"]),
-                    weights_only=False,
-                )
-            )
-        if requested == "auto":
-            self.__dict__["device"] = "auto"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import torch
@@ -12,16 +11,15 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
-from torch.utils.data import Subset
 
-from ._data import BatchLoader, ImageDataset, content_order
-from ._device import autocast_for
+from ._build import build_network, load_source
+from ._device import resolve_device
+from ._fitted import check_fitted_images, remember_images
 from ._guard import explain_input_size
-from ._images import check_images, pixel_max
-from ._network import TransferNetwork
-from ._source import check_channels, check_weights_sha256, resolve_source
-from ._training import resolve_device, seeded, unit_position
+from ._images import check_images
+from ._inference import batched_inference, require_finite
+from ._seeding import seeded
+from ._units import unit_position
 
 __all__ = ["CNNFeatureExtractor"]
 
@@ -110,7 +108,7 @@ class CNNFeatureExtractor(
         "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "image_shape": [None, "array-like"],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "device": [str],
+        "device": [str, torch.device],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
         "weights_sha256": [None, str],
@@ -163,23 +161,19 @@ class CNNFeatureExtractor(
         """
         self._validate_params()
         images = check_images(X, self.image_shape, estimator_name=type(self).__name__)
-        self.pixel_max_ = pixel_max(images)
-        self.image_shape_ = tuple(int(v) for v in images.shape[1:])
-        self.n_features_in_ = math.prod(self.image_shape_)
-        check_weights_sha256(self.weights, self.weights_sha256)
+        remember_images(self, images)
         with seeded(self.random_state):
-            source = resolve_source(
+            source = load_source(
                 self.backbone,
-                self.weights,
-                in_channels=self.image_shape_[0],
+                weights=self.weights,
+                weights_sha256=self.weights_sha256,
+                image_shape=self.image_shape_,
                 input_size=self.input_size,
-                image_side=min(self.image_shape_[1:]),
             )
         units = source.decomposed.units[:-1]
         self.layer_names_ = [name for name, _ in units]
         stop, self.layer_ = self._stop_after(self.layer_names_)
-        network = TransferNetwork.from_source(source, upto=stop)
-        check_channels(source, self.image_shape_[0])
+        network = build_network(source, upto=stop)
         self.network_ = network.set_frozen(len(network.units)).eval()
         with explain_input_size(source.input_size, self.backbone):
             self.n_features_out_ = self._embed(images[:1]).shape[1]
@@ -201,19 +195,20 @@ class CNNFeatureExtractor(
     def _embed(self, images):
         device = resolve_device(self.device)
         network = self.network_.to(device)
-        outputs = []
-        # In an order set by the images' content: the same images give the
-        # same bits in any order (see content_order).
-        order = content_order(images)
-        dataset = Subset(ImageDataset(images), order)
-        loader = BatchLoader(dataset, batch_size=self.batch_size)
-        with torch.no_grad(), autocast_for(device, self.precision):
-            for batch, _ in loader:
-                features = network.forward_features(network.prepare(batch.to(device)))
-                outputs.append(self._pool(features).float().cpu())
-        outputs = torch.cat(outputs)
-        outputs[order.cpu()] = outputs.clone()
-        return outputs.numpy()
+
+        def embed(batch):
+            features = network.forward_features(network.prepare(batch))
+            return self._pool(features).float()
+
+        features = batched_inference(
+            embed,
+            images,
+            device=device,
+            precision=self.precision,
+            batch_size=self.batch_size,
+            ordered=True,
+        )
+        return require_finite(features, "features").numpy()
 
     def transform(self, X):
         """Embeddings of ``X``.
@@ -228,16 +223,7 @@ class CNNFeatureExtractor(
         -------
         features : ndarray of shape (n, ``n_features_out_``), float32
         """
-        check_is_fitted(self, "network_")
-        images = check_images(
-            X,
-            self.image_shape,
-            expected_shape=self.image_shape_,
-            estimator_name=type(self).__name__,
-            fitted_max=getattr(self, "pixel_max_", None),
-            resizable=self.network_.input_size is not None,
-        )
-        return self._embed(images)
+        return self._embed(check_fitted_images(self, X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -61,9 +61,8 @@ class TrainingGuard(Callback):
                 name: torch.empty_like(value, device="cpu")
                 for name, value in state.items()
             }
-        with torch.no_grad():
-            for name, value in state.items():
-                snapshot[name].copy_(value.detach())
+        for name, value in state.items():
+            snapshot[name].copy_(value.detach())
         self.snapshot_ = snapshot
         self.epoch_open_ = True
 

@@ -21,12 +21,10 @@ lists of arrays are accepted.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 
 import numpy as np
 import torch
-from sklearn.exceptions import DataConversionWarning
 
 __all__ = [
     "ImageShapeWarning",
@@ -194,7 +192,8 @@ def _check_fitted_shape(shape, given_shape, expected_shape, estimator_name, resi
     )
 
 
-def _to_numpy(X):
+def to_numpy(X):
+    """``X`` (array, tensor, DataFrame, list of arrays) as a NumPy array."""
     if isinstance(X, torch.Tensor):
         return X.detach().cpu().numpy()
     if hasattr(X, "to_numpy") and hasattr(X, "columns"):  # pandas DataFrame
@@ -251,7 +250,7 @@ def check_images(
     images : torch.Tensor of uint8 or float32, shape (n, C, H, W)
         Shares memory with ``X`` where the layout allows.
     """
-    array = _to_numpy(X)
+    array = to_numpy(X)
     given_shape = array.shape  # as passed, before any reshaping
     if array.dtype == object or array.dtype.kind in "USO":
         try:
@@ -333,67 +332,3 @@ def check_images(
     if not array.flags.writeable or not array.flags.c_contiguous:
         array = np.ascontiguousarray(array).copy()
     return torch.from_numpy(array)
-
-
-def check_labels(y, n_samples):
-    """Validate classification targets; return them as a 1-D array."""
-    if y is None:
-        raise ValueError(
-            "`y` is required: a label for every image in X (this estimator "
-            "requires y to be passed, but the target y is None)."
-        )
-    labels = _to_numpy(y)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected. Please "
-            "change the shape of y to (n_samples,), for example using ravel().",
-            DataConversionWarning,
-            stacklevel=3,
-        )
-        labels = labels.ravel()
-    if labels.ndim != 1:
-        raise ValueError(
-            f"`y` must be 1-D (one label per image); got shape {labels.shape}."
-        )
-    if len(labels) != n_samples:
-        raise ValueError(
-            f"`X` and `y` have inconsistent numbers of samples: {n_samples} images "
-            f"but {len(labels)} labels."
-        )
-    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
-        raise ValueError("`y` contains NaN or infinity (Input y contains NaN).")
-    if labels.dtype.kind == "f" and not np.all(np.mod(labels, 1) == 0):
-        raise ValueError(
-            "Unknown label type: `y` holds continuous values; a classifier needs "
-            "class labels."
-        )
-    if labels.dtype == object:
-        kinds = {
-            "number" if isinstance(v, numbers.Number) else type(v).__name__
-            for v in labels.tolist()
-        }
-        if len(kinds) > 1:
-            raise ValueError(
-                f"`y` mixes label types ({', '.join(sorted(kinds))}); labels "
-                "must be all strings or all numbers, e.g. y.astype(str)."
-            )
-    return labels
-
-
-def encode_labels(y, classes, name="y"):
-    """Positions of the labels ``y`` in ``classes``, as int64.
-
-    ``classes`` fixes the order of the network's outputs (and of
-    ``classes_``); a label not in it raises a ``ValueError`` naming ``name``.
-    """
-    index = {label: i for i, label in enumerate(np.asarray(classes).tolist())}
-    unknown = sorted({str(v) for v in y.tolist() if v not in index})
-    if unknown:
-        raise ValueError(
-            f"`{name}` has labels not in the classes {list(index)}: {unknown}."
-        )
-    return np.array([index[v] for v in y.tolist()], dtype=np.int64)
-
-
-def is_integral(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -11,10 +11,12 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.utils._param_validation import StrOptions
 from torch import nn
 
-from ._base import TRAINING_CONSTRAINTS, ImageClassifierBase
+from ._base import ImageClassifierBase
+from ._build import build_network
 from ._data import BatchLoader, ShuffledBatchLoader
-from ._network import TransferNetwork
-from ._training import resolve_device
+from ._device import resolve_device
+from ._inference import batched_inference
+from ._params import TRAINING_CONSTRAINTS
 
 __all__ = ["LabelRelationTransfer", "label_relation", "select_outputs"]
 
@@ -95,10 +97,9 @@ def select_outputs(classifier, outputs):
 
     def subset(linear):
         new = nn.Linear(linear.in_features, len(index), bias=linear.bias is not None)
-        with torch.no_grad():
-            new.weight.copy_(linear.weight[index])
-            if linear.bias is not None:
-                new.bias.copy_(linear.bias[index])
+        new.weight = nn.Parameter(linear.weight.detach()[index].clone())
+        if linear.bias is not None:
+            new.bias = nn.Parameter(linear.bias.detach()[index].clone())
         return new
 
     if isinstance(classifier, nn.Linear):
@@ -272,17 +273,17 @@ class LabelRelationTransfer(ImageClassifierBase):
 
     def _source_outputs_for(self, source, X):
         """Logits of the whole source network, head included, for ``X``."""
-        # The source's whole network, its own head included.
-        network = TransferNetwork.from_source(source).to(resolve_device(self.device))
-        network.eval()
-        # Through the classifier's data path: the images go to the device only
+        device = resolve_device(self.device)
+        network = build_network(source).to(device).eval()
+        # Through the classifier's batches: the images go to the device only
         # within its memory budget, else batch by batch from host memory.
-        dataset = self.get_dataset(X)
-        outputs = []
-        with torch.no_grad(), self._autocast():
-            for batch, _ in self.get_iterator(dataset, training=False):
-                outputs.append(network(batch).float())
-        return torch.cat(outputs).cpu()
+        return batched_inference(
+            lambda batch: network(batch).float(),
+            X,
+            device=device,
+            precision=self.precision,
+            loader=lambda dataset: self.get_iterator(dataset, training=False),
+        )
 
     def _before_initialize(self, X, y_encoded):
         if self.estimator is None:
@@ -291,7 +292,7 @@ class LabelRelationTransfer(ImageClassifierBase):
                 "source), or a backbone with its pretrained head such as "
                 "'efficientnet_lite0'."
             )
-        source = self._resolve_source(self.estimator)
+        source = self._load_source(self.estimator)
         outputs = self._source_outputs_for(source, X)
         n_classes, n_outputs = len(self.classes_), outputs.shape[1]
         if n_classes > n_outputs:
@@ -313,7 +314,7 @@ class LabelRelationTransfer(ImageClassifierBase):
     def initialize_module(self):
         source = getattr(self, "_source_", None)
         if source is None:
-            source = self._resolve_source(self.estimator)
+            source = self._load_source(self.estimator)
         head = select_outputs(source.decomposed.units[-1][1], self.source_outputs_)
         self.module_ = self._build_network(source, head)
         self.source_categories_ = self.source_classes_

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import clone
 
-from ._training import seeded
+from ._seeding import seeded
 
 __all__ = ["LRFindResult", "lr_find"]
 

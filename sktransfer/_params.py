@@ -1,19 +1,61 @@
-"""skorch's state kept apart from the parameters, as scikit-learn requires.
+"""The parameters of the image classifiers: their constraints, and skorch's
+state kept apart from them, as scikit-learn requires.
 
 skorch's ``__init__`` sets fitted-state attributes, lists its private
 bookkeeping among the parameters and builds the callbacks in ``set_params``;
 scikit-learn's rules (``check_no_attributes_set_in_init``, ``check_set_params``,
-``check_do_not_raise_errors_in_init_or_set_params``) forbid each. This mixin
+``check_do_not_raise_errors_in_init_or_set_params``) forbid each. The mixin
 keeps skorch working as before while ``get_params``/``set_params`` see
 parameters only.
+
+The defaults of the parameters the estimators share are those of
+:class:`~sktransfer.PretrainedCNNClassifier`'s signature: the command line
+reads them from there (:func:`default_of`), and a test holds the other
+estimators to them.
 """
 
 from __future__ import annotations
 
 import difflib
 import inspect
+import numbers
 
-__all__ = ["SklearnParamsMixin"]
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._batchnorm import BATCHNORM_MODES
+from ._recipe import LR_SCHEDULES
+
+__all__ = ["TRAINING_CONSTRAINTS", "SklearnParamsMixin", "default_of"]
+
+# Parameters every estimator built on ImageClassifierBase has.
+TRAINING_CONSTRAINTS = {
+    "freeze_upto": [Interval(numbers.Integral, 0, None, closed="left"), str],
+    "image_shape": [None, "array-like"],
+    "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "class_weight": [None, StrOptions({"balanced"}), dict],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+    "freeze_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+    "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="left")],
+    "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+    "cache_frozen": ["boolean"],
+    "weights_sha256": [None, str],
+    "tta": [None, "boolean", StrOptions({"flip", "rot90", "flip_rot90"})],
+    "batchnorm": [StrOptions(set(BATCHNORM_MODES))],
+    "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
+    "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+    "max_epochs": [None, Interval(numbers.Integral, 0, None, closed="left")],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "callbacks": [None, list, tuple, StrOptions({"disable"})],
+}
+
+
+def default_of(estimator_class, name):
+    """The default of parameter ``name`` in ``estimator_class``'s signature:
+    where the command line reads the recipe's defaults."""
+    return inspect.signature(estimator_class).parameters[name].default
 
 
 def _kept_privately(name):

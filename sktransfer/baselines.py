@@ -7,8 +7,6 @@ Kozuka, Table V) takes exactly the same ``X``.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import make_pipeline
@@ -16,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
+from ._fitted import check_fitted_images, remember_images
 from ._images import check_images
 
 __all__ = ["ImageToRows", "linear_svm_on_pixels"]
@@ -50,19 +49,11 @@ class ImageToRows(TransformerMixin, BaseEstimator):
         images = check_images(
             X, self.image_shape, estimator_name="ImageToRows", check_scale=False
         )
-        self.image_shape_ = tuple(int(v) for v in images.shape[1:])
-        self.n_features_in_ = math.prod(self.image_shape_)
+        remember_images(self, images, scale=False)
         return self
 
     def transform(self, X):
-        check_is_fitted(self, "image_shape_")
-        images = check_images(
-            X,
-            self.image_shape,
-            expected_shape=self.image_shape_,
-            estimator_name="ImageToRows",
-            check_scale=False,
-        ).numpy()
+        images = check_fitted_images(self, X, check_scale=False).numpy()
         rows = images.reshape(len(images), -1).astype(np.float32)
         return rows / 255.0 if images.dtype == np.uint8 else rows
 

@@ -80,7 +80,11 @@ def test_small_data_oracle_grid_has_18_settings():
 
 
 def test_tta_benchmark_prints_every_mode():
-    done = _run("tta.py", "--tasks", "digits-10", "--seeds", "1", "--max-epochs", "1")
+    done = _run(
+        "tta.py",
+        *("--tasks", "digits-10", "--seeds", "1", "--max-epochs", "1"),
+        *("--n-test", "100"),
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
     assert [row.split(" | ")[0] for row in rows[1:]] == [

@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.frozen import FrozenEstimator
 
-from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier, _cache
+from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier, _cache, _device
 from sktransfer._data import BatchLoader, ImageDataset
 
 
@@ -112,9 +112,7 @@ def test_compute_prefix_matches_the_network(data):
     clf = _fit(X, y, freeze_upto=2, max_epochs=1)
     network = clf.module_
     images = torch.as_tensor(X[:10, None])
-    prefix = _cache.compute_prefix(
-        network, images, 2, "cpu", 4, torch.autocast("cpu", enabled=False)
-    )
+    prefix = _cache.compute_prefix(network, images, 2, "cpu", 4, "float32")
     with torch.no_grad():
         network.eval()
         whole = network(images)
@@ -123,7 +121,7 @@ def test_compute_prefix_matches_the_network(data):
 
 def test_images_stream_from_host_when_they_do_not_fit(data, monkeypatch):
     X, y, X_new = data
-    monkeypatch.setattr(_cache, "fits_on_device", lambda nbytes, device: False)
+    monkeypatch.setattr(_device, "fits_on_device", lambda nbytes, device: False)
     streamed = _fit(X, y, max_epochs=1, cache_frozen=False)
     monkeypatch.undo()
     resident = _fit(X, y, max_epochs=1, cache_frozen=False)
@@ -141,12 +139,12 @@ def test_batch_loader_copies_batches_to_the_dataset_device():
 
 
 def test_memory_budgets(monkeypatch):
-    assert _cache.fits_on_device(10**15, "cpu")
-    monkeypatch.setattr(_cache, "_free_cuda_bytes", lambda device: 1000)
-    assert _cache.fits_on_device(250, "cuda")
-    assert not _cache.fits_on_device(251, "cuda")
+    assert _device.fits_on_device(10**15, "cpu")
+    monkeypatch.setattr(_device, "free_cuda_bytes", lambda device: 1000)
+    assert _device.fits_on_device(250, "cuda")
+    assert not _device.fits_on_device(251, "cuda")
     X = torch.zeros(3)
-    assert _cache.place_images(X, "cpu") is X
+    assert _device.place_images(X, "cpu") is X
 
 
 def test_torch_compile_gives_the_same_model():

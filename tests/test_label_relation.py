@@ -229,18 +229,18 @@ def test_source_outputs_go_through_the_device_data_budget(
     # The source network's pass over X (before the relation exists) must use
     # the classifier's data path, which keeps images in host memory when
     # they do not fit the device budget, not move all of X to the device.
-    import sktransfer._base as base
+    import sktransfer._inference as inference
 
     X, y = digits
     target = y >= 6
     lrt = LabelRelationTransfer(digit_source, max_epochs=0, random_state=0)
     placed = []
-    real = base.place_images
+    real = inference.place_images
 
     def spy(images, device):
         placed.append((len(images), hasattr(lrt, "relation_")))
         return real(images, device)
 
-    monkeypatch.setattr(base, "place_images", spy)
+    monkeypatch.setattr(inference, "place_images", spy)
     lrt.fit(X[target], y[target])
     assert (int(target.sum()), False) in placed

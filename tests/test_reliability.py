@@ -391,7 +391,7 @@ def test_seeded_blocks_of_two_threads_do_not_interleave():
     # left as one of the threads left it.
     import threading
 
-    from sktransfer._training import seeded
+    from sktransfer._seeding import seeded
 
     torch.manual_seed(123)
     caller = torch.random.get_rng_state()

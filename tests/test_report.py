@@ -7,7 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sktransfer._report import _advice_lines, _freeze_curve, format_summary  # noqa: E402
+from sktransfer._cli._report import _advice_lines, _freeze_curve, format_summary  # noqa: E402
 
 
 def _result(n_runs):

@@ -201,7 +201,7 @@ def test_transfer_study(digits):
     assert started[0] == "training the source network"
     assert started[1:] == [row["method"] for row in seen]
     assert result["source_fit_time"] > 0
-    from sktransfer._report import _advice_lines
+    from sktransfer._cli._report import _advice_lines
 
     assert any(
         line.startswith("Time: training the source network ")
@@ -229,7 +229,7 @@ def test_transfer_study_leaves_out_lrt_when_the_target_has_more_classes(digits):
     [
         (200, 0.95, 1, {"freeze_upto": "all"}),
         (5000, 0.95, 2, {"freeze_upto": 0}),
-        (200, 0.5, 3, {"freeze_upto": "all", "layer": "middle"}),
+        (200, 0.5, 3, {"freeze_upto": "all", "layer": "half"}),
         (5000, 0.5, 4, {"freeze_upto": 0, "weights": "DEFAULT"}),
     ],
 )

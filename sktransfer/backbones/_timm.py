@@ -10,6 +10,7 @@ fine-tunes everything.
 from __future__ import annotations
 
 from .._registry import BackboneSpec, DecomposedNetwork, register_backbone_prefix
+from .._weights import WeightsSpec
 
 
 def timm_units(model):
@@ -18,6 +19,26 @@ def timm_units(model):
     model.reset_classifier(0)
     return DecomposedNetwork(
         units=[("body", model), ("classifier", classifier)], pool_index=1
+    )
+
+
+def _weights(model_name, cfg):
+    """The :class:`~sktransfer.WeightsSpec` of timm's pretrained config: its
+    own normalisation, input size and class names, loaded by timm's hub."""
+    import timm
+
+    def load():
+        return timm.create_model(model_name, pretrained=True).state_dict()
+
+    label_names = getattr(cfg, "label_names", None)
+    return WeightsSpec(
+        name=getattr(cfg, "tag", None) or "DEFAULT",
+        loader=load,
+        mean=tuple(cfg.mean),
+        std=tuple(cfg.std),
+        input_size=int(cfg.input_size[-1]),
+        categories=tuple(label_names) if label_names else None,
+        label=f"timm's {model_name}" + (f".{cfg.tag}" if cfg.tag else ""),
     )
 
 
@@ -34,26 +55,24 @@ def _resolve(model_name):
             f"`backbone` 'timm/{model_name}' is not a timm model."
             + (f" Close names: {close}." if close else "")
         )
-    cfg = timm.models.get_pretrained_cfg(model_name) or {}
-    if hasattr(cfg, "to_dict"):
-        cfg = cfg.to_dict()
-    input_size = cfg.get("input_size", (3, 224, 224))
+    # timm's PretrainedCfg is the one description of the weights.
+    cfg = timm.models.get_pretrained_cfg(model_name)
+    weights = () if cfg is None else (_weights(model_name, cfg),)
+    in_channels = int(cfg.input_size[0]) if cfg is not None else 3
 
     def build(in_channels, input_size):
         return timm.create_model(model_name, pretrained=False, in_chans=in_channels)
-
-    def default_weights():
-        return timm.create_model(model_name, pretrained=True).state_dict()
 
     return BackboneSpec(
         name=f"timm/{model_name}",
         build=build,
         decompose=timm_units,
-        input_size=int(input_size[-1]),
-        mean=tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
-        std=tuple(cfg.get("std", (0.229, 0.224, 0.225))),
-        in_channels=int(input_size[0]),
-        default_weights=default_weights,
+        input_size=weights[0].input_size if weights else 224,
+        mean=weights[0].mean if weights else timm.data.IMAGENET_DEFAULT_MEAN,
+        std=weights[0].std if weights else timm.data.IMAGENET_DEFAULT_STD,
+        in_channels=in_channels,
+        weights=weights,
+        default_weights=weights[0].name if weights else None,
         family="timm: body, classifier",
     )
 

@@ -26,13 +26,17 @@ carry.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlparse
 
 import torchvision
 from torch import nn
 
 from .._registry import DecomposedNetwork, register_backbone, register_module_rule
+from .._weights import WeightsSpec
 from ._rules import group_layers
 
 
@@ -154,6 +158,7 @@ class _Family:
 
     module_class: type
     rule: Callable
+    family: str
     names: tuple
     build_kwargs: dict = field(default_factory=dict)
     normalization: dict | None = None  # replaces the weights' preset
@@ -164,6 +169,7 @@ _FAMILIES = (
     _Family(
         torchvision.models.ResNet,
         resnet_units,
+        "ResNet: stem, layer1..layer4, fc",
         (
             "resnet18",
             "resnet34",
@@ -176,15 +182,25 @@ _FAMILIES = (
     _Family(
         torchvision.models.VGG,
         features_classifier_units,
+        "VGG: conv1..convN, fc1..fc3",
         ("vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"),
     ),
-    _Family(torchvision.models.AlexNet, features_classifier_units, ("alexnet",)),
     _Family(
-        torchvision.models.DenseNet, densenet_units, ("densenet121", "densenet169")
+        torchvision.models.AlexNet,
+        features_classifier_units,
+        "AlexNet: conv1..conv5, fc1..fc3",
+        ("alexnet",),
+    ),
+    _Family(
+        torchvision.models.DenseNet,
+        densenet_units,
+        "DenseNet: stem, block1..block4, classifier",
+        ("densenet121", "densenet169"),
     ),
     _Family(
         torchvision.models.GoogLeNet,
         googlenet_units,
+        "GoogLeNet: stem, inception3..inception5, fc",
         ("googlenet",),
         build_kwargs=_INCEPTION_BUILD,
         normalization=_INCEPTION_NORM,
@@ -192,6 +208,7 @@ _FAMILIES = (
     _Family(
         torchvision.models.Inception3,
         inception_v3_units,
+        "Inception v3: stem, mixed5..mixed7, fc",
         ("inception_v3",),
         build_kwargs=_INCEPTION_BUILD,
         normalization=_INCEPTION_NORM,
@@ -200,16 +217,19 @@ _FAMILIES = (
     _Family(
         torchvision.models.MobileNetV3,
         features_list_units,
+        "MobileNet v3: features0.., fc1..",
         ("mobilenet_v3_small", "mobilenet_v3_large"),
     ),
     _Family(
         torchvision.models.EfficientNet,
         features_list_units,
+        "EfficientNet: features0.., fc1..",
         ("efficientnet_b0", "efficientnet_b1"),
     ),
     _Family(
         torchvision.models.ConvNeXt,
         features_list_units,
+        "ConvNeXt: features0.., fc1..",
         ("convnext_tiny", "convnext_small"),
     ),
 )
@@ -223,30 +243,49 @@ def _builder(name, build_kwargs):
     return build
 
 
+def weights_spec(member, normalization=None):
+    """The :class:`~sktransfer.WeightsSpec` of a torchvision weights enum
+    member: its URL (the file name carries the start of its SHA-256), the
+    normalisation and crop size of its preset (or ``normalization``), its
+    categories. torchvision's preset is read here, once."""
+    preset = member.transforms()
+    normalization = normalization or {
+        "mean": tuple(preset.mean),
+        "std": tuple(preset.std),
+    }
+    file_name = os.path.basename(urlparse(member.url).path)
+    digest = re.search(r"-([a-f0-9]{8,})\.", file_name)
+    categories = member.meta.get("categories")
+    return WeightsSpec(
+        name=member.name,
+        url=member.url,
+        sha256=digest.group(1) if digest else None,
+        input_size=int(preset.crop_size[0]),
+        categories=tuple(categories) if categories else None,
+        label=str(member),
+        **normalization,
+    )
+
+
 def _register_all():
     for family in _FAMILIES:
         # A user's own instance of the class is cut the same way.
         register_module_rule(family.module_class, family.rule)
         for name in family.names:
-            enum = torchvision.models.get_model_weights(name)
-            default = enum.DEFAULT
-            preset = default.transforms()
-            normalization = family.normalization or {
-                "mean": tuple(preset.mean),
-                "std": tuple(preset.std),
-            }
+            members = torchvision.models.get_model_weights(name)
+            weights = tuple(weights_spec(m, family.normalization) for m in members)
+            default = next(w for w in weights if w.name == members.DEFAULT.name)
             register_backbone(
                 name,
                 decompose=family.rule,
-                input_size=int(preset.crop_size[0]),
+                input_size=default.input_size,
                 min_input_size=family.min_input_size,
                 in_channels=3,
-                default_weights=default,
-                weights_enum=enum,
-                categories=list(default.meta.get("categories", [])) or None,
-                family=family.rule.__doc__.split(":")[0],
-                preset_normalization=family.normalization is None,
-                **normalization,
+                mean=default.mean,
+                std=default.std,
+                weights=weights,
+                default_weights=default.name,
+                family=family.family,
             )(_builder(name, family.build_kwargs))
 
 

@@ -1,4 +1,5 @@
-"""What the Displays share: the fitted network and image checks."""
+"""What the Displays share: the fitted network, its images, and forward passes
+through the core's batched inference."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from .._images import check_images
-from .._training import unit_position
+from .._fitted import check_fitted_images
+from .._fitted import fitted_network as _fitted_network
+from .._inference import PREDICT_BATCH_SIZE, batched_inference
+from .._units import unit_position
 
 
 def fitted_network(estimator):
@@ -19,9 +22,7 @@ def fitted_network(estimator):
     as it found it (a model moved to the CPU would fail its next ``predict``
     on the GPU).
     """
-    network = getattr(estimator, "module_", None) or getattr(
-        estimator, "network_", None
-    )
+    network = _fitted_network(estimator)
     if network is None or not hasattr(network, "units"):
         raise ValueError(
             "`estimator` must be a fitted PretrainedCNNClassifier, "
@@ -51,14 +52,31 @@ def evaluating(network):
 
 
 def one_image(estimator, image):
-    """``image`` as a (1, C, H, W) tensor of the estimator's fitted shape."""
-    images = check_images(
-        np.asarray(image)[None],
-        getattr(estimator, "image_shape", None),
-        expected_shape=getattr(estimator, "image_shape_", None),
-        estimator_name=type(estimator).__name__,
-    )
-    return images
+    """``image`` as a (1, C, H, W) tensor the estimator accepts."""
+    return check_fitted_images(estimator, np.asarray(image)[None])
+
+
+def inference_settings(estimator, network):
+    """How the estimator runs batches: the device its network is on (left
+    there), its precision and its prediction batch size."""
+    batch_size = getattr(estimator, "_predict_batch_size", None)
+    return {
+        "device": network_device(network),
+        "precision": getattr(estimator, "precision", None),
+        "batch_size": batch_size() if batch_size else PREDICT_BATCH_SIZE,
+    }
+
+
+def unit_maps(estimator, network, X, stop, to="cpu", last=False):
+    """The outputs of units ``0 .. stop - 1`` for images ``X`` (a tuple, on
+    ``to``; with ``last``, unit ``stop - 1``'s alone), by the core's batched
+    inference on the network's device."""
+
+    def maps(batch):
+        outputs = tuple(network.iter_units(network.prepare(batch), stop=stop))
+        return outputs[-1:] if last else outputs
+
+    return batched_inference(maps, X, to=to, **inference_settings(estimator, network))
 
 
 def show_image(images):
@@ -77,16 +95,10 @@ def unit_index(network, layer):
     return unit_position(layer, list(network.units), "layer")
 
 
-def unit_outputs(network, x, stop=None):
-    """The output of every unit (or of the first ``stop``) for prepared ``x``."""
-    return list(network.iter_units(x, stop=stop))
-
-
-def last_spatial_unit(network, x, min_side=1):
+def last_spatial_unit(estimator, network, x, min_side=1):
     """Index of the last unit whose output maps are at least ``min_side``
     pixels a side; the last unit with any spatial extent when none is."""
-    with torch.no_grad():
-        outputs = unit_outputs(network, network.prepare(x.to(network_device(network))))
+    outputs = unit_maps(estimator, network, x, stop=len(network.units))
     sides = [min(output.shape[-2:]) if output.ndim == 4 else 0 for output in outputs]
     spatial = [
         i

@@ -6,14 +6,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._images import check_images, encode_labels
+from .._fitted import check_fitted_images
+from .._inference import iter_batches
+from .._labels import encode_labels
 from ._common import (
     evaluating,
     grid,
+    inference_settings,
     last_spatial_unit,
     show_image,
     unit_index,
-    unit_outputs,
+    unit_maps,
 )
 
 __all__ = ["GradCAMDisplay", "grad_cam"]
@@ -73,12 +76,8 @@ def grad_cam(estimator, X, *, target=None, layer=None):
 
 
 def _images(estimator, X):
-    return check_images(
-        X,
-        getattr(estimator, "image_shape", None),
-        expected_shape=getattr(estimator, "image_shape_", None),
-        estimator_name=type(estimator).__name__,
-    )
+    # What predict accepts: other sizes too where the network resizes.
+    return check_fitted_images(estimator, X)
 
 
 def _grad_cam(estimator, network, images, target, layer):
@@ -90,46 +89,52 @@ def _grad_cam(estimator, network, images, target, layer):
 
 def _grad_cam_on(estimator, network, images, target, layer, device):
     index = (
-        last_spatial_unit(network, images[:1], min_side=MIN_MAP_SIDE)
+        last_spatial_unit(estimator, network, images[:1], min_side=MIN_MAP_SIDE)
         if layer is None
         else None
     )
     if index is None:
         index = unit_index(network, layer)
     classes = np.asarray(estimator.classes_)
-    heatmaps, explained = [], []
-    for start in range(0, len(images), 64):
-        batch = images[start : start + 64].to(device)
-        with torch.no_grad():
-            maps = unit_outputs(network, network.prepare(batch), stop=index + 1)[-1]
+    extras = ()
+    if target is not None:
+        labels = np.broadcast_to(np.asarray(target), (len(images),))
+        # classes_ is in the user's order (``classes=``), not sorted.
+        extras = (torch.as_tensor(encode_labels(labels, classes, name="target")),)
+    settings = inference_settings(estimator, network)
+
+    def explain(batch, *wanted):
+        # The unit's maps without gradients, the rest of the network with.
+        maps = unit_maps(
+            estimator, network, batch, stop=index + 1, to=device, last=True
+        )[0]
         if maps.ndim != 4:
             raise ValueError(
                 f"`layer` {list(network.units)[index]!r} outputs vectors, not "
                 "feature maps; pick a convolutional unit."
             )
-        maps = maps.detach().requires_grad_(True)
+        maps.requires_grad_(True)
         if index + 1 < len(network.units):
             scores = network.forward_suffix(maps, index + 1)
         else:  # maps of the last unit: still spatial, so pooling comes after it
             scores = network.forward_head(network.pool(maps))
-        if target is None:
-            columns = scores.argmax(dim=1)
-        else:
-            labels = np.broadcast_to(np.asarray(target), (len(images),))
-            labels = labels[start : start + len(batch)]
-            # classes_ is in the user's order (``classes=``), not sorted.
-            columns = encode_labels(labels, classes, name="target")
-            columns = torch.as_tensor(columns, device=device)
+        columns = wanted[0] if wanted else scores.argmax(dim=1)
         chosen = scores.gather(1, columns[:, None]).sum()
         (gradients,) = torch.autograd.grad(chosen, maps)
         weights = gradients.mean(dim=(2, 3), keepdim=True)
-        cam = F.relu((weights * maps).sum(dim=1, keepdim=True)).detach()
+        cam = F.relu((weights * maps).sum(dim=1, keepdim=True)).detach().float()
         cam = F.interpolate(
             cam, size=tuple(batch.shape[-2:]), mode="bilinear", align_corners=False
         )[:, 0]
         peak = cam.flatten(1).amax(dim=1).clamp_min(1e-12)[:, None, None]
-        heatmaps.append((cam / peak).float().cpu().numpy())
-        explained.append(classes[columns.cpu().numpy()])
+        return (cam / peak).cpu(), columns.cpu()
+
+    heatmaps, explained = [], []
+    for _, _, (heat, columns) in iter_batches(
+        explain, images, grad=True, extras=extras, **settings
+    ):
+        heatmaps.append(heat.numpy())
+        explained.append(classes[columns.numpy()])
     return np.concatenate(heatmaps), np.concatenate(explained)
 
 

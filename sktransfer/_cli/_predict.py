@@ -37,8 +37,8 @@ def predict_images(
     """
     import numpy as np
 
-    from ._persist import fitted_image_shape
-    from .datasets import load_images
+    from .._persist import fitted_image_shape
+    from ..datasets import load_images
 
     shape = fitted_image_shape(model)
     if image_size is None and shape is not None:
@@ -73,7 +73,7 @@ def _write_csv(rows, stream):
 
 
 def _predict(args):
-    from ._persist import load_model
+    from .._persist import load_model
 
     model = load_model(args.model)
     rows = predict_images(

@@ -129,7 +129,7 @@ def write_report(result, out, description=""):
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    from .inspection import FilterDisplay, GradCAMDisplay, StudyDisplay
+    from ..inspection import FilterDisplay, GradCAMDisplay, StudyDisplay
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,90 @@
+"""From ``backbone``, ``weights`` and the fitted images to the network.
+
+The one path every estimator takes: the weights file's SHA-256 is checked
+before it is read, the source network is resolved for the images' channels
+and size (:func:`~sktransfer._source.resolve_source`), a channel count it
+cannot take is refused, and the network is assembled from the source's units
+and a head (:meth:`~sktransfer._network.TransferNetwork.from_source`).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._augment import resolve_augment
+from ._device import is_cuda
+from ._network import TransferNetwork
+from ._source import check_channels, resolve_source
+from ._weights import check_weights_sha256
+
+__all__ = ["build_network", "load_source"]
+
+
+def load_source(backbone, *, weights, weights_sha256, image_shape, input_size):
+    """The source network for images of ``image_shape`` ``(C, H, W)``.
+
+    Parameters
+    ----------
+    backbone : str, nn.Module or fitted estimator
+    weights : "DEFAULT", None, str, weights enum or path
+    weights_sha256 : str or None
+        Checked against a ``weights`` file before it is read.
+    image_shape : tuple
+        The fitted ``(C, H, W)``: the channels to build for, and the side
+        that sets the default input size.
+    input_size : int or None
+
+    Returns
+    -------
+    source : Source
+    """
+    check_weights_sha256(weights, weights_sha256)
+    in_channels = image_shape[0]
+    source = resolve_source(
+        backbone,
+        weights,
+        in_channels=in_channels,
+        input_size=input_size,
+        image_side=min(image_shape[1:]),
+    )
+    check_channels(source, in_channels)
+    return source
+
+
+def build_network(
+    source, head=None, *, upto=None, augment=None, batchnorm="train", device=None
+):
+    """The network of a resolved ``source``: its body units and ``head``.
+
+    Parameters
+    ----------
+    source : Source
+        From :func:`load_source`.
+    head : nn.Module, callable or None, default=None
+        The head after the pooling; a callable ``head(source)`` builds it
+        (after the source, so that seeded initialisation draws in that
+        order). None keeps the source's own head, or none with ``upto``.
+    upto : int or None, default=None
+        Keep only the first ``upto`` body units (a feature extractor).
+    augment : None, str or callable, default=None
+        The ``augment`` parameter (:func:`~sktransfer._augment.resolve_augment`).
+    batchnorm : {"train", "recalibrate", "frozen"}, default="train"
+    device : str, torch.device or None, default=None
+        On CUDA the network is laid out channels-last.
+
+    Returns
+    -------
+    network : TransferNetwork
+    """
+    if callable(head) and not isinstance(head, torch.nn.Module):
+        head = head(source)
+    network = TransferNetwork.from_source(
+        source,
+        head,
+        upto=upto,
+        augment=resolve_augment(augment),
+        batchnorm=batchnorm,
+    )
+    if device is not None and is_cuda(device):
+        network.to(memory_format=torch.channels_last)
+    return network

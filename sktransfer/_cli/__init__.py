@@ -1,0 +1,39 @@
+"""The ``sktransfer`` command: ``sktransfer study`` runs the transfer study
+(and writes its report), ``sktransfer predict`` labels new images with a saved
+model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._predict import add_predict_parser
+from ._study import DESCRIPTION, add_study_parser
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser():
+    """The parser of the ``sktransfer`` command and its sub-commands."""
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sktransfer",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_study_parser(commands)
+    add_predict_parser(commands)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``sktransfer`` command; returns its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError) as error:
+        print(f"sktransfer {args.command}: error: {error}", file=sys.stderr)
+        return 2

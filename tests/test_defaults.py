@@ -1,0 +1,75 @@
+"""Defaults defined once: the parameters the estimators share have the same
+default everywhere, and the command line takes the recipe's."""
+
+import inspect
+
+import pytest
+
+from sktransfer import (
+    CNNFeatureExtractor,
+    LabelRelationTransfer,
+    PretrainedCNNClassifier,
+)
+from sktransfer._cli import build_parser
+
+
+def _defaults(estimator_class):
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(estimator_class).parameters.items()
+        if parameter.kind is parameter.KEYWORD_ONLY
+        or parameter.default is not parameter.empty
+    }
+
+
+# Parameters that mean another thing in the extractor: its batches are
+# inference batches, never training ones.
+EXTRACTOR_OWN = {"batch_size"}
+
+
+@pytest.mark.parametrize(
+    "other, own",
+    [(LabelRelationTransfer, set()), (CNNFeatureExtractor, EXTRACTOR_OWN)],
+    ids=["LabelRelationTransfer", "CNNFeatureExtractor"],
+)
+def test_shared_parameters_have_the_classifiers_defaults(other, own):
+    classifier, defaults = _defaults(PretrainedCNNClassifier), _defaults(other)
+    shared = (set(classifier) & set(defaults)) - own
+    assert len(shared) >= 6
+    different = {
+        name: (classifier[name], defaults[name])
+        for name in shared
+        if classifier[name] != defaults[name]
+    }
+    assert not different
+
+
+def test_accelerated_classifier_differs_only_where_accelerate_decides():
+    from sktransfer.multi_gpu import AcceleratedCNNClassifier
+
+    accelerated = AcceleratedCNNClassifier(accelerator=None).get_params(deep=False)
+    classifier = PretrainedCNNClassifier().get_params(deep=False)
+    different = {
+        name
+        for name in set(accelerated) & set(classifier)
+        if accelerated[name] is not classifier[name]
+        and accelerated[name] != classifier[name]
+    }
+    assert different == {"device", "precision", "iterator_train", "iterator_valid"}
+
+
+def test_the_command_line_takes_the_recipes_defaults():
+    parser = build_parser()
+    study = parser._subparsers._group_actions[0].choices["study"]
+    args = study.parse_args([])
+    classifier = _defaults(PretrainedCNNClassifier)
+    pairs = {
+        "input_size": "input_size",
+        "lr": "lr",
+        "batch_size": "batch_size",
+        "epochs": "max_epochs",
+        "device": "device",
+    }
+    for argument, parameter in pairs.items():
+        assert getattr(args, argument) == classifier[parameter], argument
+    assert args.input_size is None  # the recipe's rule, not a fixed 32 px
