@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 
 
@@ -17,6 +19,7 @@ def _run(script, *args):
     )
 
 
+@pytest.mark.slow  # a benchmark subprocess
 def test_cpu_throughput_prints_the_table():
     done = _run(
         "cpu_throughput.py",
@@ -34,6 +37,7 @@ def test_cpu_throughput_prints_the_table():
     assert len(rows) == 3 and all("x |" in row for row in rows)
 
 
+@pytest.mark.slow  # a benchmark subprocess
 def test_gpu_throughput_says_it_needs_cuda():
     import torch
 
@@ -43,6 +47,7 @@ def test_gpu_throughput_says_it_needs_cuda():
     assert done.returncode != 0 and "needs a CUDA GPU" in done.stderr
 
 
+@pytest.mark.slow  # a benchmark subprocess
 def test_small_data_prints_its_rows():
     done = _run(
         "small_data.py",
@@ -79,6 +84,7 @@ def test_small_data_oracle_grid_has_18_settings():
     )
 
 
+@pytest.mark.slow  # a benchmark subprocess
 def test_tta_benchmark_prints_every_mode():
     done = _run(
         "tta.py",

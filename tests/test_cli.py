@@ -144,6 +144,7 @@ def test_help_is_complete(capsys):
     assert undocumented == []
 
 
+@pytest.mark.slow  # subprocesses
 def test_console_script_entry_point():
     done = subprocess.run(
         [sys.executable, "-m", "sktransfer._cli", "--version"],

@@ -147,6 +147,7 @@ def test_memory_budgets(monkeypatch):
     assert _device.place_images(X, "cpu") is X
 
 
+@pytest.mark.slow  # torch.compile
 def test_torch_compile_gives_the_same_model():
     """skorch's ``compile=True`` (off by default: it does not pay on the CPU)."""
     rng = np.random.default_rng(0)

@@ -8,6 +8,9 @@ import pytest
 
 DOCS = Path(__file__).parent.parent / "docs"
 
+# Sphinx builds in subprocesses: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 def _build(tmp_path, *options, env=None):
     """Build the HTML docs into ``tmp_path / "html"``; the finished process."""

@@ -226,6 +226,7 @@ def thread_count(estimator, X, y):
     return torch.get_num_threads()
 
 
+@pytest.mark.slow  # worker processes
 def test_grid_search_n_jobs_2_does_not_oversubscribe(digits):
     import os
 
@@ -276,6 +277,7 @@ def test_displays_work_on_the_estimators(digits):
     plt.close("all")
 
 
+@pytest.mark.slow  # a Dask cluster
 def test_grid_search_on_a_dask_cluster(digits):
     distributed = pytest.importorskip("dask.distributed")
     import joblib

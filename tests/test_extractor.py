@@ -24,7 +24,17 @@ FAMILIES = {
 }
 
 
-@pytest.mark.parametrize("backbone", list(FAMILIES))
+# The largest networks on the CPU (VGG's 4096-wide dense units): the slow tier.
+SLOW_FAMILIES = {"vgg11", "alexnet", "convnext_tiny", "inception_v3"}
+
+
+@pytest.mark.parametrize(
+    "backbone",
+    [
+        pytest.param(name, marks=pytest.mark.slow) if name in SLOW_FAMILIES else name
+        for name in FAMILIES
+    ],
+)
 def test_every_unit_gives_one_row_per_image(backbone):
     # Dense units (mlp fc1, VGG/AlexNet fc*) come after the flatten: the
     # extractor once dropped it and crashed in torch's matrix product.

@@ -31,7 +31,7 @@ def _unit_changed(before, after, prefix):
     "backbone, size, n_frozen",
     [
         ("resnet18", 32, 3),
-        ("vgg11", 32, 4),
+        pytest.param("vgg11", 32, 4, marks=pytest.mark.slow),
         ("alexnet", 64, 3),
         ("densenet121", 32, 2),
         ("small_cnn", 16, 2),

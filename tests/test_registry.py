@@ -234,6 +234,7 @@ def test_lookups_return_copies_of_the_entry():
     assert get_backbone_spec("small_cnn").input_size != 999
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_a_registration_before_the_first_lookup_survives():
     # The built-ins used to load on the first lookup and overwrite it.
     import subprocess
@@ -275,6 +276,7 @@ def test_the_registry_is_pure_data():
     )
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_importing_the_package_registers_the_built_ins():
     import subprocess
     import sys
