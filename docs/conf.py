@@ -44,3 +44,9 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "within_subsection_order": "FileNameSortKey",
 }
+
+# numpydoc checks every documented object's docstring for gaps: parameters
+# undocumented, unknown or out of order, without a description, objects
+# without a docstring, functions without a Returns section. A gap is a
+# warning, and the docs build (-W) fails on it.
+numpydoc_validation_checks = {"PR01", "PR02", "PR03", "PR07", "PR10", "GL08", "RT01"}

@@ -1,6 +1,8 @@
 """sktransfer: transfer learning of CNNs for small image datasets, as
 scikit-learn estimators."""
 
+from importlib.metadata import PackageNotFoundError, version
+
 # The built-in backbone families register themselves on import, before any
 # lookup and before a user's own register_backbone.
 from . import backbones  # noqa: F401  (isort: skip)
@@ -43,4 +45,7 @@ __all__ = [
     "WeightsSpec",
 ]
 
-__version__ = "0.1.0"
+try:  # the version is written once, in pyproject.toml
+    __version__ = version("sktransfer")
+except PackageNotFoundError:  # a source tree that is not installed
+    __version__ = "0+unknown"

@@ -45,19 +45,22 @@ _SCENARIOS = {
 class Advice:
     """The scenario a target set falls in and the strategy it suggests.
 
-    Attributes
+    Parameters
     ----------
     scenario : int
         1 small & similar, 2 large & similar, 3 small & different, 4 large &
         different (Trivedi's numbering).
     strategy : str
+        The strategy, in words.
     params : dict
         Parameters that express the strategy in this library
         (``layer="half"``: the last unit of the first half of
         ``layer_names_``, a valid ``layer`` of
         :class:`~sktransfer.CNNFeatureExtractor`).
     rationale : str
+        Why, in words.
     small, similar : bool
+        Whether the target set is small, and similar to the source.
     """
 
     scenario: int

@@ -11,6 +11,7 @@ their parameters into a network in ``initialize_module``.
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 
@@ -19,7 +20,7 @@ import torch
 from sklearn.utils import compute_class_weight
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNetClassifier
+from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import (
     EarlyStopping,
     EpochTimer,
@@ -54,6 +55,14 @@ from ._seeding import seeded
 from ._units import resolve_unit_count
 
 __all__ = ["ImageClassifierBase"]
+
+# skorch 1.4 routes metadata by the public method that was called (fit runs
+# through partial_fit here); earlier versions take no such argument.
+_FIT_ROUTING = (
+    {"_routing_method": "fit"}
+    if "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
+    else {}
+)
 
 
 class ImageClassifierBase(
@@ -302,7 +311,7 @@ class ImageClassifierBase(
             else:
                 self._before_initialize(X, y_encoded)
                 self.initialize()
-            self._train(X, y_encoded, "fit", _routing_method="fit", **fit_params)
+            self._train(X, y_encoded, "fit", **_FIT_ROUTING, **fit_params)
         if verbosity(self) >= 1:
             print(fit_line(self, len(X), time.perf_counter() - start), flush=True)
         return self
@@ -372,7 +381,25 @@ class ImageClassifierBase(
         """Hook for work on the training data before the network is built."""
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Train for ``max_epochs`` more epochs without re-initialising."""
+        """Train for ``max_epochs`` more epochs without re-initialising.
+
+        An unfitted estimator is fitted instead (as ``fit``).
+
+        Parameters
+        ----------
+        X : array-like or tensor
+            Images the fitted estimator takes (as ``predict``).
+        y : array-like of shape (n,)
+            Labels, all among ``classes_``.
+        classes : array-like or None, default=None
+            Ignored: the classes are those of the first ``fit``.
+        **fit_params
+            Passed on to skorch.
+
+        Returns
+        -------
+        self : object
+        """
         if not getattr(self, "initialized_", False) or not hasattr(
             self, "image_shape_"
         ):
@@ -384,6 +411,13 @@ class ImageClassifierBase(
             self._refresh_callbacks()
             self._train(X, y_encoded, "partial_fit", **fit_params)
         return self
+
+    def __sklearn_is_fitted__(self):
+        # skorch's bookkeeping keys end in "_" too; scikit-learn 1.6 would
+        # take them for fitted attributes.
+        return bool(getattr(self, "initialized_", False)) and hasattr(
+            self, "image_shape_"
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,12 +10,14 @@ from torch import nn
 
 from ._base import ImageClassifierBase
 from ._data import BatchLoader, ShuffledBatchLoader
+from ._docs import shared_docs
 from ._network import HEAD_ACTIVATIONS, first_linear, make_head
 from ._params import TRAINING_CONSTRAINTS
 
 __all__ = ["PretrainedCNNClassifier"]
 
 
+@shared_docs
 class PretrainedCNNClassifier(ImageClassifierBase):
     """Fine-tune a pretrained CNN, as a scikit-learn classifier.
 
@@ -73,108 +75,11 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         cost 0.07 to 0.13 (``benchmarks/small_data.py``), hence off by
         default. Its statistics are re-estimated with the body's
         (``batchnorm``).
-    backbone_lr_scale : float, default=1.0
-        Learning-rate multiplier for the transferred body (a smaller rate for
-        pretrained layers, as Trivedi advises).
-    augment : None, {"flip", "rot90", "standard"} or callable, default=None
-        Augmentation of training batches, on the device; never applied to
-        validation or prediction batches.
-    tta : None, bool or {"flip", "rot90", "flip_rot90"}, default=None
-        Test-time augmentation (fastai's ``tta``): ``predict``,
-        ``predict_proba`` and ``forward`` average the class probabilities
-        over deterministic variants of each image, the image and its mirror
-        (``"flip"``), its four rotations (``"rot90"``) or all eight
-        (``"flip_rot90"``); ``True`` takes those of ``augment``. It costs 2,
-        4 or 8 forward passes; ``forward`` then returns the log of the
-        averaged probabilities. Use variants the classes do not change under
-        (mirrored digits are other digits): measured in the recipe guide.
-    image_shape : tuple or None, default=None
-        ``(C, H, W)`` or ``(H, W)`` of 2-D row input (e.g. after ``SMOTE``).
-    input_size : int or None, default=None
-        Square side images are resized to on the device; None takes the
-        backbone's (from the weights' metadata where there is some), except
-        for images under 96 px a side, which go in at 64 px (never below
-        what the backbone runs on): blowing 8x8 or 28x28 images up to 224 px
-        costs 12 times the compute and measured no better
-        (:func:`sktransfer._recipe.default_input_size`). The side used is in
-        ``module_.input_size``.
-    random_state : int, RandomState or None, default=None
-        Seeds initialisation, shuffling, dropout and augmentation.
-    class_weight : "balanced", dict or None, default=None
-        Weights of the classes in the loss.
-    early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the training data
-        and stop when the validation loss has not improved for
-        ``n_iter_no_change`` epochs, restoring the best weights.
-    validation_fraction : float, default=0.1
-    n_iter_no_change : int, default=5
-    freeze_epochs : int, default=0
-        Train the head alone for this many epochs before unfreezing down to
-        ``freeze_upto`` (fastai's ``fine_tune``).
-    precision : {"auto", "float32", "bfloat16"}, default="auto"
-        ``"auto"``: bf16 autocast on CUDA, float32 on CPU.
-    cache_frozen : bool, default=True
-        When the first units are frozen from the start (``freeze_epochs=0``)
-        and there is no augmentation, compute their output once per fit and
-        train the rest on it (exact: the frozen units give the same output
-        every epoch). ``freeze_upto="all"`` becomes one forward pass plus
-        head epochs. Skipped when the cache would exceed its memory budget
-        (``sktransfer._cache``). ``n_cached_units_`` tells what was cached.
-    batchnorm : {"recalibrate", "frozen", "train"}, default="recalibrate"
-        What BatchNorm layers do. ``"train"``: the trainable units' BatchNorm
-        layers run in training mode and their running statistics follow by
-        momentum (slowly: EfficientNet's is 0.01). ``"recalibrate"``: the
-        same, then one pass over the training data re-estimates those
-        statistics ("precise BN"; frozen units untouched, no augmentation),
-        so that eval-mode predictions agree with what training learned.
-        ``"frozen"``: every BatchNorm layer of the body stays in eval mode
-        while training (its affine weights still learn; the head's
-        ``head_batchnorm`` trains). See the recipe guide.
-    lr_schedule : {"warmup_cosine", "constant"}, default="warmup_cosine"
-        ``"warmup_cosine"``: a linear warm-up over the first 10% of the
-        optimiser steps, then cosine decay to zero, stepped every batch; each
-        parameter group keeps its ratio to ``lr``. Ignored when ``callbacks``
-        holds a skorch ``LRScheduler`` (the user's schedule wins). The rate
-        per epoch is in ``history[:, "lr"]`` (and ``"lr_body"``).
-    max_epochs : int or None, default=None
-        ``None``: chosen from the number of training images, about 300
-        optimiser steps within 5 to 60 epochs
-        (:func:`sktransfer._recipe.default_epochs`); the epochs a fit ran are
-        in ``max_epochs_``. An int is used as given.
-    criterion, optimizer, lr, batch_size, train_split, callbacks,
-    warm_start, verbose, iterator_train, iterator_valid, **kwargs
-        As in skorch, with these defaults: ``CrossEntropyLoss``, ``AdamW``
-        (weight decay 0.01), ``lr=3e-3`` (the best of 1e-3 and 3e-3 on every
-        task of ``benchmarks/small_data.py``, with warm-up and cosine decay),
-        batches of 32, no internal split,
-        silent. ``verbose=1`` prints one line per fit (its parameters that
-        differ from the defaults, images, epochs, time, final loss), which
-        reads well inside ``GridSearchCV``; ``verbose=2`` adds skorch's epoch
-        table, ``verbose=3`` a progress bar per epoch.
-    device : str, default="auto"
-        ``"auto"``: CUDA when present, else CPU.
+    %(training_parameters)s
 
     Attributes
     ----------
-    classes_ : ndarray
-        The labels, in the order of ``predict_proba``'s columns.
-    layer_names_ : list of str
-        The transferable units of the body, in forward order.
-    n_frozen_ : int
-        Number of frozen units.
-    n_cached_units_ : int
-        Number of frozen units whose output the last fit cached (0: none).
-    n_recalibrated_ : int
-        Number of BatchNorm layers whose statistics the last fit re-estimated.
-    max_epochs_ : int
-        Epochs of the last ``fit`` or ``partial_fit``.
-    image_shape_ : tuple
-        ``(C, H, W)`` of the training images.
-    n_features_in_ : int
-        ``C * H * W``.
-    module_ : TransferNetwork
-        The network.
-    history : skorch History
+    %(fitted_attributes)s
 
     See Also
     --------

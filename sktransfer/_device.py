@@ -138,6 +138,18 @@ class AutoDeviceMixin:
             self.__dict__["device"] = value
 
     def get_params(self, deep=True):
+        """The parameters, ``device`` as the user gave it (``"auto"`` too).
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also the parameters of the callbacks and routing prefixes, as
+            skorch lists them.
+
+        Returns
+        -------
+        params : dict
+        """
         params = super().get_params(deep=deep)
         if "device" in params:
             params["device"] = self.__dict__.get("device")
@@ -174,6 +186,18 @@ class AutoDeviceMixin:
                     self.__dict__["_device_in_use"] = outer
 
     def load_params(self, *args, **kwargs):
-        """skorch's ``load_params``, with ``device="auto"`` resolved first."""
+        """skorch's ``load_params``, with ``device="auto"`` resolved first.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            As skorch's ``load_params`` (``f_params=``, ``f_history=``,
+            ``checkpoint=``, ...).
+
+        Returns
+        -------
+        result : object
+            What skorch's ``load_params`` returns.
+        """
         with self._on_device():
             return super().load_params(*args, **kwargs)

@@ -47,9 +47,11 @@ class CNNFeatureExtractor(
         The SHA-256 (hex, or a prefix of at least 8 digits) the ``weights``
         file must have; checked before the file is read.
     layer : str, int or None, default=None
-        The unit whose output is the embedding: a name of ``layer_names_`` or
-        its index. None: the penultimate features (all body units and global
-        pooling, what the source classifier sees).
+        The unit whose output is the embedding: a name of ``layer_names_``,
+        its index, or ``"half"`` (the last unit of the first half, the unit
+        ``freeze_upto="half"`` freezes up to). None: the penultimate features
+        (all body units and global pooling, what the source classifier
+        sees).
     pooling : {"avg", "max", "flatten"}, default="avg"
         How a feature map ``(C, H, W)`` becomes a vector: global average,
         global max, or all values.
@@ -59,8 +61,11 @@ class CNNFeatureExtractor(
     image_shape : tuple or None, default=None
         ``(C, H, W)`` of 2-D row input.
     batch_size : int, default=64
-    device : str, default="auto"
+        Images per forward pass.
+    device : str or torch.device, default="auto"
+        ``"auto"``: CUDA when present, else CPU.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
+        ``"auto"``: bf16 autocast on CUDA, float32 on CPU.
     random_state : int, RandomState or None, default=None
         Seeds the initialisation of networks without pretrained weights
         (``weights=None`` or the built-ins), so that refits give the same
@@ -75,8 +80,14 @@ class CNNFeatureExtractor(
     network_ : TransferNetwork
         The body up to ``layer_``.
     n_features_in_ : int
+        ``C * H * W`` of the images seen in ``fit``.
     image_shape_ : tuple
+        ``(C, H, W)`` of the images seen in ``fit``.
+    pixel_max_ : float
+        The largest pixel value of those images on the [0, 1] scale; images
+        on another scale in ``transform`` are named in a warning.
     n_features_out_ : int
+        Length of the embeddings.
 
     See Also
     --------
@@ -152,8 +163,10 @@ class CNNFeatureExtractor(
 
         Parameters
         ----------
-        X : images in any layout accepted by the estimators
-        y : ignored
+        X : array-like or tensor
+            Images in any layout the estimators take.
+        y : None
+            Ignored.
 
         Returns
         -------

@@ -15,6 +15,7 @@ from ._base import ImageClassifierBase
 from ._build import build_network
 from ._data import BatchLoader, ShuffledBatchLoader
 from ._device import resolve_device
+from ._docs import shared_docs
 from ._inference import batched_inference
 from ._params import TRAINING_CONSTRAINTS
 
@@ -111,6 +112,7 @@ def select_outputs(classifier, outputs):
     return classifier
 
 
+@shared_docs
 class LabelRelationTransfer(ImageClassifierBase):
     """Whole-layer transfer: the source's output layer answers for the target.
 
@@ -142,14 +144,11 @@ class LabelRelationTransfer(ImageClassifierBase):
         ``"hungarian"``: that maximisation always
         (``scipy.optimize.linear_sum_assignment``). An array gives the outputs
         by hand (e.g. randomly chosen ones, the paper's Table II).
-    freeze_upto, augment, tta, image_shape, input_size, random_state,
-    class_weight, early_stopping, validation_fraction, n_iter_no_change,
-    freeze_epochs,
-    backbone_lr_scale, precision, cache_frozen, batchnorm, lr_schedule,
-    criterion, optimizer, lr, max_epochs, batch_size, train_split, callbacks,
-    warm_start, verbose, device, iterator_train, iterator_valid, **kwargs
-        As in :class:`~sktransfer.PretrainedCNNClassifier`; ``freeze_epochs``
+    freeze_upto : int, str, "half" or "all", default=0
+        Freeze the first units of the source network, as in
+        :class:`~sktransfer.PretrainedCNNClassifier`; ``freeze_epochs``
         trains the output layer alone first.
+    %(training_parameters)s
 
     Attributes
     ----------
@@ -160,9 +159,7 @@ class LabelRelationTransfer(ImageClassifierBase):
     source_classes_ : ndarray of shape (n_source_outputs,)
         The labels behind the source outputs (the source estimator's classes,
         or the weights' category names).
-    classes_, layer_names_, n_frozen_, n_cached_units_, n_recalibrated_,
-    max_epochs_, image_shape_, n_features_in_, module_, history
-        As in PretrainedCNNClassifier.
+    %(fitted_attributes)s
 
     See Also
     --------
@@ -203,6 +200,7 @@ class LabelRelationTransfer(ImageClassifierBase):
         relation="hard",
         assignment="hungarian",
         freeze_upto=0,
+        backbone_lr_scale=1.0,
         augment=None,
         tta=None,
         image_shape=None,
@@ -213,7 +211,6 @@ class LabelRelationTransfer(ImageClassifierBase):
         validation_fraction=0.1,
         n_iter_no_change=5,
         freeze_epochs=0,
-        backbone_lr_scale=1.0,
         precision="auto",
         cache_frozen=True,
         batchnorm="recalibrate",
@@ -255,6 +252,7 @@ class LabelRelationTransfer(ImageClassifierBase):
         self.relation = relation
         self.assignment = assignment
         self.freeze_upto = freeze_upto
+        self.backbone_lr_scale = backbone_lr_scale
         self.augment = augment
         self.tta = tta
         self.image_shape = image_shape
@@ -265,7 +263,6 @@ class LabelRelationTransfer(ImageClassifierBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.freeze_epochs = freeze_epochs
-        self.backbone_lr_scale = backbone_lr_scale
         self.precision = precision
         self.cache_frozen = cache_frozen
         self.batchnorm = batchnorm

@@ -18,7 +18,7 @@ __all__ = ["LRFindResult", "lr_find"]
 class LRFindResult:
     """The loss against the learning rate, from :func:`lr_find`.
 
-    Attributes
+    Parameters
     ----------
     lrs : ndarray
         Learning rate of the head at each step (the body's is
@@ -73,6 +73,7 @@ def lr_find(
     X : array-like or tensor
         Training images, in any layout ``fit`` accepts.
     y : array-like of shape (n,)
+        Labels of any type.
     start_lr, end_lr : float, default=1e-6, 1.0
         The range of the head's learning rate.
     num_steps : int, default=100

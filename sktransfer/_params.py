@@ -107,8 +107,17 @@ class SklearnParamsMixin:
         ``fit``. Parameters of the callbacks (``callbacks__name__param``)
         apply at once, unless a new ``callbacks`` comes in the same call.
 
-        An unknown name raises a ``ValueError`` that suggests the closest
-        parameter and lists the estimator's own.
+        Parameters
+        ----------
+        **params
+            Parameter names and their values, with skorch's routing
+            prefixes (``optimizer__weight_decay=0.05``). An unknown name
+            raises a ``ValueError`` that suggests the closest parameter and
+            lists the estimator's own.
+
+        Returns
+        -------
+        self : object
         """
         self._check_param_names(params)
         if "callbacks" in params:

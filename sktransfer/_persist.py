@@ -56,8 +56,8 @@ def save_model(model, path):
     >>> X, y = load_digits_images()
     >>> model = PretrainedCNNClassifier("small_cnn", max_epochs=1).fit(X[:50], y[:50])
     >>> path = save_model(model, pathlib.Path(tempfile.mkdtemp()) / "digits.joblib")
-    >>> (load_model(path).predict(X[:5]) == model.predict(X[:5])).all()
-    np.True_
+    >>> bool((load_model(path).predict(X[:5]) == model.predict(X[:5])).all())
+    True
     """
     import joblib
 
@@ -93,6 +93,7 @@ def load_model(path):
     Parameters
     ----------
     path : str or path
+        A file written by :func:`save_model`.
 
     Returns
     -------

@@ -72,18 +72,19 @@ class TorchStatePickleMixin:
         if requested == "auto":
             state["device"] = resolve_device("auto")
         saved = state.pop(_TORCH_STATE, None)
-        if saved is not None:
-            # skorch's own unpickling maps devices; give it nothing to load.
-            state["__cuda_dependent_attributes__"] = pickle.dumps({})
-        super().__setstate__(state)
-        if saved is not None:
+        if saved is None:  # written by skorch's own __getstate__
+            super().__setstate__(state)
+        else:
+            # What skorch's __setstate__ does (its format differs between
+            # versions): the torch objects go to a device this machine has.
+            map_location = get_map_location(state["device"])
+            state["device"] = self._check_device(state["device"], map_location)
+            self.__dict__.update(state)
             # A pickle runs code anyway: loading it means trusting it, so the
             # modules inside need not pass torch's weights_only filter.
             self.__dict__.update(
                 torch.load(
-                    io.BytesIO(saved),
-                    map_location=get_map_location(self.__dict__["device"]),
-                    weights_only=False,
+                    io.BytesIO(saved), map_location=map_location, weights_only=False
                 )
             )
         if requested == "auto":

@@ -49,8 +49,21 @@ class PredictionMixin:
     def forward(self, X, training=False, device="cpu"):
         """Raw network outputs (logits) for images ``X``, as one tensor.
 
-        With ``tta``, the log of the class probabilities averaged over the
-        test-time variants of each image (a softmax of it gives them back).
+        Parameters
+        ----------
+        X : array-like or tensor
+            Images the fitted estimator takes (as ``predict_proba``).
+        training : bool, default=False
+            Run the network in training mode (dropout, augmentation).
+        device : str or torch.device, default="cpu"
+            Where the returned tensor goes.
+
+        Returns
+        -------
+        logits : tensor of shape (n, n_classes)
+            With ``tta``, the log of the class probabilities averaged over
+            the test-time variants of each image (a softmax of it gives them
+            back). Non-finite outputs raise a ``ValueError`` naming ``X``.
         """
         X = check_fitted_images(self, X)
         variants = resolve_tta(getattr(self, "tta", None), self.augment)

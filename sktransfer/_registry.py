@@ -118,9 +118,18 @@ class BackboneSpec:
             )
 
     def find_weights(self, name):
-        """The :class:`WeightsSpec` called ``name`` (``"DEFAULT"``: the default
-        weights, None when there are none); None when there is none of that
-        name."""
+        """The weights called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A weights name, or ``"DEFAULT"`` for the default weights.
+
+        Returns
+        -------
+        weights : WeightsSpec or None
+            None when there are none of that name (or no default weights).
+        """
         if name == "DEFAULT":
             name = self.default_weights
         return next((entry for entry in self.weights if entry.name == name), None)

@@ -186,8 +186,14 @@ class WeightsSpec:
         return self.label or self.name
 
     def local_path(self):
-        """Where the file is on this machine, or would be once downloaded;
-        None when it comes from a ``loader`` or its package is missing."""
+        """Where the file is on this machine, or will be once downloaded.
+
+        Returns
+        -------
+        path : Path or None
+            None when the weights come from a ``loader`` or their package is
+            not installed.
+        """
         if self.url is not None:
             name = self.file_name or os.path.basename(urlparse(self.url).path)
             return Path(torch.hub.get_dir()) / "checkpoints" / name
@@ -199,12 +205,27 @@ class WeightsSpec:
         return None
 
     def is_offline(self):
-        """Whether loading needs no download now (the file is here)."""
+        """Whether loading needs no download now.
+
+        Returns
+        -------
+        offline : bool
+            Whether the file is on this machine.
+        """
         path = self.local_path()
         return path is not None and path.is_file()
 
     def load_state_dict(self, backbone=""):
         """The state dict, read with ``torch.load(weights_only=True)``.
+
+        Parameters
+        ----------
+        backbone : str, default=""
+            The backbone's name, for messages.
+
+        Returns
+        -------
+        state_dict : dict of str to Tensor
 
         Raises
         ------

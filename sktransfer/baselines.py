@@ -28,6 +28,13 @@ class ImageToRows(TransformerMixin, BaseEstimator):
     image_shape : tuple or None, default=None
         ``(C, H, W)`` of 2-D row input, as in the CNN estimators.
 
+    Attributes
+    ----------
+    image_shape_ : tuple
+        ``(C, H, W)`` of the images seen in ``fit``.
+    n_features_in_ : int
+        ``C * H * W``.
+
     Examples
     --------
     >>> import numpy as np
@@ -68,6 +75,13 @@ class ImageToRows(TransformerMixin, BaseEstimator):
 
 def linear_svm_on_pixels(random_state=None, **svc_params):
     """Linear SVM on standardised raw pixels (Sawada & Kozuka, Table V).
+
+    Parameters
+    ----------
+    random_state : int, RandomState or None, default=None
+        The ``LinearSVC``'s.
+    **svc_params
+        Other parameters of ``LinearSVC`` (``C=0.1``).
 
     Returns
     -------

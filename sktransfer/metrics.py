@@ -27,7 +27,8 @@ def embedding_cosine_distance(X_source, X_target, *, extractor=None):
 
     Parameters
     ----------
-    X_source, X_target : images of the same shape
+    X_source, X_target : array-like or tensor
+        The two sets of images, in any layout the estimators take.
     extractor : CNNFeatureExtractor or None, default=None
         Unfitted or fitted; None uses EfficientNet-Lite0's ImageNet features
         (offline, from its weights package). When the two sets differ in

@@ -50,17 +50,22 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
 
     Parameters
     ----------
-    backbone : as in PretrainedCNNClassifier
+    backbone : str, nn.Module or fitted estimator, default="resnet18"
+        As in :class:`~sktransfer.PretrainedCNNClassifier`.
     accelerator : accelerate.Accelerator
         Decides devices, processes and mixed precision.
     device : None, default=None
         Left to the accelerator.
-    precision : default="float32"
+    precision : {"auto", "float32", "bfloat16"}, default="float32"
         Mixed precision is the accelerator's.
     unwrap_after_train : bool, default=True
         Unwrap the model after ``fit``; the ``accelerator`` then forgets the
         objects it prepared (as ``Accelerator.free_memory``), so that a fit
         leaves it as it was.
+    iterator_train, iterator_valid : class, default=torch.utils.data.DataLoader
+        Loaders Accelerate knows how to shard across processes.
+    iterator_train__shuffle : bool, default=True
+        Shuffle the training batches.
     **kwargs
         Every other parameter of :class:`~sktransfer.PretrainedCNNClassifier`.
 
@@ -103,16 +108,61 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
         )
 
     def fit(self, X, y, **fit_params):
+        """Fit as :meth:`PretrainedCNNClassifier.fit`, then let the
+        ``accelerator`` forget what it prepared.
+
+        Parameters
+        ----------
+        X : array-like or tensor
+            Images, as for :class:`~sktransfer.PretrainedCNNClassifier`.
+        y : array-like of shape (n,)
+            Labels of any type.
+        **fit_params
+            Passed on to skorch.
+
+        Returns
+        -------
+        self : object
+        """
         super().fit(X, y, **fit_params)
         self._release_accelerator()
         return self
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train more epochs as :meth:`PretrainedCNNClassifier.partial_fit`,
+        then let the ``accelerator`` forget what it prepared.
+
+        Parameters
+        ----------
+        X : array-like or tensor
+            Images the fitted estimator takes.
+        y : array-like of shape (n,)
+            Labels, all among ``classes_``.
+        classes : array-like or None, default=None
+            Ignored: the classes are those of the first ``fit``.
+        **fit_params
+            Passed on to skorch.
+
+        Returns
+        -------
+        self : object
+        """
         super().partial_fit(X, y, classes=classes, **fit_params)
         self._release_accelerator()
         return self
 
     def get_params(self, deep=True):
+        """The parameters, as the user set them.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also the parameters of the callbacks and routing prefixes.
+
+        Returns
+        -------
+        params : dict
+        """
         params = super().get_params(deep=deep)
         # skorch's deep listing reads the sink off the built PrintLog; the
         # parameter is what the user set ("auto": Accelerate's print).

@@ -40,8 +40,8 @@ def load_digits_images():
     --------
     >>> from sktransfer.datasets import load_digits_images
     >>> X, y = load_digits_images()
-    >>> X.shape, X.dtype, X.max()
-    ((1797, 8, 8), dtype('uint8'), np.uint8(255))
+    >>> X.shape, X.dtype, int(X.max())
+    ((1797, 8, 8), dtype('uint8'), 255)
     """
     from sklearn.datasets import load_digits
 

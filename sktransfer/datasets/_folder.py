@@ -69,9 +69,9 @@ def load_image_folder(
     *,
     resize="stretch",
     color="auto",
-    return_paths=False,
     progress="auto",
     n_jobs=None,
+    return_paths=False,
 ):
     """Images from a folder with one sub-folder per class.
 

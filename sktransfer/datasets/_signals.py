@@ -28,6 +28,7 @@ def signal_windows(signals, window, *, step=None, labels=None, clip=3.0):
     Parameters
     ----------
     signals : array-like of shape (n_timesteps, n_channels)
+        The time series, one column per channel (sensor).
     window : int
         Time steps per window (image width).
     step : int or None, default=None
@@ -36,6 +37,8 @@ def signal_windows(signals, window, *, step=None, labels=None, clip=3.0):
         Per-time-step labels (0 normal, > 0 an event). A window takes the
         largest label inside it (any anomaly makes it anomalous).
     clip : float, default=3.0
+        Standardised values beyond ``±clip`` are clipped before the mapping
+        to [0, 1].
 
     Returns
     -------

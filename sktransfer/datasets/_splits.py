@@ -23,8 +23,10 @@ def class_split(X, y, source_classes, target_classes=None):
 
     Parameters
     ----------
-    X : array of images (any shape with samples first)
+    X : array-like of shape (n, ...)
+        Images, in any shape with the samples first.
     y : array-like of shape (n,)
+        Their labels.
     source_classes : array-like
         Labels of the source task A.
     target_classes : array-like or None, default=None
@@ -113,14 +115,17 @@ def dendrogram_split(
 
     Parameters
     ----------
-    X : array of images, shape (n, ...)
+    X : array-like of shape (n, ...)
+        Images, in any shape with the samples first.
     y : array-like of shape (n,)
+        Their labels.
     embedding : None, ndarray of shape (n, d) or transformer, default=None
         What to cluster. None: the flattened pixels scaled to [0, 1]. An
         array: precomputed embeddings (Molina et al. used Inception v3's 2048
         pooled features). A transformer, e.g.
         ``CNNFeatureExtractor("inception_v3")``: fitted on ``X`` and applied.
     level : {1, 2}, default=1
+        The level of the dendrogram whose nodes split each label.
     target_nodes : dict or None, default=None
         ``level=2`` only: ``{label: node index 0..3}`` (nodes ordered by
         dendrogram position); labels left out take their smallest node.

@@ -28,8 +28,11 @@ class TransferabilityDisplay:
         Summary rows with ``mean``, ``sd``, an ``x`` key and a ``group`` key,
         as :func:`~sktransfer.model_selection.transferability_curve` returns.
     x : str, default="n"
+        The key of the rows on the horizontal axis.
     group : str, default="experiment"
+        The key whose values are the lines.
     xlabel : str, default="units transferred (n)"
+        The label of the horizontal axis.
 
     Attributes
     ----------
@@ -59,11 +62,36 @@ class TransferabilityDisplay:
 
     @classmethod
     def from_study(cls, result, *, ax=None):
-        """Plot the ``"summary"`` of ``transferability_curve``'s result."""
+        """Plot the ``"summary"`` of ``transferability_curve``'s result.
+
+        Parameters
+        ----------
+        result : dict
+            What :func:`~sktransfer.model_selection.transferability_curve`
+            returns.
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+
+        Returns
+        -------
+        display : TransferabilityDisplay
+        """
         return cls(result["summary"]).plot(ax=ax)
 
     def plot(self, *, ax=None, title="Transferability of features"):
-        """Draw the curves; returns ``self``."""
+        """Draw the curves.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+        title : str, default="Transferability of features"
+            The title of the axes.
+
+        Returns
+        -------
+        self : TransferabilityDisplay
+        """
         self.figure_, self.ax_ = _axes(ax, (6.4, 4.2))
         groups = {}
         for row in self.rows:
@@ -129,7 +157,19 @@ class StudyDisplay:
         self.baseline = baseline
 
     def plot(self, *, ax=None, title="Transfer study: test accuracy"):
-        """Draw horizontal bars, best at the top; returns ``self``."""
+        """Draw horizontal bars, best at the top.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+        title : str, default="Transfer study: test accuracy"
+            The title of the axes.
+
+        Returns
+        -------
+        self : StudyDisplay
+        """
         if not self.rows:
             raise ValueError("`rows` is empty: nothing to plot.")
         rows = sorted(self.rows, key=lambda r: r["mean"])
@@ -179,6 +219,7 @@ class LRFinderDisplay:
     lrs, losses : array-like
         As in :class:`sktransfer.LRFindResult`.
     suggestion : float or None, default=None
+        A learning rate to mark on the curve.
 
     Attributes
     ----------
@@ -206,7 +247,19 @@ class LRFinderDisplay:
 
     @classmethod
     def from_result(cls, result, *, ax=None):
-        """Draw an :class:`~sktransfer.LRFindResult`."""
+        """Draw an :class:`~sktransfer.LRFindResult`.
+
+        Parameters
+        ----------
+        result : LRFindResult
+            What :func:`~sktransfer.lr_find` returns.
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+
+        Returns
+        -------
+        display : LRFinderDisplay
+        """
         return cls(result.lrs, result.losses, result.suggestion).plot(ax=ax)
 
     def plot(self, *, ax=None):

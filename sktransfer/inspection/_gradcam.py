@@ -49,8 +49,10 @@ def grad_cam(estimator, X, *, target=None, layer=None):
 
     Parameters
     ----------
-    estimator : fitted PretrainedCNNClassifier or LabelRelationTransfer
-    X : images of the fitted shape
+    estimator : PretrainedCNNClassifier or LabelRelationTransfer
+        Fitted.
+    X : array-like or tensor
+        Images the estimator's ``predict`` takes.
     target : None, label or array-like of labels, default=None
         The class to explain per image; None takes the predicted class.
     layer : str, int or None, default=None
@@ -143,9 +145,12 @@ class GradCAMDisplay:
 
     Parameters
     ----------
-    images : list of 2-D or HxWx3 arrays in [0, 1]
+    images : list of arrays
+        The images, 2-D or H x W x 3, in [0, 1].
     heatmaps : ndarray of shape (n, H, W)
+        One heatmap in [0, 1] per image.
     titles : list of str or None
+        One title per image.
 
     Attributes
     ----------
@@ -171,8 +176,25 @@ class GradCAMDisplay:
     def from_estimator(cls, estimator, X, *, y=None, target=None, layer=None, ax=None):
         """Explain each image of ``X`` (a few) by a heatmap of its class.
 
-        ``y``, when given, puts the true label in each title next to the
-        explained (predicted or ``target``) class.
+        Parameters
+        ----------
+        estimator : PretrainedCNNClassifier or LabelRelationTransfer
+            Fitted.
+        X : array-like or tensor
+            A few images the estimator's ``predict`` takes.
+        y : array-like or None, default=None
+            Their true labels, put in each title next to the explained
+            (predicted or ``target``) class.
+        target : None, label or array-like of labels, default=None
+            As in :func:`grad_cam`.
+        layer : str, int or None, default=None
+            As in :func:`grad_cam`.
+        ax : array of matplotlib Axes or None, default=None
+            One Axes per image; a new figure when None.
+
+        Returns
+        -------
+        display : GradCAMDisplay
         """
         network = _classifier_network(estimator)
         images = _images(estimator, X)
@@ -184,10 +206,23 @@ class GradCAMDisplay:
         return cls(pictures, heatmaps, titles).plot(ax=ax)
 
     def plot(self, *, ax=None, alpha=0.6, cmap="jet"):
-        """Draw; ``ax`` is one Axes per image (or None for a new figure).
+        """Draw each image with its heatmap over it.
 
         The heatmap's opacity follows its value, up to ``alpha`` where the
         evidence peaks, so the image stays visible where there is none.
+
+        Parameters
+        ----------
+        ax : array of matplotlib Axes or None, default=None
+            One Axes per image; a new figure when None.
+        alpha : float, default=0.6
+            The heatmap's opacity where it peaks.
+        cmap : str, default="jet"
+            The colour map of the heatmaps.
+
+        Returns
+        -------
+        self : GradCAMDisplay
         """
         import matplotlib.pyplot as plt
 

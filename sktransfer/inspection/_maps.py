@@ -54,7 +54,9 @@ class FilterDisplay:
     Parameters
     ----------
     weights : ndarray of shape (n_filters, in_channels, kh, kw)
+        The kernels.
     layer_name : str, default="first convolution"
+        What the title calls them.
 
     Attributes
     ----------
@@ -84,10 +86,17 @@ class FilterDisplay:
 
         Parameters
         ----------
-        estimator : fitted PretrainedCNNClassifier, LabelRelationTransfer or
-            CNNFeatureExtractor
+        estimator : fitted estimator of this library
+            A PretrainedCNNClassifier, LabelRelationTransfer or
+            CNNFeatureExtractor.
         max_filters : int, default=64
+            Show at most this many kernels.
         ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+
+        Returns
+        -------
+        display : FilterDisplay
         """
         network = fitted_network(estimator)
         name, conv = next(
@@ -103,7 +112,19 @@ class FilterDisplay:
         return cls(weights, layer_name=f"unit {unit}").plot(ax=ax)
 
     def plot(self, *, ax=None, columns=None):
-        """Draw the filters; returns ``self``."""
+        """Draw the filters.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+        columns : int or None, default=None
+            Tiles per row; None: a square grid.
+
+        Returns
+        -------
+        self : FilterDisplay
+        """
         weights = np.asarray(self.weights, dtype=float)
         if weights.ndim != 4:
             raise ValueError(
@@ -130,7 +151,9 @@ class FeatureMapDisplay:
     Parameters
     ----------
     maps : ndarray of shape (n_channels, h, w)
+        The feature maps.
     layer_name : str
+        The unit they come from.
     image : ndarray or None
         Drawn as the first tile, for reference.
 
@@ -165,11 +188,20 @@ class FeatureMapDisplay:
         Parameters
         ----------
         estimator : fitted estimator of this library
-        image : one image of the fitted shape (not a batch)
+            A PretrainedCNNClassifier, LabelRelationTransfer or
+            CNNFeatureExtractor.
+        image : array-like
+            One image the estimator takes (not a batch).
         layer : str or int, default=0
             A unit of ``estimator.layer_names_``.
         max_maps : int, default=16
+            Show at most this many maps.
         ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+
+        Returns
+        -------
+        display : FeatureMapDisplay
         """
         network = fitted_network(estimator)
         index = unit_index(network, layer)
@@ -186,7 +218,19 @@ class FeatureMapDisplay:
         return cls(maps, list(network.units)[index], image=show_image(x)).plot(ax=ax)
 
     def plot(self, *, ax=None, columns=None):
-        """Draw the maps; returns ``self``."""
+        """Draw the maps.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+        columns : int or None, default=None
+            Tiles per row; None: a square grid.
+
+        Returns
+        -------
+        self : FeatureMapDisplay
+        """
         maps = np.asarray(self.maps, dtype=float)
         if maps.ndim != 3:
             raise ValueError(f"`maps` must have shape (n, h, w); got {maps.shape}.")

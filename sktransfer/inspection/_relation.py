@@ -19,8 +19,11 @@ class RelationDisplay:
     Parameters
     ----------
     relation : ndarray of shape (n_classes, n_source_outputs)
+        p_c(v) of each target class (rows) and source output (columns).
     target_classes : array-like of shape (n_classes,)
+        The names of the rows.
     source_classes : array-like of shape (n_source_outputs,)
+        The names of the columns.
     source_outputs : array-like of shape (n_classes,) or None
         Chosen output per class, marked in the plot.
 
@@ -59,9 +62,13 @@ class RelationDisplay:
 
         Parameters
         ----------
-        estimator : fitted LabelRelationTransfer
+        estimator : LabelRelationTransfer
+            Fitted.
         ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
         max_outputs : int, default=20
+            Show at most this many source outputs (the strongest).
+            Show at most this many source outputs (the strongest).
             Draw at most this many source outputs (the chosen ones always).
 
         Returns
@@ -85,6 +92,7 @@ class RelationDisplay:
         ax : matplotlib Axes, default=None
             Where to draw; a new figure when None.
         max_outputs : int, default=20
+            Show at most this many source outputs (the strongest).
 
         Returns
         -------

@@ -60,17 +60,21 @@ def label_relation_study(
 
     Parameters
     ----------
-    X_source, y_source : images and labels of the source task
-    X_target, y_target : images and labels of the target task
+    X_source, y_source : array-like
+        Images and labels of the source task.
+    X_target, y_target : array-like
+        Images and labels of the target task.
     backbone : str, default="mlp"
         The source network, trained with ``weights=None``.
     n_train_per_class : int, default=50
         Target training images per class.
     n_repeats : int, default=5
+        Repeats, each with its own seed (``random_state + r``).
     source_params, target_params : dict, default=None
         Extra parameters for the source fit and for every target model (e.g.
         ``max_epochs``, ``lr``, ``input_size``).
     random_state : int, default=0
+        The seed of the first repeat.
     callback : callable, default=None
         Called as ``callback(run_row)`` after each model, for progress.
 

@@ -52,18 +52,23 @@ def validation_schemes_study(
 
     Parameters
     ----------
-    X_source, y_source : source images and labels
-    X_target, y_target : target images and labels (labels among the source's)
+    X_source, y_source : array-like
+        Source images and labels.
+    X_target, y_target : array-like
+        Target images and labels (labels among the source's).
     backbone : str, default="small_cnn"
         Trained from random initialisation (``weights=None``), as in the paper.
     n_trainable : int, default=2
         Layers updated in scheme 4 (the paper's two dense layers).
     n_runs : int, default=10
+        Random splits of the target set, each with its own seed.
     test_size : float, default=0.3
+        The test share of each split.
     params : dict, default=None
         Training parameters for every network (``max_epochs``, ``lr``,
         ``input_size``, ...).
     random_state : int, default=0
+        The seed of the first run.
     callback : callable, default=None
         Called with each per-run row, for progress.
 

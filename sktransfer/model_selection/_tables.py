@@ -51,6 +51,18 @@ def summarise(runs, *, by=("table", "method"), value="accuracy"):
 def format_table(rows, columns=None):
     """Markdown table of ``rows`` (list of dicts).
 
+    Parameters
+    ----------
+    rows : list of dict
+        One row each, e.g. a study's ``"summary"``.
+    columns : list of str or None, default=None
+        The columns, in order; None: the keys of the first row.
+
+    Returns
+    -------
+    table : str
+        Markdown: a header, a separator and one line per row.
+
     Examples
     --------
     >>> from sktransfer.model_selection import format_table

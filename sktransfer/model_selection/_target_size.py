@@ -57,12 +57,16 @@ def target_size_curve(
     estimators : dict of str -> estimator
         E.g. ``{"linear SVM": linear_svm_on_pixels(), "fine-tuned":
         PretrainedCNNClassifier(...)}``.
-    X, y : target images and labels
+    X, y : array-like
+        Target images and labels.
     train_sizes : iterable of float or int, default=(0.1, 0.25, 0.5, 1.0)
         Fractions of the training part, or image counts.
     n_repeats : int, default=3
+        Random splits, each with its own seed.
     test_size : float, default=0.3
+        The test share of each split.
     random_state : int, default=0
+        The seed of the first split.
     callback : callable, default=None
         Called with each per-run row.
 

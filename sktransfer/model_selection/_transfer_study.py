@@ -90,26 +90,32 @@ def transfer_study(
 
     Parameters
     ----------
-    X_source, y_source : source images and labels, or None
-        None: no source training; ``backbone`` with its pretrained
-        ``weights`` is the source, and the similarity and advice, which need
-        source images, are left out (None).
-    X_target, y_target : target images and labels
+    X_source, y_source : array-like or None
+        Source images and labels. None: no source training; ``backbone``
+        with its pretrained ``weights`` is the source, and the similarity and
+        advice, which need source images, are left out (None).
+    X_target, y_target : array-like
+        Target images and labels.
     backbone : str or nn.Module, default="small_cnn"
-    weights : default="DEFAULT"
+        The source network (any ``backbone`` of
+        :class:`~sktransfer.PretrainedCNNClassifier`).
+    weights : "DEFAULT", None, str or path, default="DEFAULT"
         Initial weights of the source network (ImageNet for pretrained
         backbones, random for the built-ins).
     freeze_values : iterable, default=(0, "half", "all")
         ``freeze_upto`` values for the fine-tuning rows; ``"half"`` is half
         of the units.
     n_repeats : int, default=3
+        Random splits of the target set, each with its own seed.
     test_size : float, default=0.3
+        The test share of each split.
     source_params, target_params : dict, default=None
         Training parameters (``max_epochs``, ``lr``, ``input_size``, ...) of
         the source network and of every target network.
     label_relation : bool, default=True
         Include the label-relation transfer row.
     random_state : int, default=0
+        The seed of the source network and of the first split.
     callback : callable, default=None
         Called with each per-run row, for progress.
     on_start : callable, default=None

@@ -39,8 +39,10 @@ def transferability_curve(
 
     Parameters
     ----------
-    X_a, y_a : images and labels of task A (the source)
-    X_b, y_b : images and labels of task B (the target)
+    X_a, y_a : array-like
+        Images and labels of task A (the source).
+    X_b, y_b : array-like
+        Images and labels of task B (the target).
     backbone : str, default="small_cnn"
         Trained from random initialisation.
     n_values : iterable of int or None, default=None
@@ -48,11 +50,13 @@ def transferability_curve(
     n_repeats : int, default=2
         Shanmugam et al. ran each experiment twice.
     test_size : float, default=0.3
+        The test share of B's split.
     params : dict, default=None
         Training parameters of every model on B (``max_epochs``, ``lr``, ...).
     source_params : dict, default=None
         Training parameters of ``modelA``; default ``params``.
     random_state : int, default=0
+        The seed of the first repeat.
     callback : callable, default=None
         Called with each per-run row.
 

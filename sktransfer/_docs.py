@@ -1,0 +1,171 @@
+"""The documentation of what the image classifiers share, written once.
+
+:class:`~sktransfer.PretrainedCNNClassifier` and
+:class:`~sktransfer.LabelRelationTransfer` take the same training parameters
+(the recipe, the data path, skorch's) and have the same fitted attributes.
+Their docstrings say ``%(training_parameters)s`` and
+``%(fitted_attributes)s`` where these go, and :func:`shared_docs` puts them
+there, so that the two never describe one parameter differently.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FITTED_ATTRIBUTES", "TRAINING_PARAMETERS", "shared_docs"]
+
+TRAINING_PARAMETERS = """\
+    backbone_lr_scale : float, default=1.0
+        Learning-rate multiplier for the transferred body (a smaller rate for
+        pretrained layers, as Trivedi advises).
+    augment : None, {"flip", "rot90", "standard"} or callable, default=None
+        Augmentation of training batches, on the device; never applied to
+        validation or prediction batches.
+    tta : None, bool or {"flip", "rot90", "flip_rot90"}, default=None
+        Test-time augmentation (fastai's ``tta``): ``predict``,
+        ``predict_proba`` and ``forward`` average the class probabilities
+        over deterministic variants of each image, the image and its mirror
+        (``"flip"``), its four rotations (``"rot90"``) or all eight
+        (``"flip_rot90"``); ``True`` takes those of ``augment``. It costs 2,
+        4 or 8 forward passes; ``forward`` then returns the log of the
+        averaged probabilities. Use variants the classes do not change under
+        (mirrored digits are other digits): measured in the recipe guide.
+    image_shape : tuple or None, default=None
+        ``(C, H, W)`` or ``(H, W)`` of 2-D row input (e.g. after ``SMOTE``).
+    input_size : int or None, default=None
+        Square side images are resized to on the device; None takes the
+        backbone's (from the weights' metadata where there is some), except
+        for images under 96 px a side, which go in at 64 px (never below
+        what the backbone runs on): blowing 8x8 or 28x28 images up to 224 px
+        costs 12 times the compute and measured no better
+        (:func:`sktransfer._recipe.default_input_size`). The side used is in
+        ``module_.input_size``.
+    random_state : int, RandomState or None, default=None
+        Seeds initialisation, shuffling, dropout and augmentation.
+    class_weight : "balanced", dict or None, default=None
+        Weights of the classes in the loss.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training data
+        and stop when the validation loss has not improved for
+        ``n_iter_no_change`` epochs, restoring the best weights.
+    validation_fraction : float, default=0.1
+        The share of the training images held out for ``early_stopping``
+        (stratified by class); unused without it.
+    n_iter_no_change : int, default=5
+        Epochs without a better validation loss before ``early_stopping``
+        stops; unused without it.
+    freeze_epochs : int, default=0
+        Train the head alone for this many epochs before unfreezing down to
+        ``freeze_upto`` (fastai's ``fine_tune``).
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        ``"auto"``: bf16 autocast on CUDA, float32 on CPU.
+    cache_frozen : bool, default=True
+        When the first units are frozen from the start (``freeze_epochs=0``)
+        and there is no augmentation, compute their output once per fit and
+        train the rest on it (exact: the frozen units give the same output
+        every epoch). ``freeze_upto="all"`` becomes one forward pass plus
+        head epochs. Skipped when the cache would exceed its memory budget
+        (``sktransfer._cache``). ``n_cached_units_`` tells what was cached.
+    batchnorm : {"recalibrate", "frozen", "train"}, default="recalibrate"
+        What BatchNorm layers do. ``"train"``: the trainable units' BatchNorm
+        layers run in training mode and their running statistics follow by
+        momentum (slowly: EfficientNet's is 0.01). ``"recalibrate"``: the
+        same, then one pass over the training data re-estimates those
+        statistics ("precise BN"; frozen units untouched, no augmentation),
+        so that eval-mode predictions agree with what training learned.
+        ``"frozen"``: every BatchNorm layer of the body stays in eval mode
+        while training (its affine weights still learn; the head's
+        ``head_batchnorm`` trains). See the recipe guide.
+    lr_schedule : {"warmup_cosine", "constant"}, default="warmup_cosine"
+        ``"warmup_cosine"``: a linear warm-up over the first 10% of the
+        optimiser steps, then cosine decay to zero, stepped every batch; each
+        parameter group keeps its ratio to ``lr``. Ignored when ``callbacks``
+        holds a skorch ``LRScheduler`` (the user's schedule wins). The rate
+        per epoch is in ``history[:, "lr"]`` (and ``"lr_body"``).
+    criterion : torch loss class, default=torch.nn.CrossEntropyLoss
+        As in skorch (its parameters: ``criterion__*``).
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+        As in skorch (its parameters: ``optimizer__*``; AdamW's weight decay
+        is 0.01).
+    lr : float, default=3e-3
+        The head's learning rate (the body's is ``backbone_lr_scale`` times
+        it): the best of 1e-3 and 3e-3 on every task of
+        ``benchmarks/small_data.py``, with warm-up and cosine decay.
+    max_epochs : int or None, default=None
+        ``None``: chosen from the number of training images, about 300
+        optimiser steps within 5 to 60 epochs
+        (:func:`sktransfer._recipe.default_epochs`); the epochs a fit ran are
+        in ``max_epochs_``. An int is used as given.
+    batch_size : int, default=32
+        Images per training batch (prediction runs batches of at least 256,
+        or ``iterator_valid__batch_size``).
+    train_split : callable or None, default=None
+        As in skorch; None: no internal validation split (``early_stopping``
+        makes its own).
+    callbacks : None, list of (name, Callback) or "disable", default=None
+        As in skorch; a ``LRScheduler`` among them replaces the recipe's
+        schedule.
+    warm_start : bool, default=False
+        A later ``fit`` continues from the fitted weights (changing
+        ``freeze_upto`` takes effect; ``transfer_upto`` may not change).
+    verbose : int, default=0
+        Silent; ``1`` prints one line per fit (its parameters that differ
+        from the defaults, images, epochs, time, final loss), which reads well
+        inside ``GridSearchCV``; ``2`` adds skorch's epoch table, ``3`` a
+        progress bar per epoch.
+    device : str or torch.device, default="auto"
+        ``"auto"``: CUDA when present, else CPU.
+    iterator_train, iterator_valid : class, default=ShuffledBatchLoader, BatchLoader
+        Batches sliced from the images held in memory (on the device when
+        they fit); skorch's ``DataLoader`` arguments are accepted.
+    **kwargs
+        skorch's other parameters and routing prefixes
+        (``optimizer__weight_decay``, ``callbacks__...``).
+"""
+
+FITTED_ATTRIBUTES = """\
+    classes_ : ndarray
+        The labels, in the order of ``predict_proba``'s columns.
+    layer_names_ : list of str
+        The transferable units of the body, in forward order.
+    n_frozen_ : int
+        Number of frozen units.
+    n_cached_units_ : int
+        Number of frozen units whose output the last fit cached (0: none).
+    n_recalibrated_ : int
+        Number of BatchNorm layers whose statistics the last fit re-estimated.
+    max_epochs_ : int
+        Epochs of the last ``fit`` or ``partial_fit``.
+    image_shape_ : tuple
+        ``(C, H, W)`` of the training images.
+    n_features_in_ : int
+        ``C * H * W``.
+    module_ : TransferNetwork
+        The network: ``units`` (the body), ``pool`` and ``head``.
+    pixel_max_ : float
+        The largest pixel value of the training images on the [0, 1] scale;
+        images on another scale at prediction are named in a warning.
+    class_weight_ : ndarray of shape (n_classes,)
+        The weights of the classes in the loss (only with ``class_weight``).
+    source_categories_ : list or None
+        The names of the source network's outputs (ImageNet's categories,
+        the source estimator's classes), None when unknown.
+    history : skorch History
+        Losses, learning rates and durations per epoch
+        (``history[:, "train_loss"]``).
+"""
+
+
+def shared_docs(cls):
+    """Class decorator: the shared parameters and attributes into the
+    docstring of ``cls``, where it says ``%(training_parameters)s`` and
+    ``%(fitted_attributes)s`` (indented like the rest of the docstring)."""
+    doc = cls.__doc__
+    for key, text in (
+        ("training_parameters", TRAINING_PARAMETERS),
+        ("fitted_attributes", FITTED_ATTRIBUTES),
+    ):
+        marker = f"    %({key})s\n"
+        if marker not in doc:
+            raise ValueError(f"{cls.__name__}'s docstring has no %({key})s.")
+        doc = doc.replace(marker, text)
+    cls.__doc__ = doc
+    return cls

@@ -1,0 +1,93 @@
+"""Every fitted attribute is documented, and the shared documentation says
+the same thing in every estimator."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from numpydoc.docscrape import ClassDoc
+from skorch import NeuralNetClassifier
+
+from sktransfer import (
+    CNNFeatureExtractor,
+    LabelRelationTransfer,
+    PretrainedCNNClassifier,
+)
+from sktransfer._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktransfer.baselines import ImageToRows
+
+X = np.random.default_rng(0).random((20, 16)).astype(np.float32)
+Y = np.arange(20) % 2
+
+
+def _public_fitted(estimator):
+    return {k for k in vars(estimator) if k.endswith("_") and not k.startswith("_")}
+
+
+def _documented(estimator_class):
+    doc = ClassDoc(estimator_class)
+    names = set()
+    for entry in doc["Attributes"]:
+        names |= {name.strip() for name in entry.name.split(",")}
+    return names
+
+
+@pytest.fixture(scope="module")
+def skorch_own():
+    """The fitted attributes skorch sets itself (documented by skorch)."""
+    net = NeuralNetClassifier(
+        torch.nn.Linear(16, 2), max_epochs=1, train_split=None, verbose=0
+    ).fit(X, Y)
+    return _public_fitted(net)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    params = {"image_shape": (4, 4), "input_size": 4, "max_epochs": 1}
+    clf = PretrainedCNNClassifier("mlp", class_weight="balanced", **params).fit(X, Y)
+    lrt = LabelRelationTransfer(clf, class_weight="balanced", **params).fit(X, Y)
+    extractor = CNNFeatureExtractor("mlp", image_shape=(4, 4), input_size=4).fit(X)
+    rows = ImageToRows(image_shape=(4, 4)).fit(X)
+    return {type(e).__name__: e for e in (clf, lrt, extractor, rows)}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "PretrainedCNNClassifier",
+        "LabelRelationTransfer",
+        "CNNFeatureExtractor",
+        "ImageToRows",
+    ],
+)
+def test_every_fitted_attribute_is_documented(fitted, name, skorch_own):
+    estimator = fitted[name]
+    undocumented = _public_fitted(estimator) - skorch_own - _documented(type(estimator))
+    assert not undocumented
+
+
+def test_the_shared_documentation_is_the_same_in_both_classifiers():
+    for text in (TRAINING_PARAMETERS, FITTED_ATTRIBUTES):
+        first = text.splitlines()[0].strip()
+        for estimator_class in (PretrainedCNNClassifier, LabelRelationTransfer):
+            doc = estimator_class.__doc__
+            assert text in doc and first in doc
+            assert "%(" not in doc
+
+
+def test_the_documented_parameters_are_the_signatures():
+    """numpydoc's order check, here too: the docs build is in the slow tier."""
+    import inspect
+
+    for estimator_class in (PretrainedCNNClassifier, LabelRelationTransfer):
+        documented = [
+            name.strip()
+            for entry in ClassDoc(estimator_class)["Parameters"]
+            for name in re.split(r",\s*", entry.name)
+        ]
+        signature = [
+            ("**" + name if p.kind is p.VAR_KEYWORD else name)
+            for name, p in inspect.signature(estimator_class).parameters.items()
+        ]
+        assert documented == signature
