@@ -27,7 +27,10 @@ much harder than another, so a mean over other seeds is no comparison).
 
     .venv/bin/python benchmarks/small_data.py [--tasks digits-10 ...]
         [--rows svm features all defaults fastai oracle] [--seeds 3]
-        [--oracle-seeds 1]
+        [--oracle-seeds 1] [--backbone efficientnet_lite1]
+
+``--backbone`` runs the same rows with EfficientNet-Lite1 or -Lite2 (their
+own ImageNet weights packages) in place of Lite0.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from sktransfer.baselines import linear_svm_on_pixels
 from sktransfer.datasets import load_digits_images, load_fashion_mnist
 
 BACKBONE = "efficientnet_lite0"
+BACKBONES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 INPUT_SIZE = 64
 TASKS = ("digits-10", "digits-50", "fashion-10", "fashion-100", "imbalanced")
 ROWS = ("svm", "features", "all", "defaults", "fastai", "oracle")
@@ -62,6 +66,14 @@ ROW_NAMES = {
     "fastai": "fastai-style fine_tune (by hand)",
     "oracle": "oracle (best of 18 on test)",
 }
+
+
+def use_backbone(name):
+    """Run the rows with backbone ``name`` (one of ``BACKBONES``)."""
+    global BACKBONE
+    BACKBONE = name
+    short = name.removeprefix("efficientnet_").title()  # Lite0, Lite1, Lite2
+    ROW_NAMES["features"] = f"{short} features + LogisticRegression"
 
 
 def load_task(name, seed):
@@ -262,7 +274,9 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--oracle-seeds", type=int, default=1)
     parser.add_argument("--log", help="append every run as a JSON line here")
+    parser.add_argument("--backbone", default=BACKBONE, choices=BACKBONES)
     args = parser.parse_args(argv)
+    use_backbone(args.backbone)
 
     print(
         f"{BACKBONE} ImageNet weights at {INPUT_SIZE} px, torch "

@@ -66,6 +66,21 @@ def test_small_data_prints_its_rows():
     assert rows[2].startswith("| fastai-style")
 
 
+def test_small_data_runs_another_lite_backbone():
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        small_data = importlib.import_module("small_data")
+        small_data.use_backbone("efficientnet_lite2")
+        assert small_data.cnn(0).backbone == "efficientnet_lite2"
+        assert small_data.ROW_NAMES["features"].startswith("Lite2 features")
+    finally:
+        small_data.use_backbone("efficientnet_lite0")
+        sys.path.remove(str(BENCHMARKS))
+
+
 def test_small_data_oracle_grid_has_18_settings():
     sys.path.insert(0, str(BENCHMARKS))
     try:
