@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# A second environment, .venv-floors, with exactly the lowest versions
+# sktransfer supports (.ci/floors.txt, the lower bounds of pyproject.toml) and
+# what the fast test tier needs. Idempotent. Python >= 3.11 as python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+if [ ! -x .venv-floors/bin/python ]; then
+  "$python" -m venv .venv-floors
+fi
+.venv-floors/bin/python -m pip install --quiet --upgrade pip
+.venv-floors/bin/python -m pip install --quiet -c .ci/floors.txt \
+  -e ".[lite,accelerate,timm]" pytest pytest-xdist hypothesis pandas numpydoc
