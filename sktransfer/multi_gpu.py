@@ -107,47 +107,25 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
             **kwargs,
         )
 
-    def fit(self, X, y, **fit_params):
-        """Fit as :meth:`PretrainedCNNClassifier.fit`, then let the
-        ``accelerator`` forget what it prepared.
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """skorch's hook at the end of training: Accelerate unwraps the model
+        (``unwrap_after_train``), then the ``accelerator`` forgets what it
+        prepared.
 
         Parameters
         ----------
-        X : array-like or tensor
-            Images, as for :class:`~sktransfer.PretrainedCNNClassifier`.
-        y : array-like of shape (n,)
-            Labels of any type.
-        **fit_params
-            Passed on to skorch.
+        net : AcceleratedCNNClassifier
+            This estimator (skorch passes the net to its own hooks).
+        X, y : array-like or None, default=None
+            The training data, as skorch passes it.
+        **kwargs
+            Further arguments of skorch's hook.
 
         Returns
         -------
         self : object
         """
-        super().fit(X, y, **fit_params)
-        self._release_accelerator()
-        return self
-
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
-        """Train more epochs as :meth:`PretrainedCNNClassifier.partial_fit`,
-        then let the ``accelerator`` forget what it prepared.
-
-        Parameters
-        ----------
-        X : array-like or tensor
-            Images the fitted estimator takes.
-        y : array-like of shape (n,)
-            Labels, all among ``classes_``.
-        classes : array-like or None, default=None
-            Ignored: the classes are those of the first ``fit``.
-        **fit_params
-            Passed on to skorch.
-
-        Returns
-        -------
-        self : object
-        """
-        super().partial_fit(X, y, classes=classes, **fit_params)
+        super().on_train_end(net, X=X, y=y, **kwargs)
         self._release_accelerator()
         return self
 
