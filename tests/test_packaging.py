@@ -20,8 +20,9 @@ def _lower_bounds():
     for extra in project["optional-dependencies"].values():
         requirements += extra
     bounds = {}
+    pattern = re.compile(r"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?>=([0-9.]+)")
     for requirement in requirements:
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?>=([0-9.]+)", requirement)
+        match = pattern.fullmatch(requirement)
         if match:
             bounds[match.group(1).lower()] = match.group(2)
     return bounds
