@@ -109,7 +109,7 @@ def to_device(x, device):
     if device is None:
         return x
     x = x.to(resolve_device(device), non_blocking=True)
-    if x.device.type == "cuda" and x.ndim == 4:
+    if is_cuda(x.device) and x.ndim == 4:
         x = x.contiguous(memory_format=torch.channels_last)
     return x
 
