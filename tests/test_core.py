@@ -221,3 +221,15 @@ def test_the_core_does_not_import_skorch():
         assert not any(name.startswith("skorch") for name in absolute), module
         todo += [m for m in relative if m != "__init__.py"]
     assert {"_source.py", "_registry.py", "_images.py", "_network.py"} <= seen
+
+
+def test_one_answer_to_is_it_cuda(monkeypatch):
+    from sktransfer._device import is_cuda, to_device
+
+    assert is_cuda("cuda") and is_cuda("cuda:1") and is_cuda(torch.device("cuda"))
+    assert not is_cuda("cpu") and not is_cuda(None)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert not is_cuda("auto")
+    x = torch.zeros(2, 3, 4, 4)
+    assert to_device(x, None) is x  # the accelerator placed it
+    assert to_device(x, "cpu").is_contiguous()
