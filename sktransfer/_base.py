@@ -400,9 +400,7 @@ class ImageClassifierBase(
         -------
         self : object
         """
-        if not getattr(self, "initialized_", False) or not hasattr(
-            self, "image_shape_"
-        ):
+        if not self.__sklearn_is_fitted__():
             return self.fit(X, y, **fit_params)
         X = check_fitted_images(self, X)
         y = check_labels(y, len(X))
