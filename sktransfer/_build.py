@@ -5,9 +5,17 @@ before it is read, the source network is resolved for the images' channels
 and size (:func:`~sktransfer._source.resolve_source`), a channel count it
 cannot take is refused, and the network is assembled from the source's units
 and a head (:meth:`~sktransfer._network.TransferNetwork.from_source`).
+
+Inside :func:`structure_only` the same path builds the network's structure
+and reads no weights file: a saved model (:mod:`sktransfer._stored`) then
+loads its own weights into it, on a machine that may not have the file the
+model was first built from.
 """
 
 from __future__ import annotations
+
+import contextlib
+import contextvars
 
 import torch
 
@@ -17,7 +25,23 @@ from ._network import TransferNetwork
 from ._source import check_channels, resolve_source
 from ._weights import check_weights_sha256
 
-__all__ = ["build_network", "load_source"]
+__all__ = ["build_network", "load_source", "structure_only"]
+
+_STRUCTURE_ONLY = contextvars.ContextVar("structure_only", default=False)
+
+
+@contextlib.contextmanager
+def structure_only():
+    """Within the block, :func:`load_source` reads no weights file.
+
+    Networks keep their initial parameters; nothing is downloaded, no
+    package's weights are read and ``weights_sha256`` is not checked.
+    """
+    token = _STRUCTURE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _STRUCTURE_ONLY.reset(token)
 
 
 def load_source(backbone, *, weights, weights_sha256, image_shape, input_size):
@@ -38,7 +62,9 @@ def load_source(backbone, *, weights, weights_sha256, image_shape, input_size):
     -------
     source : Source
     """
-    check_weights_sha256(weights, weights_sha256)
+    read_weights = not _STRUCTURE_ONLY.get()
+    if read_weights:
+        check_weights_sha256(weights, weights_sha256)
     in_channels = image_shape[0]
     source = resolve_source(
         backbone,
@@ -46,6 +72,7 @@ def load_source(backbone, *, weights, weights_sha256, image_shape, input_size):
         in_channels=in_channels,
         input_size=input_size,
         image_side=min(image_shape[1:]),
+        read_weights=read_weights,
     )
     check_channels(source, in_channels)
     return source

@@ -136,6 +136,8 @@ FITTED_ATTRIBUTES = """\
         Epochs of the last ``fit`` or ``partial_fit``.
     image_shape_ : tuple
         ``(C, H, W)`` of the training images.
+    n_samples_fit_ : int
+        Number of images in the last ``fit``.
     n_features_in_ : int
         ``C * H * W``.
     module_ : TransferNetwork

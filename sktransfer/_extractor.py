@@ -83,6 +83,8 @@ class CNNFeatureExtractor(
         ``C * H * W`` of the images seen in ``fit``.
     image_shape_ : tuple
         ``(C, H, W)`` of the images seen in ``fit``.
+    n_samples_fit_ : int
+        Number of images seen in ``fit``.
     pixel_max_ : float
         The largest pixel value of those images on the [0, 1] scale; images
         on another scale in ``transform`` are named in a warning.
@@ -175,6 +177,14 @@ class CNNFeatureExtractor(
         self._validate_params()
         images = check_images(X, self.image_shape, estimator_name=type(self).__name__)
         remember_images(self, images)
+        self._build_network()
+        with explain_input_size(self.network_.input_size, self.backbone):
+            self.n_features_out_ = self._embed(images[:1]).shape[1]
+        return self
+
+    def _build_network(self):
+        """``network_`` (and ``layer_names_``, ``layer_``) for the fitted
+        ``image_shape_``: the body up to ``layer``, frozen, in eval mode."""
         with seeded(self.random_state):
             source = load_source(
                 self.backbone,
@@ -188,9 +198,6 @@ class CNNFeatureExtractor(
         stop, self.layer_ = self._stop_after(self.layer_names_)
         network = build_network(source, upto=stop)
         self.network_ = network.set_frozen(len(network.units)).eval()
-        with explain_input_size(source.input_size, self.backbone):
-            self.n_features_out_ = self._embed(images[:1]).shape[1]
-        return self
 
     @property
     def _n_features_out(self):

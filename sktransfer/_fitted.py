@@ -35,7 +35,9 @@ def fitted_network(estimator):
 def remember_images(estimator, images, *, scale=True):
     """Record what later images are checked against: ``image_shape_``
     ``(C, H, W)``, ``n_features_in_`` and, with ``scale``, ``pixel_max_``
-    (:func:`~sktransfer._images.pixel_max`)."""
+    (:func:`~sktransfer._images.pixel_max`); and ``n_samples_fit_``, the
+    number of images, which a model file reports."""
+    estimator.n_samples_fit_ = int(len(images))
     estimator.image_shape_ = tuple(int(v) for v in images.shape[1:])
     estimator.n_features_in_ = math.prod(estimator.image_shape_)
     if scale:

@@ -80,10 +80,11 @@ def _load_into(model, state_dict, origin):
     model.load_state_dict(state_dict)
 
 
-def _find_weights(spec, weights):
+def _find_weights(spec, weights, must_exist=True):
     """The :class:`WeightsSpec` of ``spec`` that ``weights`` names (a name, or
     a torchvision enum member), or None for a path (and for "DEFAULT" of a
-    backbone without pretrained weights)."""
+    backbone without pretrained weights). Without ``must_exist`` any other
+    string is taken for the path of a file on another machine."""
     if isinstance(weights, enum.Enum):
         entry = next((w for w in spec.weights if w.label == str(weights)), None)
         if entry is None:
@@ -95,7 +96,8 @@ def _find_weights(spec, weights):
     if isinstance(weights, str) and weights in (*spec.weights_names, "DEFAULT"):
         return spec.find_weights(weights)  # "DEFAULT" without weights: None
     if isinstance(weights, (str, os.PathLike)) and (
-        os.path.sep in os.fspath(weights)
+        not must_exist
+        or os.path.sep in os.fspath(weights)
         or os.fspath(weights).endswith((".pt", ".pth", ".bin"))
         or os.path.exists(weights)
     ):
@@ -108,14 +110,19 @@ def _find_weights(spec, weights):
     )
 
 
-def _spec_source(spec: BackboneSpec, weights, in_channels, input_size, image_side):
-    entry, state_dict, origin = None, None, ""
+def _spec_source(
+    spec: BackboneSpec, weights, in_channels, input_size, image_side, read_weights
+):
+    entry, state_dict, origin, from_file = None, None, "", False
     if weights is not None:
-        entry = _find_weights(spec, weights)
-        if entry is None and not (isinstance(weights, str) and weights == "DEFAULT"):
+        entry = _find_weights(spec, weights, must_exist=read_weights)
+        from_file = entry is None and not (
+            isinstance(weights, str) and weights == "DEFAULT"
+        )
+        if from_file and read_weights:
             state_dict = load_state_dict_file(weights)
             origin = f"file {os.fspath(weights)!r}"
-    pretrained = entry is not None or state_dict is not None
+    pretrained = entry is not None or from_file
     build_channels = (
         spec.in_channels if pretrained or in_channels is None else in_channels
     )
@@ -125,7 +132,8 @@ def _spec_source(spec: BackboneSpec, weights, in_channels, input_size, image_sid
     mean, std = (spec.mean, spec.std) if entry is None else (entry.mean, entry.std)
     categories = None
     if entry is not None:
-        state_dict = entry.load_state_dict(spec.name)
+        if read_weights:
+            state_dict = entry.load_state_dict(spec.name)
         origin = f"{entry} of {spec.name!r}"
         categories = list(entry.categories) if entry.categories else None
     if state_dict is not None:
@@ -151,11 +159,11 @@ def _spec_source(spec: BackboneSpec, weights, in_channels, input_size, image_sid
     )
 
 
-def _module_source(module, weights, input_size):
+def _module_source(module, weights, input_size, read_weights):
     model = copy.deepcopy(module)
     if weights is None:
         reset_parameters(model)
-    elif not (isinstance(weights, str) and weights == "DEFAULT"):
+    elif read_weights and not (isinstance(weights, str) and weights == "DEFAULT"):
         if isinstance(weights, (str, os.PathLike)):
             _load_into(
                 model, load_state_dict_file(weights), f"file {os.fspath(weights)!r}"
@@ -231,7 +239,12 @@ def check_channels(source, in_channels):
 
 
 def resolve_source(
-    backbone, weights="DEFAULT", in_channels=None, input_size=None, image_side=None
+    backbone,
+    weights="DEFAULT",
+    in_channels=None,
+    input_size=None,
+    image_side=None,
+    read_weights=True,
 ):
     """Build the source network for ``backbone`` with ``weights`` loaded.
 
@@ -247,6 +260,9 @@ def resolve_source(
         under 96 px a side (:func:`sktransfer._recipe.default_input_size`).
     image_side : int or None
         The smaller side of the images, for that default.
+    read_weights : bool, default=True
+        False builds the structure the weights would be loaded into, with
+        its initial parameters, and reads no file.
 
     Returns
     -------
@@ -256,10 +272,15 @@ def resolve_source(
 
     if isinstance(backbone, str):
         return _spec_source(
-            get_backbone_spec(backbone), weights, in_channels, input_size, image_side
+            get_backbone_spec(backbone),
+            weights,
+            in_channels,
+            input_size,
+            image_side,
+            read_weights,
         )
     if isinstance(backbone, nn.Module):
-        return _module_source(backbone, weights, input_size)
+        return _module_source(backbone, weights, input_size, read_weights)
     if hasattr(backbone, "module_") or hasattr(backbone, "fit"):
         # Only a FrozenEstimator is unwrapped: LabelRelationTransfer also has
         # an `estimator` attribute (its source), but its own network is wanted.

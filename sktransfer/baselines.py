@@ -34,6 +34,8 @@ class ImageToRows(TransformerMixin, BaseEstimator):
         ``(C, H, W)`` of the images seen in ``fit``.
     n_features_in_ : int
         ``C * H * W``.
+    n_samples_fit_ : int
+        Number of images seen in ``fit``.
 
     Examples
     --------
