@@ -12,7 +12,8 @@ from ._extractor import CNNFeatureExtractor
 from ._images import ImageShapeWarning, PixelScaleWarning
 from ._label_relation import LabelRelationTransfer
 from ._lr_find import LRFindResult, lr_find
-from ._persist import load_model, save_model
+from ._model_info import ModelInfo
+from ._persist import inspect_model, load_model, save_model
 from ._registry import (
     BackboneSpec,
     get_backbone_spec,
@@ -29,10 +30,12 @@ __all__ = [
     "CNNFeatureExtractor",
     "LRFindResult",
     "LabelRelationTransfer",
+    "ModelInfo",
     "ImageShapeWarning",
     "PixelScaleWarning",
     "PretrainedCNNClassifier",
     "get_backbone_spec",
+    "inspect_model",
     "layer_names",
     "list_backbones",
     "load_model",

@@ -1,14 +1,25 @@
-"""Saving and loading fitted models: one file, what it needs to read new
-images, and a check of the library version it was saved with."""
+"""Saving and loading fitted models in a file that cannot run code.
+
+:func:`save_model` writes one archive (:mod:`sktransfer._model_file`): the
+model as skops.io keeps scikit-learn objects, with this library's estimators
+in it as records of their parameters and fitted state
+(:mod:`sktransfer._stored`) and their networks' weights as safetensors.
+:func:`load_model` reads that format only: it checks the members and their
+SHA-256, refuses any type outside the allowed set (:mod:`sktransfer._trust`)
+before anything is built, and rebuilds this library's estimators from their
+parameters and weights (:mod:`sktransfer._restoring`). A pickle (what
+earlier versions wrote) is loaded only with ``trusted=True``, with a warning.
+:func:`inspect_model` shows what a file holds without building it.
+"""
 
 from __future__ import annotations
 
+import platform
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["fitted_image_shape", "load_model", "save_model"]
-
-FORMAT = "sktransfer-model"
+__all__ = ["fitted_image_shape", "inspect_model", "load_model", "save_model"]
 
 
 def fitted_image_shape(model):
@@ -27,26 +38,54 @@ def fitted_image_shape(model):
     return None
 
 
-def save_model(model, path):
-    """Save a fitted estimator or pipeline to one file.
+def _existing_file(path):
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"`path` {path} does not exist (or is not a file).")
+    return path
 
-    The file is a joblib pickle of the model with the library's version and
-    the fitted image shape, readable by :func:`load_model` (and by the
-    ``sktransfer predict MODEL IMAGES`` command). A model trained on a GPU
-    loads on a machine without one.
+
+def save_model(model, path, *, card=False):
+    """Save a fitted estimator or pipeline to one file with no pickle in it.
+
+    The file holds the model's parameters and fitted state as data (skops.io
+    for scikit-learn and imbalanced-learn objects) and the weights of its
+    networks as safetensors, with the SHA-256 of each part. This library's
+    estimators are kept as their parameters and weights and rebuilt from
+    them by :func:`load_model`, which builds nothing outside a fixed set of
+    types; optimizer state is not kept. A model trained on a GPU loads on a
+    machine without one.
 
     Parameters
     ----------
     model : fitted estimator or pipeline
-        Anything with ``predict``: a :class:`PretrainedCNNClassifier`, a
-        pipeline, the model ``sktransfer study --save-model`` keeps.
+        Anything with ``predict`` or ``transform``: the three estimators and
+        ``AcceleratedCNNClassifier``, scikit-learn and imbalanced-learn
+        pipelines around them, the model ``sktransfer study --save-model``
+        keeps.
     path : str or path
-        The file to write (conventionally ``*.joblib``); its folder must
-        exist.
+        The file to write (conventionally ``*.sktransfer``); its folder must
+        exist. An existing file is replaced once the new one is complete.
+    card : bool, default=False
+        Also write a short Markdown model card next to it (``path`` with the
+        suffix ``.md``).
 
     Returns
     -------
     path : Path
+
+    Raises
+    ------
+    ValueError
+        When a part of the model cannot be kept as data (a lambda, a local
+        function, a user's ``nn.Module``, a tensor outside the weights),
+        naming where it is.
+
+    Warns
+    -----
+    UserWarning
+        When the file names types that :func:`load_model` refuses unless the
+        loader trusts them (a user's own function, say).
 
     Examples
     --------
@@ -55,17 +94,23 @@ def save_model(model, path):
     >>> from sktransfer.datasets import load_digits_images
     >>> X, y = load_digits_images()
     >>> model = PretrainedCNNClassifier("small_cnn", max_epochs=1).fit(X[:50], y[:50])
-    >>> path = save_model(model, pathlib.Path(tempfile.mkdtemp()) / "digits.joblib")
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> path = save_model(model, folder / "digits.sktransfer")
     >>> bool((load_model(path).predict(X[:5]) == model.predict(X[:5])).all())
     True
     """
-    import joblib
+    import safetensors.torch
+    import skops.io
+    import torch
 
     from . import __version__
+    from ._model_file import write_model_file
+    from ._model_info import ModelInfo, describe, named_types
+    from ._stored import store
 
-    if not hasattr(model, "predict"):
+    if not (hasattr(model, "predict") or hasattr(model, "transform")):
         raise TypeError(
-            f"`model` must be a fitted estimator with predict; got "
+            "`model` must be a fitted estimator with predict or transform; got "
             f"{type(model).__name__}."
         )
     path = Path(path)
@@ -73,22 +118,203 @@ def save_model(model, path):
         raise FileNotFoundError(
             f"`path` {path}: the folder {path.parent} does not exist; create it first."
         )
-    payload = {
-        "format": FORMAT,
-        "version": __version__,
-        "image_shape": fitted_image_shape(model),
-        "model": model,
-    }
-    joblib.dump(payload, path)
+    tree, storing = store(model)
+    try:
+        dump = skops.io.dumps(tree)
+    except Exception as error:  # skops raises many types for what it cannot keep
+        raise ValueError(
+            f"`model`: skops.io cannot keep a part of it as data "
+            f"({type(error).__name__}: {error})."
+        ) from error
+    manifest = write_model_file(
+        path,
+        {
+            "sktransfer_version": __version__,
+            "torch_version": torch.__version__,
+            "python_version": platform.python_version(),
+            "saved": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "summary": describe(model, storing.networks),
+        },
+        dump,
+        [safetensors.torch.save(state) for state in storing.state_dicts],
+    )
+    untrusted = _untrusted(skops.io.get_untrusted_types(data=dump), ())
+    if untrusted:
+        warnings.warn(
+            f"{path} names types that load_model refuses unless they are "
+            f"trusted: {untrusted}. Whoever loads it must pass "
+            f"load_model(path, trusted={untrusted}).",
+            UserWarning,
+            stacklevel=2,
+        )
+    if card:
+        info = ModelInfo(path, manifest, tuple(named_types(dump)), tuple(untrusted))
+        path.with_suffix(".md").write_text(info.to_markdown())
     return path
 
 
-def load_model(path):
-    """Load a model written by :func:`save_model` (or a joblib/pickle file of
-    an estimator).
+def _untrusted(found, trusted):
+    """Of the types skops.io does not trust (``found``), those outside the
+    allowed set and ``trusted``."""
+    from ._trust import allowed_type_names
 
-    Like any pickle, the file can run code when it is loaded: load only
-    files you trust.
+    return sorted(set(found) - allowed_type_names() - set(trusted))
+
+
+def _skops_types(contents):
+    """The types of the file's skops.io tree that skops does not trust by
+    default (read off the tree, nothing built)."""
+    import skops.io
+
+    try:
+        return skops.io.get_untrusted_types(data=contents.tree)
+    except Exception as error:  # skops raises many types for a bad tree
+        raise ValueError(
+            f"`path` {contents.path}: its model tree does not read "
+            f"({type(error).__name__}: {error}); it was not loaded."
+        ) from error
+
+
+def _trusted_names(trusted):
+    if isinstance(trusted, bool):
+        return ()
+    if isinstance(trusted, str) or not all(isinstance(t, str) for t in trusted):
+        raise TypeError(
+            "`trusted` must be False, True or a list of type names such as "
+            f"'mymodule.my_function'; got {trusted!r}."
+        )
+    return tuple(trusted)
+
+
+def load_model(path, *, trusted=False):
+    """Load a model written by :func:`save_model`, building nothing untrusted.
+
+    Before anything is built, the file is checked: it must be a model file
+    (a pickle is refused unread), hold exactly the expected members, each
+    with the SHA-256 it was saved with, and name no type outside the
+    allowed set: scikit-learn's and imbalanced-learn's estimators, NumPy,
+    this library's records of its estimators (rebuilt from their parameters
+    and weights, never unpickled) and the classes they take as parameters.
+
+    Parameters
+    ----------
+    path : str or path
+        A file written by :func:`save_model`.
+    trusted : bool or list of str, default=False
+        A list of type names (as the refusal lists them) to build besides the
+        allowed set. ``True`` trusts the file entirely: any type in a model
+        file, and a pickle or joblib file of an earlier version, which runs
+        whatever code it holds while it loads (with a warning); for files
+        you wrote or whose sender you trust, to convert them once.
+
+    Returns
+    -------
+    model : estimator or pipeline
+
+    Raises
+    ------
+    ValueError
+        Naming the file and what was found: a pickle, unexpected or unsafe
+        members, a damaged or truncated file, untrusted types.
+
+    Warns
+    -----
+    UserWarning
+        When the file was saved by another version of sktransfer, and when
+        ``trusted=True`` loads a pickle.
+    """
+    import safetensors.torch
+    import skops.io
+
+    from . import __version__
+    from ._model_file import not_a_model_file, read_model_file
+    from ._restoring import restore
+
+    path = _existing_file(path)
+    extra = _trusted_names(trusted)
+    refusal = not_a_model_file(path)
+    if refusal is not None:
+        if trusted is True:
+            return _load_pickle(path)
+        raise ValueError(refusal)
+    contents = read_model_file(path)
+    found = _skops_types(contents)
+    untrusted = _untrusted(found, extra)
+    if untrusted and trusted is not True:
+        raise ValueError(
+            f"`path` {path} names types outside those a model file may hold: "
+            f"{untrusted}; it was not loaded. If you know what they are and "
+            f"trust them, pass load_model(path, trusted={untrusted})."
+        )
+
+    def weights_of(index):
+        if not 0 <= index < len(contents.weights):
+            raise ValueError(
+                f"`path` {path}: a network refers to weights {index}, which the "
+                "file does not hold; it was not loaded."
+            )
+        try:
+            return safetensors.torch.load(contents.weights[index])
+        except Exception as error:  # safetensors' own error type varies
+            raise ValueError(
+                f"`path` {path}: weights/{index}.safetensors does not read as "
+                f"safetensors ({error}); it was not loaded."
+            ) from error
+
+    tree = skops.io.loads(contents.tree, trusted=found)
+    model = restore(tree, weights_of, str(path))
+    saved_by = contents.manifest.get("sktransfer_version")
+    if saved_by != __version__:
+        warnings.warn(
+            f"{path} was saved by sktransfer {saved_by} and is loaded by "
+            f"{__version__}; if it predicts oddly, refit it.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return model
+
+
+def _load_pickle(path):
+    """A pickle or joblib file of an earlier version, trusted by the caller."""
+    import joblib
+
+    from . import __version__
+
+    warnings.warn(
+        f"load_model({str(path)!r}, trusted=True) loads a pickle, which runs any "
+        "code it holds while it loads. Convert it once with save_model and share "
+        "the new file instead.",
+        UserWarning,
+        stacklevel=3,
+    )
+    try:
+        payload = joblib.load(path)
+    except Exception as error:  # joblib raises many types for a bad file
+        raise ValueError(
+            f"`path` {path} is not a saved model ({type(error).__name__}: {error})."
+        ) from error
+    if isinstance(payload, dict) and payload.get("format") == "sktransfer-model":
+        if payload.get("version") != __version__:
+            warnings.warn(
+                f"{path} was saved by sktransfer {payload.get('version')} and is "
+                f"loaded by {__version__}; if it predicts oddly, refit it.",
+                UserWarning,
+                stacklevel=3,
+            )
+        payload = payload.get("model")
+    if not (hasattr(payload, "predict") or hasattr(payload, "transform")):
+        raise ValueError(
+            f"`path` {path} holds a {type(payload).__name__}, not a model with predict."
+        )
+    return payload
+
+
+def inspect_model(path):
+    """What a model file holds, read without building anything.
+
+    Checks the file as :func:`load_model` does (members, sizes, SHA-256)
+    and reads its manifest and the types its skops.io tree names; no
+    object of the model is created.
 
     Parameters
     ----------
@@ -97,39 +323,30 @@ def load_model(path):
 
     Returns
     -------
-    model : estimator or pipeline
+    info : ModelInfo
+        ``print(info)`` shows the library version, the estimator and its
+        steps, the classes, each network's backbone, where its pretrained
+        weights came from and the SHA-256 of the saved ones, the recipe's
+        parameters, the image shape, the number of training images, the
+        date, and the types the file names.
 
-    Warns
-    -----
-    UserWarning
-        When the file was saved by another version of sktransfer.
+    Raises
+    ------
+    ValueError
+        As :func:`load_model`, for a file that is not a model file.
     """
-    import joblib
+    from ._model_file import not_a_model_file, read_model_file
+    from ._model_info import ModelInfo, named_types
 
-    from . import __version__
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"`path` {path} does not exist (or is not a file).")
-    try:
-        payload = joblib.load(path)
-    except Exception as error:  # joblib raises many types for a bad file
-        raise ValueError(
-            f"`path` {path} is not a saved model ({type(error).__name__}: {error}); "
-            "write models with sktransfer.save_model."
-        ) from error
-    if isinstance(payload, dict) and payload.get("format") == FORMAT:
-        if payload["version"] != __version__:
-            warnings.warn(
-                f"{path} was saved by sktransfer {payload['version']} and is loaded "
-                f"by {__version__}; if it predicts oddly, refit it.",
-                UserWarning,
-                stacklevel=2,
-            )
-        payload = payload["model"]
-    if not hasattr(payload, "predict"):
-        raise ValueError(
-            f"`path` {path} holds a {type(payload).__name__}, not a model with "
-            "predict; write models with sktransfer.save_model."
-        )
-    return payload
+    path = _existing_file(path)
+    refusal = not_a_model_file(path)
+    if refusal is not None:
+        raise ValueError(refusal)
+    contents = read_model_file(path)
+    untrusted = tuple(_untrusted(_skops_types(contents), ()))
+    return ModelInfo(
+        path=path,
+        manifest=contents.manifest,
+        types=tuple(named_types(contents.tree)),
+        untrusted=untrusted,
+    )

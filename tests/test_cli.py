@@ -192,7 +192,7 @@ def test_study_saves_the_best_method_refitted_on_all_target_images(tmp_path, cap
     from sktransfer import load_model
     from sktransfer.datasets import load_digits_images
 
-    path = tmp_path / "best.joblib"
+    path = tmp_path / "best.sktransfer"
     args = ["study", *TINY, "--no-lrt", "--freeze", "all", "--repeats", "1"]
     assert main([*args, "--out", "", "--save-model", str(path)]) == 0
     printed = capsys.readouterr().out

@@ -26,19 +26,25 @@ def fitted():
 
 def test_save_and_load_predict_identically(fitted, tmp_path):
     model, X, _ = fitted
-    path = save_model(model, tmp_path / "model.joblib")
+    path = save_model(model, tmp_path / "model.sktransfer")
     loaded = load_model(path)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(loaded.classes_, model.classes_)
 
 
-def test_load_model_reads_plain_pickles_and_warns_on_other_versions(fitted, tmp_path):
+def test_load_model_reads_pickles_of_earlier_versions_only_when_trusted(
+    fitted, tmp_path
+):
     import joblib
 
     model, X, _ = fitted
     plain = tmp_path / "plain.pkl"
     plain.write_bytes(pickle.dumps(model))
-    np.testing.assert_array_equal(load_model(plain).predict(X), model.predict(X))
+    with pytest.raises(ValueError, match="is a pickle"):
+        load_model(plain)
+    with pytest.warns(UserWarning, match="runs any code it holds"):
+        restored = load_model(plain, trusted=True)
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
     old = tmp_path / "old.joblib"
     joblib.dump(
         {
@@ -49,27 +55,29 @@ def test_load_model_reads_plain_pickles_and_warns_on_other_versions(fitted, tmp_
         },
         old,
     )
-    with pytest.warns(UserWarning, match="saved by sktransfer 0.0.1"):
-        load_model(old)
+    with pytest.warns(UserWarning, match="runs any code"):
+        with pytest.warns(UserWarning, match="saved by sktransfer 0.0.1"):
+            load_model(old, trusted=True)
 
 
 def test_persistence_errors_name_the_argument(fitted, tmp_path):
     model, _, _ = fitted
     with pytest.raises(FileNotFoundError, match="`path`.*does not exist"):
-        save_model(model, tmp_path / "missing" / "model.joblib")
+        save_model(model, tmp_path / "missing" / "model.sktransfer")
     with pytest.raises(TypeError, match="`model` must be a fitted estimator"):
-        save_model(np.zeros(3), tmp_path / "x.joblib")
+        save_model(np.zeros(3), tmp_path / "x.sktransfer")
     with pytest.raises(FileNotFoundError, match="`path`"):
-        load_model(tmp_path / "nothing.joblib")
-    junk = tmp_path / "junk.joblib"
+        load_model(tmp_path / "nothing.sktransfer")
+    junk = tmp_path / "junk.sktransfer"
     junk.write_bytes(b"not a pickle")
-    with pytest.raises(ValueError, match="is not a saved model"):
+    with pytest.raises(ValueError, match="is not a model file"):
         load_model(junk)
     import joblib
 
     joblib.dump([1, 2], tmp_path / "list.joblib")
-    with pytest.raises(ValueError, match="holds a list, not a model"):
-        load_model(tmp_path / "list.joblib")
+    with pytest.warns(UserWarning, match="runs any code"):
+        with pytest.raises(ValueError, match="holds a list, not a model"):
+            load_model(tmp_path / "list.joblib", trusted=True)
 
 
 def _new_images(folder, X):
@@ -83,7 +91,7 @@ def _new_images(folder, X):
 
 def test_predict_command_writes_path_label_probabilities(fitted, tmp_path, capsys):
     model, X, _ = fitted
-    path = save_model(model, tmp_path / "model.joblib")
+    path = save_model(model, tmp_path / "model.sktransfer")
     files = _new_images(tmp_path / "new", X)
     out = tmp_path / "labels.csv"
     assert main(["predict", str(path), str(tmp_path / "new"), "--out", str(out)]) == 0
@@ -105,7 +113,7 @@ def test_predict_command_writes_path_label_probabilities(fitted, tmp_path, capsy
 def test_predict_command_on_files_to_stdout_and_a_pipeline(digits, tmp_path, capsys):
     X, y = digits
     svm = linear_svm_on_pixels(random_state=0).fit(X[:100], y[:100])
-    path = save_model(svm, tmp_path / "svm.joblib")
+    path = save_model(svm, tmp_path / "svm.sktransfer")
     files = _new_images(tmp_path / "new", X[100:103])
     assert main(["predict", str(path), *files[:2], "--out", "-"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -113,5 +121,5 @@ def test_predict_command_on_files_to_stdout_and_a_pipeline(digits, tmp_path, cap
 
 
 def test_predict_command_errors_are_one_line(tmp_path, capsys):
-    assert main(["predict", str(tmp_path / "none.joblib"), str(tmp_path)]) == 2
+    assert main(["predict", str(tmp_path / "none.sktransfer"), str(tmp_path)]) == 2
     assert "sktransfer predict: error: `path`" in capsys.readouterr().err

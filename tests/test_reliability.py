@@ -177,12 +177,16 @@ def _fitted_estimators(X, y):
     }
 
 
-@pytest.mark.parametrize("how", ["pickle", "joblib"])
+@pytest.mark.parametrize("how", ["pickle", "joblib", "model file"])
 def test_round_trip_of_every_fitted_estimator(data, tmp_path, how):
+    from sktransfer import load_model, save_model
+
     X, y, _ = data
     for name, (estimator, method, inputs) in _fitted_estimators(X, y).items():
         if how == "pickle":
             restored = pickle.loads(pickle.dumps(estimator))
+        elif how == "model file":
+            restored = load_model(save_model(estimator, tmp_path / f"{name}.skt"))
         else:
             joblib.dump(estimator, tmp_path / f"{name}.joblib")
             restored = joblib.load(tmp_path / f"{name}.joblib")

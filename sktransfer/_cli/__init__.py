@@ -1,12 +1,14 @@
 """The ``sktransfer`` command: ``sktransfer study`` runs the transfer study
 (and writes its report), ``sktransfer predict`` labels new images with a saved
-model."""
+model, ``sktransfer inspect`` shows what a model file holds, ``sktransfer
+convert`` turns a trusted pickle into a model file."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from ._model import add_convert_parser, add_inspect_parser
 from ._predict import add_predict_parser
 from ._study import DESCRIPTION, add_study_parser
 
@@ -26,6 +28,8 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_study_parser(commands)
     add_predict_parser(commands)
+    add_inspect_parser(commands)
+    add_convert_parser(commands)
     return parser
 
 

@@ -12,7 +12,9 @@ __all__ = ["add_predict_parser", "predict_images"]
 
 PREDICT_DESCRIPTION = """\
 Label new images with a model saved by `sktransfer study --save-model FILE`
-or `sktransfer.save_model(model, FILE)`. IMAGES is a folder (its image files,
+or `sktransfer.save_model(model, FILE)`; the file is checked and loaded as
+`sktransfer.load_model` does (a pickle is refused: see `sktransfer convert`).
+IMAGES is a folder (its image files,
 not sub-folders) or image files. The images are read as the model's training
 images were (its channels, resized to its fitted height and width; the
 network then resizes them to its input size as in training). Writes a CSV of
@@ -21,9 +23,9 @@ path, label and one probability column per class.
 
 PREDICT_EPILOG = """\
 examples:
-  sktransfer predict model.joblib new_photos/
-  sktransfer predict model.joblib a.jpg b.png --out -        # CSV to stdout
-  sktransfer predict model.joblib scans/ --resize pad --out scans.csv
+  sktransfer predict model.sktransfer new_photos/
+  sktransfer predict model.sktransfer a.jpg b.png --out -        # CSV to stdout
+  sktransfer predict model.sktransfer scans/ --resize pad --out scans.csv
 """
 
 

@@ -36,7 +36,7 @@ examples:
   sktransfer study --source photos/source --target photos/target --image-size 64
   sktransfer study --target photos/target --image-size 64   # ImageNet as source
   sktransfer study --backbone efficientnet_lite0 --input-size 64 --device cuda
-  sktransfer study --save-model model.joblib        # then: sktransfer predict
+  sktransfer study --save-model model.sktransfer        # then: sktransfer predict
 """
 
 

@@ -1,0 +1,309 @@
+"""What a model file says about its model, read without building it.
+
+:func:`describe` writes the summary into the manifest when the model is
+saved: the estimator and its steps, the classes, the images it was fitted
+on, and for each network its backbone, where the pretrained weights came
+from, the recipe's parameters and what the fit chose. :class:`ModelInfo`
+reads it back with the types the file names (read off the skops.io schema,
+nothing imported), for ``sktransfer inspect`` and the model card.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import zipfile
+from dataclasses import dataclass
+from io import BytesIO
+
+import numpy as np
+
+__all__ = ["ModelInfo", "describe", "named_types"]
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _json_labels(classes):
+    if classes is None:
+        return None
+    return [v.item() if isinstance(v, np.generic) else v for v in np.asarray(classes)]
+
+
+def _safe_json(value):
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return [str(v) for v in value] if isinstance(value, list) else str(value)
+
+
+def _pretrained_origin(estimator):
+    """Where the pretrained weights of the estimator's source came from."""
+    from ._registry import get_backbone_spec
+    from ._source import _find_weights
+    from ._weights import sha256_of
+
+    backbone = getattr(estimator, "backbone", getattr(estimator, "estimator", None))
+    weights = getattr(estimator, "weights", None)
+    if not isinstance(backbone, str):
+        return f"the trained network of the source ({type(backbone).__name__})"
+    if weights is None:
+        return "none: random initialisation (weights=None)"
+    spec = get_backbone_spec(backbone)
+    entry = _find_weights(spec, weights, must_exist=False)
+    if entry is None and isinstance(weights, str) and weights == "DEFAULT":
+        return "none: random initialisation (a built-in without pretrained weights)"
+    if entry is None:
+        digest = getattr(estimator, "weights_sha256", None)
+        if digest is None:
+            try:
+                digest = sha256_of(weights)
+            except OSError:
+                digest = "unknown"
+        return f"the file {str(weights)!r}, sha256 {digest}"
+    if entry.url is not None:
+        where = entry.url
+    elif entry.package is not None:
+        where = f"the package {entry.package} ({entry.file_name})"
+    else:
+        where = "its zoo's loader"
+    return f"{entry} from {where}, sha256 {entry.sha256 or 'not recorded'}"
+
+
+def _recipe(estimator):
+    """The parameters that differ from the defaults, and what the fit chose."""
+    defaults = {}
+    for klass in reversed(type(estimator).__mro__):  # the subclass's last
+        init = vars(klass).get("__init__")
+        if init is not None:
+            for name, parameter in inspect.signature(init).parameters.items():
+                defaults[name] = parameter.default
+    changed = {}
+    for name, value in estimator.get_params(deep=False).items():
+        default = defaults.get(name, inspect.Parameter.empty)
+        if default is inspect.Parameter.empty:
+            default = None  # skorch's ``module``, which the estimators build
+        if name not in ("backbone", "estimator") and repr(value) != repr(default):
+            changed[name] = _short(value)
+    network = getattr(estimator, "module_", None) or estimator.network_
+    chosen = {"input_size": network.input_size, "frozen_units": network.n_frozen}
+    for attribute, key in (
+        ("max_epochs_", "epochs"),
+        ("n_recalibrated_", "recalibrated_batchnorm_layers"),
+        ("layer_", "layer"),
+    ):
+        if hasattr(estimator, attribute):
+            chosen[key] = _safe_json(getattr(estimator, attribute))
+    return changed, chosen
+
+
+def _network_summary(where, estimator, index):
+    changed, chosen = _recipe(estimator)
+    network = getattr(estimator, "module_", None) or estimator.network_
+    backbone = getattr(estimator, "backbone", getattr(estimator, "estimator", None))
+    return {
+        "where": where,
+        "estimator": type(estimator).__name__,
+        "backbone": backbone if isinstance(backbone, str) else type(backbone).__name__,
+        "pretrained_weights": _pretrained_origin(estimator),
+        "parameters": changed,
+        "fitted": chosen,
+        "classes": _safe_json(_json_labels(getattr(estimator, "classes_", None))),
+        "image_shape": list(estimator.image_shape_),
+        "n_training_images": getattr(estimator, "n_samples_fit_", None),
+        "n_parameters": sum(p.numel() for p in network.state_dict().values()),
+        "weights_member": f"weights/{index}.safetensors",
+    }
+
+
+def describe(model, networks):
+    """The summary a model file keeps of ``model`` (JSON data).
+
+    Parameters
+    ----------
+    model : estimator or pipeline
+    networks : list of (str, estimator)
+        Where each network is, in the order of the weights members.
+
+    Returns
+    -------
+    summary : dict
+    """
+    from ._persist import fitted_image_shape
+
+    steps = getattr(model, "steps", None)
+    first = model
+    while getattr(first, "steps", None):
+        first = first.steps[0][1]
+    shape = fitted_image_shape(model)
+    return {
+        "model": type(model).__name__,
+        "steps": [[n, type(s).__name__] for n, s in steps] if steps else None,
+        "classes": _safe_json(_json_labels(getattr(model, "classes_", None))),
+        "image_shape": list(shape) if shape is not None else None,
+        "n_training_images": getattr(first, "n_samples_fit_", None),
+        "networks": [
+            _network_summary(where, estimator, i)
+            for i, (where, estimator) in enumerate(networks)
+        ],
+    }
+
+
+def named_types(tree):
+    """Every type and function the skops.io dump ``tree`` names (sorted)."""
+    with zipfile.ZipFile(BytesIO(tree)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("__module__"), str) and isinstance(
+                node.get("__class__"), str
+            ):
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return sorted(found)
+
+
+def _megabytes(n):
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model file holds, read without building the model.
+
+    Returned by :func:`~sktransfer.inspect_model`; ``str(info)`` is what
+    ``sktransfer inspect`` prints, :meth:`to_markdown` the model card.
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    manifest : dict
+        Its manifest: versions, date, the summary, the members' SHA-256.
+    types : tuple of str
+        Every type and function the file names.
+    untrusted : tuple of str
+        Those :func:`~sktransfer.load_model` refuses unless ``trusted``.
+    """
+
+    path: object
+    manifest: dict
+    types: tuple
+    untrusted: tuple
+
+    @property
+    def summary(self):
+        """The summary written when the model was saved (a dict)."""
+        return self.manifest.get("summary", {})
+
+    def _rows(self):
+        m, s = self.manifest, self.summary
+        members = m.get("members", {})
+        size = sum(member["bytes"] for member in members.values())
+        rows = [
+            ("file", f"{self.path} ({_megabytes(size)}, format {m['format_version']})"),
+            (
+                "saved",
+                f"{m.get('saved')} by sktransfer {m.get('sktransfer_version')} "
+                f"(torch {m.get('torch_version')}, Python {m.get('python_version')})",
+            ),
+        ]
+        model = s.get("model")
+        if s.get("steps"):
+            model += ": " + " -> ".join(f"{n} ({c})" for n, c in s["steps"])
+        rows += [("model", model), ("classes", s.get("classes"))]
+        rows.append(("image shape", s.get("image_shape")))
+        rows.append(("training images", s.get("n_training_images")))
+        for i, net in enumerate(s.get("networks", [])):
+            member = members.get(net["weights_member"], {})
+            rows += [
+                (f"network {i}", f"{net['estimator']} ({net['where']})"),
+                ("  backbone", net["backbone"]),
+                ("  pretrained weights", net["pretrained_weights"]),
+                ("  parameters", _pairs(net["parameters"]) or "the defaults"),
+                ("  fit chose", _pairs(net["fitted"])),
+                (
+                    "  trained on",
+                    f"{net['n_training_images']} images of {net['image_shape']}",
+                ),
+                (
+                    "  weights",
+                    f"{net['weights_member']}: {net['n_parameters']:,} values, "
+                    f"{_megabytes(member.get('bytes', 0))}, "
+                    f"sha256 {member.get('sha256')}",
+                ),
+            ]
+        rows.append(("types named", ", ".join(self.types)))
+        rows.append(
+            (
+                "untrusted types",
+                ", ".join(self.untrusted)
+                + "  (load_model refuses them unless you pass them in `trusted`)"
+                if self.untrusted
+                else "none (load_model builds it as it is)",
+            )
+        )
+        return rows
+
+    def __str__(self):
+        rows = self._rows()
+        width = max(len(key) for key, _ in rows) + 2
+        return "\n".join(f"{key + ':':<{width}}{value}" for key, value in rows)
+
+    def to_markdown(self):
+        """A short model card: what the model is, what it was trained on,
+        where its weights came from, and how to load it.
+
+        Returns
+        -------
+        card : str
+        """
+        name = self.path.name if hasattr(self.path, "name") else str(self.path)
+        lines = [
+            f"# Model card: {name}",
+            "",
+            f"A {self.summary.get('model')} saved by sktransfer "
+            f"{self.manifest.get('sktransfer_version')}.",
+            "",
+            "| | |",
+            "|---|---|",
+        ]
+        for key, value in self._rows()[1:]:
+            text = str(value).replace("|", "\\|")
+            lines.append(f"| {key.strip()} | {text} |")
+        lines += [
+            "",
+            "## Loading",
+            "",
+            "The file holds no pickle: `sktransfer.load_model(path)` builds the "
+            "model from its parameters and weights and refuses any type outside "
+            "the ones listed above. `sktransfer inspect FILE` shows this summary "
+            "without building anything.",
+            "",
+            "```python",
+            "from sktransfer import load_model",
+            f"model = load_model({name!r})",
+            "```",
+            "",
+            "## Limitations",
+            "",
+            "Trained on the images counted above only; check it on images of the "
+            "setting where it is to be used before relying on it.",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def _pairs(mapping):
+    return ", ".join(f"{k}={v}" for k, v in mapping.items())

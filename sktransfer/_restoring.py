@@ -1,0 +1,273 @@
+"""The model of a model file, each record of :mod:`sktransfer._stored`
+rebuilt.
+
+An estimator is made by its class (one of this library's, looked up by
+name in a fixed table) from its parameters; its fitted attributes are set;
+its network is built as ``fit`` builds it, but without reading any weights
+file (:func:`~sktransfer._build.structure_only`: the machine that loads the
+model may not have the file it was first built from); then the saved weights
+are loaded into it, key by key and shape by shape. A skorch callback or an
+``Accelerator`` is made from its class and parameters. Records that are not
+what :mod:`sktransfer._stored` writes are refused, naming the file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import warnings
+
+import torch
+
+from ._build import structure_only
+from ._extractor import CNNFeatureExtractor
+from ._fitted import fitted_network
+from ._seeding import seeded
+from ._stored import (
+    PRIVATE_FITTED,
+    REBUILT,
+    StoredEstimator,
+    StoredObject,
+    callback_classes,
+    estimator_classes,
+)
+
+__all__ = ["restore"]
+
+_MIXED_PRECISIONS = ("no", "fp16", "bf16", "fp8")
+
+
+def restore(tree, load_weights, file):
+    """The model of a loaded ``tree``, each record rebuilt.
+
+    Parameters
+    ----------
+    tree : object
+        What skops.io loaded.
+    load_weights : callable
+        ``load_weights(i)`` returns the state dict of network ``i``.
+    file : str
+        The model file, for messages.
+
+    Returns
+    -------
+    model : object
+    """
+    return _Restoring(load_weights, file).restore(tree)
+
+
+def _parameter_names(cls):
+    names = set()
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        for name, parameter in inspect.signature(init).parameters.items():
+            if parameter.kind in (
+                parameter.POSITIONAL_OR_KEYWORD,
+                parameter.KEYWORD_ONLY,
+            ):
+                names.add(name)
+    names.discard("self")
+    return names
+
+
+class _Restoring:
+    def __init__(self, load_weights, file):
+        self.load_weights = load_weights
+        self.file = file
+        self._memo = {}
+
+    def malformed(self, what):
+        return ValueError(
+            f"`path` {self.file}: {what}; the file was not written by "
+            "sktransfer.save_model, or it was altered. Nothing was loaded."
+        )
+
+    def restore(self, obj):
+        key = id(obj)
+        if key not in self._memo:
+            self._memo[key] = (obj, obj)  # a cycle meets the object itself
+            self._memo[key] = (obj, self._restore(obj))
+        return self._memo[key][1]
+
+    def _restore(self, obj):
+        if isinstance(obj, StoredEstimator):
+            return self._estimator(obj)
+        if isinstance(obj, StoredObject):
+            return self._object(obj)
+        if isinstance(obj, list):
+            obj[:] = [self.restore(item) for item in obj]
+            return obj
+        if isinstance(obj, tuple):
+            items = [self.restore(item) for item in obj]
+            if all(a is b for a, b in zip(items, obj, strict=True)):
+                return obj
+            return type(obj)(*items) if hasattr(obj, "_fields") else type(obj)(items)
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                obj[k] = self.restore(v)
+            return obj
+        if (
+            hasattr(obj, "__dict__")
+            and not isinstance(obj, type | types.ModuleType | types.FunctionType)
+            and type(obj).__module__.split(".")[0] != "numpy"
+        ):
+            attributes = vars(obj)
+            for k, v in attributes.items():
+                attributes[k] = self.restore(v)
+        return obj
+
+    # -- this library's estimators ----------------------------------------
+    def _record(self, stored):
+        cls = estimator_classes().get(stored.estimator)
+        if not isinstance(stored.estimator, str) or cls is None:
+            raise self.malformed(
+                f"it names the estimator {stored.estimator!r}, not one of "
+                f"{sorted(estimator_classes())}"
+            )
+        params = stored.params
+        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+            raise self.malformed(f"the parameters of a {cls.__name__} are not a dict")
+        known = _parameter_names(cls)
+        prefixes = tuple(f"{p}__" for p in getattr(cls, "prefixes_", ()))
+        unknown = [k for k in params if k not in known and not k.startswith(prefixes)]
+        if unknown:
+            raise self.malformed(f"{cls.__name__} has no parameters {unknown}")
+        fitted = stored.fitted
+        if fitted is not None and (
+            not isinstance(fitted, dict)
+            or not all(
+                isinstance(k, str)
+                and (k in PRIVATE_FITTED or (k.endswith("_") and k[0] != "_"))
+                and k not in REBUILT
+                for k in fitted
+            )
+        ):
+            raise self.malformed(f"the fitted attributes of a {cls.__name__} are odd")
+        return cls, params, fitted
+
+    def _estimator(self, stored):
+        cls, params, fitted = self._record(stored)
+        params = {k: self.restore(v) for k, v in params.items()}
+        _map_device(params, self.file)
+        estimator = cls(**params)
+        if fitted is None:
+            return estimator
+        network = stored.network
+        if not (
+            isinstance(network, dict)
+            and isinstance(network.get("weights"), int)
+            and isinstance(network.get("n_frozen"), int)
+        ):
+            raise self.malformed(f"the network record of a {cls.__name__} is odd")
+        fitted = {k: self.restore(v) for k, v in fitted.items()}
+        state_dict = self.load_weights(network["weights"])
+        vars(estimator).update(fitted)
+        with seeded(0), structure_only():  # the initial weights are replaced
+            if isinstance(estimator, CNNFeatureExtractor):
+                estimator._build_network()
+            else:
+                self._initialize_net(estimator, fitted, stored.history)
+        built = fitted_network(estimator)
+        self._load_state_dict(built, state_dict, cls.__name__)
+        built.set_frozen(network["n_frozen"])
+        return estimator
+
+    def _initialize_net(self, net, fitted, history):
+        from skorch.history import History
+
+        with net._on_device():
+            net.initialize()
+        # initialize() computes some of them again (the same values).
+        vars(net).update(fitted)
+        if history is not None and not isinstance(history, list):
+            raise self.malformed("the history is not a list")
+        net.history_ = History(history or [])
+        if getattr(net, "_wrapped_with_accelerator", False) and net.unwrap_after_train:
+            # As after fit: the model unwrapped, the accelerator emptied.
+            net._unwrap_accelerator()
+            net._release_accelerator()
+
+    def _load_state_dict(self, network, state_dict, name):
+        own = network.state_dict()
+        missing = sorted(set(own) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(own))
+        shapes = [
+            f"{k}: file {tuple(state_dict[k].shape)}, network {tuple(own[k].shape)}"
+            for k in own
+            if k in state_dict and state_dict[k].shape != own[k].shape
+        ]
+        if missing or unexpected or shapes:
+            raise ValueError(
+                f"`path` {self.file}: the weights of a {name} do not fit the network "
+                f"rebuilt from its parameters (missing: {missing[:5]}, unexpected: "
+                f"{unexpected[:5]}, other shapes: {shapes[:5]}). The backbone's "
+                "code on this machine differs from the one it was saved with."
+            )
+        network.load_state_dict(state_dict)
+
+    # -- objects rebuilt from their parameters ----------------------------
+    def _object(self, stored):
+        params = stored.params
+        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+            raise self.malformed(f"the parameters of a {stored.kind} are not a dict")
+        params = {k: self.restore(v) for k, v in params.items()}
+        if stored.kind == "callback":
+            cls = callback_classes().get(stored.name)
+            if not isinstance(stored.name, str) or cls is None:
+                raise self.malformed(f"it names the callback {stored.name!r}")
+            return cls(**params)
+        if stored.kind == "accelerator":
+            return self._accelerator(params)
+        raise self.malformed(f"it holds a record of kind {stored.kind!r}")
+
+    def _accelerator(self, params):
+        from accelerate import Accelerator
+
+        mixed_precision = params.get("mixed_precision")
+        cpu = params.get("cpu")
+        steps = params.get("gradient_accumulation_steps")
+        if (
+            set(params) != {"mixed_precision", "cpu", "gradient_accumulation_steps"}
+            or mixed_precision not in _MIXED_PRECISIONS
+            or not isinstance(cpu, bool)
+            or not isinstance(steps, int)
+            or steps < 1
+        ):
+            raise self.malformed(f"its Accelerator record is odd: {params!r}")
+        if mixed_precision == "fp16" and not torch.cuda.is_available():
+            warnings.warn(
+                f"{self.file}: the model was trained with fp16 mixed precision, "
+                "which needs a GPU; its Accelerator runs in float32 here.",
+                UserWarning,
+                stacklevel=5,
+            )
+            mixed_precision = "no"
+        return Accelerator(
+            mixed_precision=mixed_precision,
+            cpu=cpu,
+            gradient_accumulation_steps=steps,
+        )
+
+
+def _map_device(params, file):
+    """A CUDA ``device`` on a machine without one: the CPU, with skorch's
+    ``DeviceWarning`` (as skorch does when it unpickles a net)."""
+    from skorch.exceptions import DeviceWarning
+
+    device = params.get("device")
+    if device is None or (isinstance(device, str) and device == "auto"):
+        return
+    try:
+        cuda = torch.device(device).type == "cuda"
+    except (RuntimeError, TypeError):
+        return  # refused by the estimator's own checks when it is used
+    if cuda and not torch.cuda.is_available():
+        warnings.warn(
+            f"{file}: the model was saved with device={device!r}, and this "
+            'machine has no CUDA device; it is loaded with device="cpu".',
+            DeviceWarning,
+            stacklevel=5,
+        )
+        params["device"] = "cpu"

@@ -1,0 +1,103 @@
+"""The types a model file may name: what :func:`~sktransfer.load_model`
+builds without being told to trust anything.
+
+skops.io trusts scikit-learn's estimators, NumPy, SciPy and Python's
+containers by default. A model of this library also names, as data that is
+not code: imbalanced-learn's estimators (``SMOTE``, its ``Pipeline``),
+scikit-learn's cross-validation splitters and the scorer a search keeps
+(``GridSearchCV``'s default), this
+library's records of its own estimators (rebuilt from their parameters, never
+unpickled), the baselines' ``ImageToRows``, and the classes its estimators
+take as parameters (a torch loss and optimizer, skorch's ``Dataset`` and
+``ValidSplit``, the batch loaders, ``print`` as the sink of skorch's
+callbacks). Anything else in a file, ``os.system`` or
+``builtins.eval`` or a user's own function, is refused unless the caller
+names it in ``trusted``.
+
+Names are built here from the objects this process has imported; nothing a
+file names is imported to check it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import pickle
+
+__all__ = ["allowed_type_names", "type_name"]
+
+
+def type_name(obj):
+    """The name skops.io gives a type or function: ``module.name``."""
+    return f"{pickle.whichmodule(obj, obj.__name__)}.{obj.__name__}"
+
+
+def _classes_in(module, base):
+    return [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj) and issubclass(obj, base) and obj is not base
+    ]
+
+
+@functools.cache
+def allowed_type_names():
+    """The type names a model file may name besides skops.io's defaults.
+
+    Returns
+    -------
+    names : frozenset of str
+    """
+    import imblearn
+    import imblearn.combine
+    import imblearn.ensemble
+    import imblearn.over_sampling
+    import imblearn.pipeline
+    import imblearn.under_sampling
+    import sklearn.model_selection
+    import skorch.dataset
+    import torch
+    from sklearn.base import BaseEstimator
+    from sklearn.metrics._scorer import _PassthroughScorer
+    from sklearn.model_selection._split import BaseCrossValidator, BaseShuffleSplit
+
+    from ._data import BatchLoader, ShuffledBatchLoader
+    from ._stored import StoredEstimator, StoredObject
+    from .baselines import ImageToRows
+
+    imblearn_modules = (
+        imblearn,
+        imblearn.combine,
+        imblearn.ensemble,
+        imblearn.over_sampling,
+        imblearn.pipeline,
+        imblearn.under_sampling,
+    )
+    allowed = [
+        *(
+            obj
+            for module in imblearn_modules
+            for obj in (getattr(module, name) for name in module.__all__)
+            if inspect.isclass(obj) and issubclass(obj, BaseEstimator)
+        ),
+        *(
+            obj
+            for obj in vars(sklearn.model_selection).values()
+            if inspect.isclass(obj)
+            and issubclass(obj, BaseCrossValidator | BaseShuffleSplit)
+        ),
+        _PassthroughScorer,
+        StoredEstimator,
+        StoredObject,
+        ImageToRows,
+        BatchLoader,
+        ShuffledBatchLoader,
+        skorch.dataset.Dataset,
+        skorch.dataset.ValidSplit,
+        torch.utils.data.DataLoader,
+        torch.device,
+        print,  # the default sink of skorch's callbacks
+        *_classes_in(torch.optim, torch.optim.Optimizer),
+        *_classes_in(torch.nn, torch.nn.modules.loss._Loss),
+    ]
+    return frozenset(type_name(t) for t in allowed)

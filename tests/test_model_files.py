@@ -1,0 +1,304 @@
+"""Model files that cannot run code: crafted files are refused before any of
+them runs (a marker file is never created), damaged files are named, and
+`inspect` reads a file without building it."""
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import time
+import zipfile
+
+import joblib
+import numpy as np
+import pytest
+import skops.io
+import torch
+
+from sktransfer import (
+    PretrainedCNNClassifier,
+    inspect_model,
+    load_model,
+    save_model,
+)
+from sktransfer._cli import main
+
+
+class _Bomb:
+    """Unpickling it runs a shell command that creates ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.fixture(scope="module")
+def model():
+    from sktransfer.datasets import load_digits_images
+
+    X, y = load_digits_images()
+    clf = PretrainedCNNClassifier(
+        "small_cnn", input_size=16, max_epochs=1, random_state=0
+    ).fit(X[:60], y[:60])
+    return clf, X[60:70]
+
+
+@pytest.fixture
+def saved(model, tmp_path):
+    return save_model(model[0], tmp_path / "model.sktransfer")
+
+
+def _every_door(path, tmp_path, capsys):
+    """Try the file through load_model, inspect_model and the commands;
+    return the messages."""
+    messages = []
+    for attempt in (load_model, inspect_model):
+        with pytest.raises(ValueError) as error:
+            attempt(path)
+        messages.append(str(error.value))
+    images = tmp_path / "images"
+    images.mkdir(exist_ok=True)
+    for command in (["predict", str(path), str(images)], ["inspect", str(path)]):
+        assert main(command) == 2
+        messages.append(capsys.readouterr().err)
+    return messages
+
+
+def _pickled_bombs(folder, marker, model):
+    clf = pickle.loads(pickle.dumps(model[0]))
+    clf.notes_ = _Bomb(marker)  # a real model, one attribute crafted
+    files = {
+        "joblib": (_Bomb(marker), lambda o, p: joblib.dump(o, p)),
+        "joblib compressed": (_Bomb(marker), lambda o, p: joblib.dump(o, p, 3)),
+        "pickle": (_Bomb(marker), lambda o, p: p.write_bytes(pickle.dumps(o))),
+        "model with a crafted attribute": (clf, lambda o, p: joblib.dump(o, p)),
+    }
+    for name, (obj, write) in files.items():
+        path = folder / f"{name.replace(' ', '_')}.joblib"
+        write(obj, path)
+        yield name, path
+
+
+def test_pickles_are_refused_unread_through_every_door(model, tmp_path, capsys):
+    marker = tmp_path / "marker"
+    for name, path in _pickled_bombs(tmp_path, marker, model):
+        for message in _every_door(path, tmp_path, capsys):
+            assert str(path) in message, name
+            assert "not loaded" in message and "sktransfer convert" in message
+        assert not marker.exists(), name
+    # The files are live: trusting one runs it (and it holds no model).
+    with pytest.warns(UserWarning, match="runs any code"):
+        with pytest.raises(ValueError, match="holds a int, not a model"):
+            load_model(tmp_path / "joblib.joblib", trusted=True)
+    assert marker.exists()
+
+
+def _members(path):
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _write(path, members, *, rehash=True):
+    """Write ``members`` as a model archive; with ``rehash`` the manifest gets
+    their true SHA-256 and sizes, as a crafted file would."""
+    members = dict(members)
+    manifest = json.loads(members["sktransfer.json"])
+    if rehash:
+        for name, entry in manifest["members"].items():
+            if name in members:
+                entry["bytes"] = len(members[name])
+                entry["sha256"] = hashlib.sha256(members[name]).hexdigest()
+        members["sktransfer.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _schema(tree):
+    with zipfile.ZipFile(io.BytesIO(tree)) as archive:
+        return json.loads(archive.read("schema.json")), {
+            name: archive.read(name) for name in archive.namelist()
+        }
+
+
+def _tree(schema, arrays):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in arrays.items():
+            archive.writestr(
+                name, json.dumps(schema) if name == "schema.json" else data
+            )
+    return buffer.getvalue()
+
+
+def _node(value):
+    """The skops.io node of ``value``, as it stands in a schema."""
+    schema, _ = _schema(skops.io.dumps(value))
+    for key in ("protocol", "_skops_version"):
+        schema.pop(key, None)
+    return schema
+
+
+def _with_params_augment(saved, out, node):
+    """The saved model file, its ``augment`` parameter replaced by ``node``."""
+    members = _members(saved)
+    schema, arrays = _schema(members["model.skops"])
+    schema["content"]["content"]["params"]["content"]["augment"] = node
+    members["model.skops"] = _tree(schema, arrays)
+    return _write(out, members)
+
+
+def _gadgets(marker):
+    """Nodes that run ``touch marker`` when skops builds them."""
+    command = _node((["touch", str(marker)],))
+    code = _node((f"__import__('os').system('touch {marker}')",))
+    return {
+        "subprocess.Popen": {
+            "__class__": "Popen",
+            "__module__": "subprocess",
+            "__loader__": "ConstructorFromReduceNode",
+            "content": command,
+        },
+        "builtins.eval": {
+            "__class__": "eval",
+            "__module__": "builtins",
+            "__loader__": "ConstructorFromReduceNode",
+            "content": code,
+        },
+        "os.system": {
+            "__class__": "system",
+            "__module__": "os",
+            "__loader__": "FunctionNode",
+        },
+    }
+
+
+@pytest.mark.parametrize("name", ["subprocess.Popen", "builtins.eval", "os.system"])
+def test_a_tree_naming_an_untrusted_type_is_refused_before_it_runs(
+    saved, tmp_path, capsys, name
+):
+    marker = tmp_path / "marker"
+    crafted = tmp_path / "crafted.sktransfer"
+    _with_params_augment(saved, crafted, _gadgets(marker)[name])
+    with pytest.raises(ValueError) as error:
+        load_model(crafted)
+    message = str(error.value)
+    assert str(crafted) in message and name in message and "not loaded" in message
+    assert main(["predict", str(crafted), str(tmp_path)]) == 2
+    assert name in capsys.readouterr().err
+    info = inspect_model(crafted)
+    assert name in info.untrusted and name in str(info)
+    time.sleep(0.2)
+    assert not marker.exists()
+    if name != "os.system":  # the gadget is live: what skops builds if told to
+        tree = _members(crafted)["model.skops"]
+        skops.io.loads(tree, trusted=skops.io.get_untrusted_types(data=tree))
+        for _ in range(50):
+            if marker.exists():
+                break
+            time.sleep(0.1)
+        assert marker.exists()
+
+
+def test_records_naming_other_estimators_are_refused(saved, tmp_path):
+    members = _members(saved)
+    schema, arrays = _schema(members["model.skops"])
+    schema["content"]["content"]["estimator"] = _node("os.system")
+    members["model.skops"] = _tree(schema, arrays)
+    crafted = _write(tmp_path / "crafted.sktransfer", members)
+    with pytest.raises(ValueError, match="names the estimator 'os.system'"):
+        load_model(crafted)
+
+
+def _torch_save(path):
+    torch.save({"weight": torch.zeros(2)}, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "craft, expected",
+    [
+        (lambda m: {**m, "evil.pkl": pickle.dumps(1)}, "unexpected members"),
+        (lambda m: {**m, "../evil.txt": b"x"}, "unsafe names"),
+        (lambda m: {**m, "/etc/evil": b"x"}, "unsafe names"),
+        (lambda m: {k: v for k, v in m.items() if k != "sktransfer.json"}, "without"),
+    ],
+    ids=["extra member", "path traversal", "absolute path", "no manifest"],
+)
+def test_archives_with_other_members_are_refused(saved, tmp_path, craft, expected):
+    path = tmp_path / "crafted.sktransfer"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in craft(_members(saved)).items():
+            archive.writestr(name, data)
+    with pytest.raises(ValueError, match=expected) as error:
+        load_model(path)
+    assert str(path) in str(error.value)
+
+
+def test_other_zip_formats_are_named(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(ValueError, match="a torch.save archive, which holds a pickle"):
+        load_model(_torch_save(tmp_path / "state.pt"))
+    skops_file = tmp_path / "model.skops"
+    skops.io.dump(LogisticRegression(), skops_file)
+    with pytest.raises(ValueError, match="a skops.io file"):
+        load_model(skops_file)
+
+
+def test_damaged_and_truncated_files_are_named(saved, tmp_path):
+    members = _members(saved)
+    weights = bytearray(members["weights/0.safetensors"])
+    weights[-1] ^= 0xFF
+    altered = _write(
+        tmp_path / "altered.sktransfer",
+        {**members, "weights/0.safetensors": bytes(weights)},
+        rehash=False,
+    )
+    with pytest.raises(ValueError, match="SHA-256 of weights/0.safetensors") as error:
+        load_model(altered)
+    assert str(altered) in str(error.value) and "damaged" in str(error.value)
+    data = saved.read_bytes()
+    for size in (len(data) // 2, len(data) - 10, 30):
+        truncated = tmp_path / f"truncated_{size}.sktransfer"
+        truncated.write_bytes(data[:size])
+        with pytest.raises(ValueError, match="damaged or truncated") as error:
+            load_model(truncated)
+        assert str(truncated) in str(error.value)
+    junk = tmp_path / "junk.sktransfer"
+    junk.write_bytes(b"not a model at all")
+    with pytest.raises(ValueError, match="not a model file"):
+        load_model(junk)
+
+
+def test_a_newer_format_asks_for_an_upgrade(saved, tmp_path):
+    members = _members(saved)
+    manifest = json.loads(members["sktransfer.json"])
+    manifest["format_version"] = 99
+    members["sktransfer.json"] = json.dumps(manifest).encode()
+    with pytest.raises(ValueError, match="format 99.*Upgrade sktransfer"):
+        load_model(_write(tmp_path / "newer.sktransfer", members, rehash=False))
+
+
+def test_trusted_names_types_to_build_besides_the_allowed_set(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X = np.random.default_rng(0).random((30, 4))
+    y = np.arange(30) % 2
+    model = make_pipeline(FunctionTransformer(np.nan_to_num), LogisticRegression()).fit(
+        X, y
+    )
+    with pytest.warns(UserWarning, match="refuses unless they are trusted"):
+        path = save_model(model, tmp_path / "sqrt.sktransfer")
+    with pytest.raises(ValueError, match="numpy.nan_to_num"):
+        load_model(path)
+    loaded = load_model(path, trusted=["numpy.nan_to_num"])
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    with pytest.raises(TypeError, match="`trusted` must be"):
+        load_model(path, trusted="numpy.nan_to_num")
