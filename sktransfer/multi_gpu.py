@@ -33,6 +33,8 @@ Example (``train.py``, run with ``accelerate launch train.py``)::
 
 from __future__ import annotations
 
+import copy
+
 from torch.utils.data import DataLoader
 
 from ._classifier import PretrainedCNNClassifier
@@ -146,6 +148,27 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
         # parameter is what the user set ("auto": Accelerate's print).
         params["callbacks__print_log__sink"] = self.callbacks__print_log__sink
         return params
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        accelerator = state.get("accelerator")
+        if "gradient_state" in getattr(accelerator, "__dict__", {}):
+            # Accelerate's gradient state belongs to the process (its live data
+            # loaders, by weak reference): a pickled copy would go stale, and
+            # gather_for_metrics would cut predictions to a remainder of
+            # another process's loader. The loading process attaches its own.
+            accelerator = copy.copy(accelerator)
+            del accelerator.gradient_state
+            state["accelerator"] = accelerator
+        return state
+
+    def __setstate__(self, state):
+        accelerator = state.get("accelerator")
+        if accelerator is not None and not hasattr(accelerator, "gradient_state"):
+            from accelerate.state import GradientState
+
+            accelerator.gradient_state = GradientState()
+        super().__setstate__(state)
 
     def _release_accelerator(self):
         # Accelerate's ``prepare`` keeps every model, optimizer and data

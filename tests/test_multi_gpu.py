@@ -53,3 +53,22 @@ def test_accelerated_classifier_refuses_a_device(data):
     )
     with pytest.raises(ValueError, match="set device=None"):
         clf.fit(X, y)
+
+
+def test_a_pickled_classifier_uses_the_live_gradient_state(data):
+    """accelerate keeps one gradient state per process (the active data
+    loader and its remainder); an unpickled copy of it went stale, and
+    gather_for_metrics then cut predictions to another loader's remainder."""
+    from accelerate.state import GradientState
+
+    X, y, X_test, _ = data
+    clf = AcceleratedCNNClassifier(
+        "small_cnn",
+        accelerator=accelerate.Accelerator(cpu=True),
+        input_size=16,
+        max_epochs=1,
+    ).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert vars(restored.accelerator.gradient_state) is GradientState._shared_state
+    assert "gradient_state" in vars(clf.accelerator)  # the original untouched
+    assert restored.predict(X_test).shape == (100,)
