@@ -104,7 +104,7 @@ X, y, paths = load_image_folder(
 print(X.shape, X.dtype, np.unique(y, return_counts=True))
 model = PretrainedCNNClassifier("efficientnet_lite0", random_state=0).fit(X, y)
 print(f"accuracy on its own training photos: {np.mean(model.predict(X) == y):.2f}")
-model_path = save_model(model, root / "model.joblib")
+model_path = save_model(model, root / "model.sktransfer")
 
 # %%
 # Later, elsewhere: load the model and label a flat folder of new photos,

@@ -18,6 +18,8 @@ from io import BytesIO
 
 import numpy as np
 
+from ._fitted import fitted_network
+
 __all__ = ["ModelInfo", "describe", "named_types"]
 
 
@@ -88,7 +90,7 @@ def _recipe(estimator):
             default = None  # skorch's ``module``, which the estimators build
         if name not in ("backbone", "estimator") and repr(value) != repr(default):
             changed[name] = _short(value)
-    network = getattr(estimator, "module_", None) or estimator.network_
+    network = fitted_network(estimator)
     chosen = {"input_size": network.input_size, "frozen_units": network.n_frozen}
     for attribute, key in (
         ("max_epochs_", "epochs"),
@@ -102,7 +104,7 @@ def _recipe(estimator):
 
 def _network_summary(where, estimator, index):
     changed, chosen = _recipe(estimator)
-    network = getattr(estimator, "module_", None) or estimator.network_
+    network = fitted_network(estimator)
     backbone = getattr(estimator, "backbone", getattr(estimator, "estimator", None))
     return {
         "where": where,
@@ -185,7 +187,7 @@ class ModelInfo:
     Returned by :func:`~sktransfer.inspect_model`; ``str(info)`` is what
     ``sktransfer inspect`` prints, :meth:`to_markdown` the model card.
 
-    Attributes
+    Parameters
     ----------
     path : Path
         The file.

@@ -26,13 +26,16 @@ def fitted_image_shape(model):
     """The ``(C, H, W)`` images ``model`` was fitted on, or None.
 
     Looks at the model, then at the steps of a pipeline (first one that
-    knows), so that images for it can be read the same way.
+    knows) or the estimator a search or a wrapper holds, so that images for
+    it can be read the same way.
     """
     shape = getattr(model, "image_shape_", None)
     if shape is not None:
         return tuple(int(v) for v in shape)
-    for _, step in getattr(model, "steps", []):
-        shape = fitted_image_shape(step)
+    inner = [step for _, step in getattr(model, "steps", [])]
+    inner += [getattr(model, name, None) for name in ("best_estimator_", "estimator")]
+    for step in inner:
+        shape = fitted_image_shape(step) if step is not None else None
         if shape is not None:
             return shape
     return None

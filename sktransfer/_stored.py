@@ -186,6 +186,7 @@ class Storing:
         """``obj`` with every estimator of this library in it stored."""
         key = id(obj)
         if key not in self._memo:
+            self._memo[key] = (obj, obj)  # a cycle meets the object itself
             self._memo[key] = (obj, self._store(obj, list(where)))
         return self._memo[key][1]
 
@@ -225,7 +226,11 @@ class Storing:
         if isinstance(obj, types.FunctionType):
             _check_function(obj, where)
             return obj
-        if isinstance(obj, types.BuiltinFunctionType | types.MethodType):
+        if isinstance(obj, types.MethodType):
+            if self.store(obj.__self__, [*where, "__self__"]) is not obj.__self__:
+                _refuse(where, "a method of an estimator", "pass a function.")
+            return obj
+        if isinstance(obj, types.BuiltinFunctionType):
             return obj
         if isinstance(obj, functools.partial):
             self.store(obj.func, [*where, "func"])

@@ -4,8 +4,8 @@ builds without being told to trust anything.
 skops.io trusts scikit-learn's estimators, NumPy, SciPy and Python's
 containers by default. A model of this library also names, as data that is
 not code: imbalanced-learn's estimators (``SMOTE``, its ``Pipeline``),
-scikit-learn's cross-validation splitters and the scorer a search keeps
-(``GridSearchCV``'s default), this
+scikit-learn's cross-validation splitters, the scorer a search keeps
+(``GridSearchCV``'s default) and its metadata-routing requests, this
 library's records of its own estimators (rebuilt from their parameters, never
 unpickled), the baselines' ``ImageToRows``, and the classes its estimators
 take as parameters (a torch loss and optimizer, skorch's ``Dataset`` and
@@ -60,6 +60,7 @@ def allowed_type_names():
     from sklearn.base import BaseEstimator
     from sklearn.metrics._scorer import _PassthroughScorer
     from sklearn.model_selection._split import BaseCrossValidator, BaseShuffleSplit
+    from sklearn.utils import _metadata_requests as routing
 
     from ._data import BatchLoader, ShuffledBatchLoader
     from ._stored import StoredEstimator, StoredObject
@@ -87,6 +88,10 @@ def allowed_type_names():
             and issubclass(obj, BaseCrossValidator | BaseShuffleSplit)
         ),
         _PassthroughScorer,
+        routing.MetadataRequest,
+        routing.MethodMetadataRequest,
+        routing.MetadataRouter,
+        routing.MethodMapping,
         StoredEstimator,
         StoredObject,
         ImageToRows,

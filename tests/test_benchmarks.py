@@ -115,3 +115,11 @@ def test_tta_benchmark_prints_every_mode():
         "| flip_rot90",
     ]
     assert rows[1].endswith("| 1.0x |")
+
+
+@pytest.mark.slow  # a benchmark subprocess
+def test_model_files_prints_sizes_and_times_next_to_joblib():
+    done = _run("model_files.py", "--models", "resnet18", "--repeats", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| resnet"))
+    assert row.endswith("| True |")
