@@ -98,9 +98,7 @@ def print_table(rows):
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     for row in rows:
-        cells = [
-            f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()
-        ]
+        cells = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()]
         print("| " + " | ".join(cells) + " |")
 
 
