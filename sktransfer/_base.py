@@ -1,12 +1,15 @@
-"""skorch plumbing shared by the image classifiers of this library.
+"""skorch plumbing shared by the image estimators of this library.
 
 skorch's hooks, each handing over to the core: images are checked by
 :mod:`sktransfer._fitted`, the network is built by :mod:`sktransfer._build`,
-forward passes outside training go through :mod:`sktransfer._inference`.
-What stays here is the training loop's wiring: callbacks, criterion with
-class weights, optimizer with the body's learning rate, the in-memory batch
-loaders, the recipe's schedule and BatchNorm recalibration. Subclasses turn
-their parameters into a network in ``initialize_module``.
+forward passes outside training go through :mod:`sktransfer._inference`, the
+training set (content order, sample weights) comes from
+:mod:`sktransfer._weighting` and its batches from :mod:`sktransfer._loading`.
+What stays here is the training loop's wiring: callbacks, optimizer with the
+body's learning rate, the recipe's schedule and BatchNorm recalibration.
+The classifiers' and the regressor's bases add their targets
+(:mod:`sktransfer._classifying`, :mod:`sktransfer._regressing`); subclasses
+turn their parameters into a network in ``initialize_module``.
 """
 
 from __future__ import annotations
@@ -16,21 +19,18 @@ import math
 import time
 
 import numpy as np
-import torch
-from sklearn.utils import compute_class_weight
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNet, NeuralNetClassifier
+from skorch import NeuralNet
 from skorch.callbacks import (
     EarlyStopping,
     EpochTimer,
     PassthroughScoring,
     ProgressBar,
 )
-from skorch.dataset import ValidSplit
 
 from ._augment import resolve_tta
-from ._batchnorm import recalibrate_batchnorm, trainable_batchnorms
+from ._batchnorm import recalibrate_batchnorm
 from ._build import build_network, load_source
 from ._cache import frozen_prefix
 from ._callbacks import (
@@ -40,21 +40,20 @@ from ._callbacks import (
     resave_checkpoints,
     user_schedules,
 )
-from ._data import ImageDataset
-from ._device import AutoDeviceMixin, place_images, resolve_device
+from ._device import AutoDeviceMixin, resolve_device
 from ._fitted import check_fitted_images, remember_images
 from ._guard import TrainingGuard, explain_input_size, explain_out_of_memory
 from ._images import check_images
-from ._labels import check_labels, encode_labels, encode_targets
+from ._loading import ImageLoadingMixin
 from ._params import SklearnParamsMixin
 from ._pickling import TorchStatePickleMixin
-from ._predicting import PredictionMixin
 from ._progress import EpochTable, fit_line, verbosity
 from ._recipe import default_epochs
 from ._seeding import seeded
 from ._units import resolve_unit_count
+from ._weighting import WeightedTargets, check_sample_weight, training_set
 
-__all__ = ["ImageClassifierBase"]
+__all__ = ["ImageNetBase"]
 
 # skorch 1.4 routes metadata by the public method that was called (fit runs
 # through partial_fit here); earlier versions take no such argument.
@@ -65,17 +64,18 @@ _FIT_ROUTING = (
 )
 
 
-class ImageClassifierBase(
-    PredictionMixin,
+class ImageNetBase(
+    ImageLoadingMixin,
     SklearnParamsMixin,
     TorchStatePickleMixin,
     AutoDeviceMixin,
-    NeuralNetClassifier,
 ):
-    """A skorch classifier on images, with scikit-learn's input contract.
+    """A skorch net on images, with scikit-learn's input contract.
 
-    Not for direct use: subclasses define the parameters and
-    ``initialize_module``.
+    Not for direct use: the classifiers' and the regressor's bases add
+    their targets (``_encode_fit_targets``, ``_encode_more_targets``,
+    ``_check_training_targets``) and skorch's net class; subclasses define
+    the parameters and ``initialize_module``.
     """
 
     _parameter_constraints: dict = {}
@@ -156,13 +156,6 @@ class ImageClassifierBase(
                 callback.freeze_epochs = self.freeze_epochs
                 callback.n_frozen = n_frozen
 
-    def initialize_criterion(self):
-        kwargs = self.get_params_for("criterion")
-        if self.class_weight is not None and "weight" not in kwargs:
-            kwargs["weight"] = torch.as_tensor(self.class_weight_, dtype=torch.float32)
-        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
-        return self
-
     def initialize_optimizer(self, triggered_directly=None):
         network = self.module_
         trainable = [
@@ -183,60 +176,6 @@ class ImageClassifierBase(
         self.optimizer_ = self.optimizer(*args, **kwargs)
         return self
 
-    def check_data(self, X, y):
-        # Labels are encoded in fit; skorch must not overwrite classes_.
-        pass
-
-    def get_dataset(self, X, y=None):
-        if isinstance(X, ImageDataset):
-            return X
-        device = resolve_device(self.device)
-        X = place_images(X, device)
-        if y is not None:
-            y = torch.as_tensor(y, dtype=torch.long, device=X.device)
-        return ImageDataset(X, y, device=device)
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        if self.early_stopping and self.train_split is None:
-            dataset = self.get_dataset(X, y)
-            split = ValidSplit(
-                self.validation_fraction,
-                stratified=True,
-                random_state=self.random_state,
-            )
-            return split(dataset, y)
-        return super().get_split_datasets(X, y, **fit_params)
-
-    def get_iterator(self, dataset, training=False):
-        if training:
-            kwargs = self.get_params_for("iterator_train")
-            kwargs.setdefault("batch_size", self.batch_size)
-            if "drop_last" not in kwargs and self._single_last_batch(
-                len(dataset), kwargs["batch_size"]
-            ):
-                # A batch of one image cannot train BatchNorm (the head's, or a
-                # body's at 1x1): leave the odd image out of this epoch; the
-                # shuffle leaves out another one the next.
-                return self.iterator_train(dataset, drop_last=True, **kwargs)
-        elif "batch_size" not in self.get_params_for("iterator_valid"):
-            return self.iterator_valid(
-                dataset,
-                batch_size=self._predict_batch_size(),
-                **self.get_params_for("iterator_valid"),
-            )
-        return super().get_iterator(dataset, training=training)
-
-    def _single_last_batch(self, n, batch_size):
-        """Whether an epoch of ``n`` images ends in a batch of one while a
-        BatchNorm layer trains."""
-        return (
-            1 < batch_size
-            and 1 < n
-            and n % batch_size == 1
-            and self.batchnorm != "frozen"
-            and bool(trainable_batchnorms(self.module_))
-        )
-
     # -- scikit-learn API -----------------------------------------------------
     def _validate_hyperparameters(self):
         validate_parameter_constraints(
@@ -245,13 +184,8 @@ class ImageClassifierBase(
             caller_name=type(self).__name__,
         )
 
-    def _encode_targets(self, X, y):
-        X = check_images(X, self.image_shape, estimator_name=type(self).__name__)
-        classes, y_encoded = encode_targets(y, len(X), self.classes)
-        return X, classes, y_encoded
-
-    def fit(self, X, y, **fit_params):
-        """Fit the network to images ``X`` and labels ``y``.
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the network to images ``X`` and targets ``y``.
 
         Every call starts again from the source weights, unless
         ``warm_start=True`` and the network was fitted before.
@@ -261,8 +195,13 @@ class ImageClassifierBase(
         X : array-like or tensor
             Images: ``(n, C, H, W)``, ``(n, H, W, C)``, ``(n, H, W)`` or rows
             ``(n, C*H*W)`` with ``image_shape``; uint8 or float in [0, 1].
-        y : array-like of shape (n,)
-            Labels of any type.
+        y : array-like of shape (n,) or (n, n_outputs)
+            Labels of any type (classifiers) or numbers (the regressor).
+        sample_weight : array-like of shape (n,) or None, default=None
+            How often each image counts: an integer weight is that many
+            copies of the image, 0 leaves it out, a fraction weighs its loss
+            (:mod:`sktransfer._weighting`); combined with ``class_weight``.
+            Also the early-stopping split's validation loss is weighted.
         **fit_params
             Passed on to skorch.
 
@@ -273,37 +212,23 @@ class ImageClassifierBase(
         start = time.perf_counter()
         self._validate_hyperparameters()
         resolve_tta(self.tta, self.augment)  # a ValueError now, not at predict
-        X, classes, y_encoded = self._encode_targets(X, y)
+        X = check_images(X, self.image_shape, estimator_name=type(self).__name__)
+        weights = check_sample_weight(sample_weight, len(X))
         continuing = (
             self.warm_start
             and getattr(self, "initialized_", False)
             and hasattr(self, "module_")
             and getattr(self, "image_shape_", None) is not None
         )
-        if continuing and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                "`warm_start=True` needs the same classes as the previous fit; got "
-                f"{classes.tolist()} after {self.classes_.tolist()}."
-            )
         if continuing and tuple(X.shape[1:]) != tuple(self.image_shape_):
             raise ValueError(
                 f"`warm_start=True` needs images of the previous shape "
                 f"{self.image_shape_}; got {tuple(X.shape[1:])}."
             )
-        self.classes_inferred_ = classes
+        y_encoded = self._encode_fit_targets(y, len(X), continuing)
         remember_images(self, X)
-        if self.class_weight is not None:
-            class_weight = self.class_weight
-            if isinstance(class_weight, dict):
-                unknown = set(class_weight) - set(classes.tolist())
-                if unknown:
-                    raise ValueError(
-                        "`class_weight` names classes not in y: "
-                        f"{sorted(map(str, unknown))}."
-                    )
-            self.class_weight_ = compute_class_weight(
-                class_weight, classes=classes, y=classes[y_encoded]
-            )
+        X, y_encoded, loss_weight = training_set(X, y_encoded, weights)
+        self._check_training_targets(y_encoded, weights is not None)
         with seeded(self.random_state), self._on_device():
             if continuing:
                 self._refresh_callbacks()
@@ -311,7 +236,7 @@ class ImageClassifierBase(
             else:
                 self._before_initialize(X, y_encoded)
                 self.initialize()
-            self._train(X, y_encoded, "fit", **_FIT_ROUTING, **fit_params)
+            self._train(X, y_encoded, "fit", loss_weight, **_FIT_ROUTING, **fit_params)
         if verbosity(self) >= 1:
             print(fit_line(self, len(X), time.perf_counter() - start), flush=True)
         return self
@@ -342,9 +267,10 @@ class ImageClassifierBase(
             return n - math.ceil(n * self.validation_fraction)
         return n
 
-    def _train(self, X, y_encoded, stage, **fit_params):
-        """Run the epochs of one ``fit``/``partial_fit``, then the BatchNorm
-        recalibration of the recipe."""
+    def _train(self, X, y_encoded, stage, loss_weight=None, **fit_params):
+        """Run the epochs of one ``fit``/``partial_fit`` on the training set
+        (with its loss weights, if any), then the BatchNorm recalibration of
+        the recipe."""
         epochs = fit_params.pop("epochs", None)
         if epochs is None:
             epochs = self.max_epochs
@@ -365,7 +291,10 @@ class ImageClassifierBase(
             schedule = dict(self.callbacks_).get("lr_schedule")
             if isinstance(schedule, WarmupCosine):
                 schedule.epochs_ = epochs
-            super().partial_fit(X_train, y_encoded, epochs=epochs, **fit_params)
+            targets = y_encoded
+            if loss_weight is not None:
+                targets = WeightedTargets(y_encoded, loss_weight)
+            super().partial_fit(X_train, targets, epochs=epochs, **fit_params)
             self.n_recalibrated_ = 0
             if self.batchnorm == "recalibrate" and epochs:
                 self.n_recalibrated_ = recalibrate_batchnorm(
@@ -380,7 +309,7 @@ class ImageClassifierBase(
     def _before_initialize(self, X, y_encoded):
         """Hook for work on the training data before the network is built."""
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
 
         An unfitted estimator is fitted instead (as ``fit``).
@@ -389,10 +318,12 @@ class ImageClassifierBase(
         ----------
         X : array-like or tensor
             Images the fitted estimator takes (as ``predict``).
-        y : array-like of shape (n,)
-            Labels, all among ``classes_``.
+        y : array-like of shape (n,) or (n, n_outputs)
+            Targets: labels among ``classes_``, or numbers for the regressor.
         classes : array-like or None, default=None
             Ignored: the classes are those of the first ``fit``.
+        sample_weight : array-like of shape (n,) or None, default=None
+            As in ``fit``.
         **fit_params
             Passed on to skorch.
 
@@ -401,13 +332,14 @@ class ImageClassifierBase(
         self : object
         """
         if not self.__sklearn_is_fitted__():
-            return self.fit(X, y, **fit_params)
+            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
         X = check_fitted_images(self, X)
-        y = check_labels(y, len(X))
-        y_encoded = encode_labels(y, self.classes_, name="y")
+        weights = check_sample_weight(sample_weight, len(X))
+        y_encoded = self._encode_more_targets(y, len(X))
+        X, y_encoded, loss_weight = training_set(X, y_encoded, weights)
         with seeded(self.random_state), self._on_device():
             self._refresh_callbacks()
-            self._train(X, y_encoded, "partial_fit", **fit_params)
+            self._train(X, y_encoded, "partial_fit", loss_weight, **fit_params)
         return self
 
     def __sklearn_is_fitted__(self):

@@ -8,7 +8,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._base import ImageClassifierBase
+from ._classifying import ImageClassifierBase
 from ._data import BatchLoader, ShuffledBatchLoader
 from ._docs import shared_docs
 from ._network import HEAD_ACTIVATIONS, first_linear, make_head

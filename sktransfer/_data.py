@@ -14,16 +14,18 @@ __all__ = ["BatchLoader", "ImageDataset", "ShuffledBatchLoader", "content_order"
 
 
 class ImageDataset(Dataset):
-    """Images ``(n, C, H, W)`` and optional integer labels, as tensors.
+    """Images ``(n, C, H, W)`` and optional targets, as tensors.
 
     ``device`` is where batches go; ``X`` may live elsewhere (pinned host
     memory when it does not fit on the GPU), and then each batch is copied
-    over as it is drawn.
+    over as it is drawn. With a ``weight`` per image (the loss weights of
+    :mod:`sktransfer._weighting`), a batch's targets are ``(y, weight)``.
     """
 
-    def __init__(self, X, y=None, device=None):
+    def __init__(self, X, y=None, device=None, weight=None):
         self.X = X
         self.y = y
+        self.weight = weight
         self.device = X.device if device is None else torch.device(device)
 
     def __len__(self):
@@ -33,6 +35,8 @@ class ImageDataset(Dataset):
         # A 0 placeholder without labels, as skorch's Dataset, so that
         # torch's DataLoader can collate (the Accelerate variant uses it).
         y = self.y[index] if self.y is not None else torch.zeros((), dtype=torch.long)
+        if self.weight is not None:
+            return self.X[index], (y, self.weight[index])
         return self.X[index], y
 
 
@@ -130,10 +134,13 @@ class BatchLoader:
                 batch = order[start : start + self.batch_size]
             X = self.base.X[batch]
             y = None if self.base.y is None else self.base.y[batch]
+            weight = None if self.base.weight is None else self.base.weight[batch]
             if X.device != self.base.device:
-                X = X.to(self.base.device, non_blocking=True)
-                y = None if y is None else y.to(self.base.device, non_blocking=True)
-            yield X, y
+                X, y, weight = (
+                    None if t is None else t.to(self.base.device, non_blocking=True)
+                    for t in (X, y, weight)
+                )
+            yield X, y if weight is None else (y, weight)
 
 
 class ShuffledBatchLoader(BatchLoader):

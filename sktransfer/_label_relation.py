@@ -11,8 +11,8 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.utils._param_validation import StrOptions
 from torch import nn
 
-from ._base import ImageClassifierBase
 from ._build import build_network
+from ._classifying import ImageClassifierBase
 from ._data import BatchLoader, ShuffledBatchLoader
 from ._device import resolve_device
 from ._docs import shared_docs

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import clone
 
+from ._fitted import check_fitted_images
 from ._seeding import seeded
 
 __all__ = ["LRFindResult", "lr_find"]
@@ -111,7 +112,8 @@ def lr_find(
         max_epochs=0, lr=start_lr, lr_schedule="constant", warm_start=False
     )
     finder.fit(X, y)  # validates X and y, builds the network, trains nothing
-    X_checked, _, y_encoded = finder._encode_targets(X, y)
+    X_checked = check_fitted_images(finder, X)
+    y_encoded = finder._encode_more_targets(y, len(X_checked))
     ratio = (end_lr / start_lr) ** (1 / (num_steps - 1))
     lrs, losses = [], []
     average, best = 0.0, math.inf

@@ -27,7 +27,7 @@ from ._recipe import LR_SCHEDULES
 
 __all__ = ["TRAINING_CONSTRAINTS", "SklearnParamsMixin", "default_of"]
 
-# Parameters every estimator built on ImageClassifierBase has.
+# Parameters every estimator built on ImageNetBase has.
 TRAINING_CONSTRAINTS = {
     "freeze_upto": [Interval(numbers.Integral, 0, None, closed="left"), str],
     "image_shape": [None, "array-like"],

@@ -1,6 +1,7 @@
-"""Prediction of a fitted image classifier: test-time augmentation and
+"""Prediction of a fitted image estimator: test-time augmentation and
 non-finite outputs refused, on the core's batched inference (large batches,
-rows in an order set by their content)."""
+rows in an order set by their content); class probabilities and labels of a
+classifier."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from ._fitted import check_fitted_images
 from ._guard import explain_out_of_memory
 from ._inference import PREDICT_BATCH_SIZE, batched_inference, require_finite
 
-__all__ = ["PredictionMixin"]
+__all__ = ["ClassPredictionMixin", "PredictionMixin"]
 
 
 class PredictionMixin:
-    """``forward``, ``predict_proba`` and ``predict`` of a skorch classifier
-    on images of the fitted shape."""
+    """``forward`` of a skorch net on images of the fitted shape, with
+    test-time augmentation combined by ``_combine_variants``."""
 
     def _predict_batch_size(self):
         """Batch size of prediction: ``iterator_valid__batch_size`` if set, else
@@ -29,22 +30,20 @@ class PredictionMixin:
         )
 
     def _evaluate(self, batch, training, variants):
-        """Logits of one batch; with test-time augmentation, the log of the
-        class probabilities averaged over the ``variants`` of the batch."""
+        """Outputs of one batch; with test-time augmentation, the outputs of
+        the ``variants`` of the batch combined (``_combine_variants``)."""
         if variants is None:
             return self.evaluation_step((batch, None), training=training)
-        log_proba = torch.stack(
-            [
-                torch.log_softmax(
+        return self._combine_variants(
+            torch.stack(
+                [
                     self.evaluation_step(
                         (variant(batch), None), training=training
-                    ).float(),
-                    dim=1,
-                )
-                for variant in variants
-            ]
+                    ).float()
+                    for variant in variants
+                ]
+            )
         )
-        return torch.logsumexp(log_proba, dim=0) - math.log(len(variants))
 
     def forward(self, X, training=False, device="cpu"):
         """Raw network outputs (logits) for images ``X``, as one tensor.
@@ -85,6 +84,15 @@ class PredictionMixin:
                 to=device,
             )
         return require_finite(outputs)
+
+
+class ClassPredictionMixin(PredictionMixin):
+    """``predict_proba`` and ``predict`` of a skorch classifier on images."""
+
+    def _combine_variants(self, logits):
+        """The log of the class probabilities averaged over the variants."""
+        log_proba = torch.log_softmax(logits, dim=2)
+        return torch.logsumexp(log_proba, dim=0) - math.log(len(logits))
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.

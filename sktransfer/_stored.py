@@ -122,10 +122,10 @@ def callback_classes():
 
 
 def _is_ours(obj):
-    from ._base import ImageClassifierBase
+    from ._base import ImageNetBase
     from ._extractor import CNNFeatureExtractor
 
-    return isinstance(obj, ImageClassifierBase | CNNFeatureExtractor)
+    return isinstance(obj, ImageNetBase | CNNFeatureExtractor)
 
 
 def _is_named_step(item):

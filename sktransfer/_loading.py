@@ -1,0 +1,111 @@
+"""skorch's data hooks for the image estimators: the training set as a
+dataset on the device, its early-stopping split, the batch loaders, and the
+loss with the loss weights of :mod:`sktransfer._weighting`."""
+
+from __future__ import annotations
+
+import torch
+from skorch.dataset import ValidSplit
+
+from ._batchnorm import trainable_batchnorms
+from ._data import ImageDataset
+from ._device import place_images, resolve_device
+from ._weighting import WeightedTargets, weighted_loss
+
+__all__ = ["ImageLoadingMixin"]
+
+
+class ImageLoadingMixin:
+    """Datasets, splits, loaders and the loss of a skorch net on images.
+
+    ``y`` reaches skorch's fit loop as the encoded targets, or as
+    :class:`~sktransfer._weighting.WeightedTargets` when the training set
+    has loss weights; batches then carry ``(y, weight)``.
+    """
+
+    _target_dtype = torch.long
+    _stratified_split = True
+
+    def check_data(self, X, y):
+        # Targets are encoded in fit; skorch must not overwrite classes_.
+        pass
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, ImageDataset):
+            return X
+        device = resolve_device(self.device)
+        X = place_images(X, device)
+        weight = None
+        if isinstance(y, WeightedTargets):
+            y, weight = y.targets, y.weight.to(X.device)
+        if y is not None:
+            y = torch.as_tensor(y, dtype=self._target_dtype, device=X.device)
+        return ImageDataset(X, y, device=device, weight=weight)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if self.early_stopping and self.train_split is None:
+            dataset = self.get_dataset(X, y)
+            split = ValidSplit(
+                self.validation_fraction,
+                stratified=self._stratified_split,
+                random_state=self.random_state,
+            )
+            labels = y.targets if isinstance(y, WeightedTargets) else y
+            return split(dataset, labels)
+        return super().get_split_datasets(X, y, **fit_params)
+
+    def get_iterator(self, dataset, training=False):
+        if training:
+            kwargs = self.get_params_for("iterator_train")
+            kwargs.setdefault("batch_size", self.batch_size)
+            if "drop_last" not in kwargs and self._single_last_batch(
+                len(dataset), kwargs["batch_size"]
+            ):
+                # A batch of one image cannot train BatchNorm (the head's, or a
+                # body's at 1x1): leave the odd image out of this epoch; the
+                # shuffle leaves out another one the next.
+                return self.iterator_train(dataset, drop_last=True, **kwargs)
+        elif "batch_size" not in self.get_params_for("iterator_valid"):
+            return self.iterator_valid(
+                dataset,
+                batch_size=self._predict_batch_size(),
+                **self.get_params_for("iterator_valid"),
+            )
+        return super().get_iterator(dataset, training=training)
+
+    def _single_last_batch(self, n, batch_size):
+        """Whether an epoch of ``n`` images ends in a batch of one while a
+        BatchNorm layer trains."""
+        return (
+            1 < batch_size
+            and 1 < n
+            and n % batch_size == 1
+            and self.batchnorm != "frozen"
+            and bool(trainable_batchnorms(self.module_))
+        )
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """skorch's loss; with loss weights (``y_true`` is ``(y, weight)``),
+        each sample's loss times its weight
+        (:func:`~sktransfer._weighting.weighted_loss`).
+
+        Parameters
+        ----------
+        y_pred : tensor
+            The network's outputs.
+        y_true : tensor or (tensor, tensor)
+            The targets, with their loss weights when the fit has some.
+        X : tensor or None, default=None
+            The batch's images, as skorch passes them.
+        training : bool, default=False
+            Whether the loss is for a training step.
+
+        Returns
+        -------
+        loss : tensor
+        """
+        if isinstance(y_true, tuple | list):
+            targets, weight = y_true
+            targets = torch.as_tensor(targets, device=y_pred.device)
+            return weighted_loss(self.criterion_, y_pred, targets, weight)
+        return super().get_loss(y_pred, y_true, X=X, training=training)
