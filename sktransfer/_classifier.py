@@ -6,6 +6,7 @@ import numbers
 
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
+from skorch.dataset import Dataset
 from torch import nn
 
 from ._classifying import ImageClassifierBase
@@ -159,6 +160,12 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         device="auto",
         iterator_train=ShuffledBatchLoader,
         iterator_valid=BatchLoader,
+        dataset=Dataset,
+        predict_nonlinearity="auto",
+        compile=False,
+        use_caching="auto",
+        torch_load_kwargs=None,
+        classes=None,
         **kwargs,
     ):
         # skorch's get_params reports `module` and `classes`; clone hands them back.
@@ -177,6 +184,12 @@ class PretrainedCNNClassifier(ImageClassifierBase):
             device=device,
             iterator_train=iterator_train,
             iterator_valid=iterator_valid,
+            dataset=dataset,
+            predict_nonlinearity=predict_nonlinearity,
+            compile=compile,
+            use_caching=use_caching,
+            torch_load_kwargs=torch_load_kwargs,
+            classes=classes,
             **kwargs,
         )
         self.backbone = backbone

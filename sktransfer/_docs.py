@@ -10,6 +10,9 @@ there, so that the two never describe one parameter differently.
 
 from __future__ import annotations
 
+import inspect
+import re
+
 __all__ = ["FITTED_ATTRIBUTES", "TRAINING_PARAMETERS", "shared_docs"]
 
 TRAINING_PARAMETERS = """\
@@ -116,6 +119,18 @@ TRAINING_PARAMETERS = """\
     iterator_train, iterator_valid : class, default=ShuffledBatchLoader, BatchLoader
         Batches sliced from the images held in memory (on the device when
         they fit); skorch's ``DataLoader`` arguments are accepted.
+    dataset : class, default=skorch.dataset.Dataset
+        As in skorch (unused: the images become in-memory batches).
+    predict_nonlinearity : callable, None or "auto", default="auto"
+        As in skorch: what ``predict_proba`` applies to the outputs.
+    compile : bool, default=False
+        As in skorch: ``torch.compile`` the network.
+    use_caching : bool or "auto", default="auto"
+        As in skorch: scoring callbacks reuse the predictions of an epoch.
+    torch_load_kwargs : dict or None, default=None
+        As in skorch: arguments of ``torch.load`` in ``load_params``.
+    classes : array-like or None, default=None
+        As in skorch: the classes, when ``y`` does not show them all.
     **kwargs
         skorch's other parameters and routing prefixes
         (``optimizer__weight_decay``, ``callbacks__...``).
@@ -156,18 +171,89 @@ FITTED_ATTRIBUTES = """\
 """
 
 
+def _entries(text):
+    """The numpydoc entries of ``text`` (indented 4 spaces), each under the
+    tuple of the names it documents, in order."""
+    starts = [m.start() for m in re.finditer(r"^    (?=\S)", text, re.M)]
+    entries = {}
+    if not starts:
+        return entries
+    for start, stop in zip(starts, [*starts[1:], len(text)], strict=True):
+        chunk = text[start:stop]
+        names = chunk.splitlines()[0].split(" : ")[0]
+        entries[tuple(n.strip() for n in names.split(","))] = chunk
+    return entries
+
+
+def _parameters_of(doc):
+    """The Parameters section of a docstring ('' without one)."""
+    header = "    Parameters\n    ----------\n"
+    if header not in doc:
+        return ""
+    start = doc.index(header) + len(header)
+    stop = doc.find("\n\n", start)
+    return doc[start : stop + 1 if stop >= 0 else len(doc)]
+
+
+def _parameters_section(cls, own):
+    """The class's own entries, then those of its bases in this library and
+    the shared ones for the parameters it does not document itself, in the
+    order of its signature (entries of parameters it lacks left out)."""
+    order = {}
+    for position, (name, parameter) in enumerate(
+        inspect.signature(cls).parameters.items()
+    ):
+        order["**" + name if parameter.kind is parameter.VAR_KEYWORD else name] = (
+            position
+        )
+    entries = _entries(own)
+    documented = {name for names in entries for name in names}
+    inherited = [
+        _parameters_of(base.__doc__)
+        for base in cls.__mro__[1:]
+        if base.__module__.startswith("sktransfer") and base.__doc__
+    ]
+    for source in (*inherited, TRAINING_PARAMETERS):
+        for names, text in _entries(source).items():
+            if not documented & set(names) and set(names) <= set(order):
+                entries[names] = text
+                documented |= set(names)
+    return "".join(
+        sorted(
+            entries.values(),
+            key=lambda text: min(
+                order.get(name, len(order))
+                for name in next(n for n, t in entries.items() if t is text)
+            ),
+        )
+    )
+
+
 def shared_docs(cls):
     """Class decorator: the shared parameters and attributes into the
-    docstring of ``cls``, where it says ``%(training_parameters)s`` and
-    ``%(fitted_attributes)s`` (indented like the rest of the docstring)."""
+    docstring of ``cls``.
+
+    Where it says ``%(training_parameters)s``, the Parameters section gets
+    the entries of the parameters in the class's signature that it does not
+    document itself, from its bases' docstrings or the shared ones, all in
+    the signature's order; where it says
+    ``%(fitted_attributes)s``, the shared fitted attributes but those the
+    class names in ``_attributes_not_shared``.
+    """
     doc = cls.__doc__
-    for key, text in (
-        ("training_parameters", TRAINING_PARAMETERS),
-        ("fitted_attributes", FITTED_ATTRIBUTES),
-    ):
-        marker = f"    %({key})s\n"
-        if marker not in doc:
+    for key in ("training_parameters", "fitted_attributes"):
+        if f"    %({key})s\n" not in doc:
             raise ValueError(f"{cls.__name__}'s docstring has no %({key})s.")
-        doc = doc.replace(marker, text)
-    cls.__doc__ = doc
+    header = "    Parameters\n    ----------\n"
+    start = doc.index(header) + len(header)
+    stop = doc.index("\n\n", doc.index("    %(training_parameters)s\n")) + 1
+    own = doc[start:stop].replace("    %(training_parameters)s\n", "")
+    doc = doc[:start] + _parameters_section(cls, own) + doc[stop:]
+    skipped = set(getattr(cls, "_attributes_not_shared", ()))
+    attributes = "".join(
+        text
+        for names, text in _entries(FITTED_ATTRIBUTES).items()
+        if not skipped & set(names)
+    )
+    cls.__doc__ = doc.replace("    %(fitted_attributes)s\n", attributes)
     return cls

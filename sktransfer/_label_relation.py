@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 from sklearn.utils._param_validation import StrOptions
+from skorch.dataset import Dataset
 from torch import nn
 
 from ._build import build_network
@@ -227,6 +228,12 @@ class LabelRelationTransfer(ImageClassifierBase):
         device="auto",
         iterator_train=ShuffledBatchLoader,
         iterator_valid=BatchLoader,
+        dataset=Dataset,
+        predict_nonlinearity="auto",
+        compile=False,
+        use_caching="auto",
+        torch_load_kwargs=None,
+        classes=None,
         **kwargs,
     ):
         kwargs.pop("module", None)
@@ -244,6 +251,12 @@ class LabelRelationTransfer(ImageClassifierBase):
             device=device,
             iterator_train=iterator_train,
             iterator_valid=iterator_valid,
+            dataset=dataset,
+            predict_nonlinearity=predict_nonlinearity,
+            compile=compile,
+            use_caching=use_caching,
+            torch_load_kwargs=torch_load_kwargs,
+            classes=classes,
             **kwargs,
         )
         self.estimator = estimator

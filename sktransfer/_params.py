@@ -20,6 +20,7 @@ import difflib
 import inspect
 import numbers
 
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._batchnorm import BATCHNORM_MODES
@@ -50,6 +51,18 @@ TRAINING_CONSTRAINTS = {
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "callbacks": [None, list, tuple, StrOptions({"disable"})],
 }
+
+
+# skorch's parameters the estimators take as they are (their signatures list
+# them so that the repr leaves them out at their defaults).
+SKORCH_PARAMETERS = (
+    "dataset",
+    "predict_nonlinearity",
+    "compile",
+    "use_caching",
+    "torch_load_kwargs",
+    "classes",
+)
 
 
 def default_of(estimator_class, name):
@@ -96,8 +109,23 @@ class SklearnParamsMixin:
 
     def _get_param_names(self):
         # skorch lists every attribute without a trailing underscore, its
-        # private bookkeeping (``_params_to_validate``) included.
-        return [name for name in super()._get_param_names() if name[0] != "_"]
+        # private bookkeeping (``_params_to_validate``) included, and
+        # ``module``, which the estimators build from ``backbone``.
+        return [
+            name
+            for name in super()._get_param_names()
+            if name[0] != "_" and name != "module"
+        ]
+
+    def __repr__(self, N_CHAR_MAX=700):
+        # scikit-learn's: the parameters that differ from the defaults, the
+        # same before and after fit (skorch's lists its module instead).
+        return BaseEstimator.__repr__(self, N_CHAR_MAX=N_CHAR_MAX)
+
+    def _get_params_html(self, deep=True, doc_link=""):
+        # The notebook's parameter table: the estimator's own parameters,
+        # not the parameters of skorch's default callbacks (``deep``).
+        return super()._get_params_html(deep=False, doc_link=doc_link)
 
     def set_params(self, **params):
         """Set parameters; a new ``callbacks`` list is checked in ``fit``.
@@ -141,7 +169,7 @@ class SklearnParamsMixin:
             own = [
                 p
                 for p in inspect.signature(type(self).__init__).parameters
-                if p not in ("self", "kwargs")
+                if p not in ("self", "kwargs", *SKORCH_PARAMETERS)
             ]
             close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
             hint = f" Did you mean {close[0]!r}?" if close else ""

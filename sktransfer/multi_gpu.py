@@ -34,10 +34,12 @@ Example (``train.py``, run with ``accelerate launch train.py``)::
 from __future__ import annotations
 
 import copy
+import inspect
 
 from torch.utils.data import DataLoader
 
 from ._classifier import PretrainedCNNClassifier
+from ._docs import shared_docs
 
 try:
     from skorch.hf import AccelerateMixin
@@ -68,8 +70,14 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
         Loaders Accelerate knows how to shard across processes.
     iterator_train__shuffle : bool, default=True
         Shuffle the training batches.
-    **kwargs
-        Every other parameter of :class:`~sktransfer.PretrainedCNNClassifier`.
+    callbacks__print_log__sink : callable or "auto", default="auto"
+        Where skorch's epoch table goes; ``"auto"``: the accelerator's
+        ``print`` (the main process only).
+    %(training_parameters)s
+
+    Attributes
+    ----------
+    %(fitted_attributes)s
 
     Examples
     --------
@@ -195,3 +203,37 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
             return super()._initialize_callbacks()
         finally:
             vars(self)["callbacks__print_log__sink"] = requested
+
+
+def _signature():
+    """The parameters, as scikit-learn reads them (repr, ``clone``): those of
+    :class:`~sktransfer.PretrainedCNNClassifier`, the ``accelerator`` after
+    ``backbone``, Accelerate's defaults for the device, the precision and the
+    loaders, and the mixin's own parameters before ``**kwargs``."""
+    own = inspect.signature(AcceleratedCNNClassifier.__init__).parameters
+    parameters = []
+    for name, parameter in inspect.signature(
+        PretrainedCNNClassifier.__init__
+    ).parameters.items():
+        if parameter.kind is parameter.VAR_KEYWORD:
+            continue
+        parameters.append(own.get(name, parameter))
+        if name == "backbone":
+            parameters.append(own["accelerator"])
+    sink = inspect.Parameter(
+        "callbacks__print_log__sink", inspect.Parameter.KEYWORD_ONLY, default="auto"
+    )
+    return inspect.Signature(
+        [
+            *parameters,
+            own["unwrap_after_train"],
+            own["iterator_train__shuffle"],
+            sink,
+            own["kwargs"],
+        ]
+    )
+
+
+# The signature first: the shared documentation follows its order.
+AcceleratedCNNClassifier.__init__.__signature__ = _signature()
+shared_docs(AcceleratedCNNClassifier)

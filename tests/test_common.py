@@ -5,6 +5,7 @@ does), each with fast settings."""
 import importlib
 import inspect
 import pkgutil
+import re
 
 import numpy as np
 import pytest
@@ -109,7 +110,16 @@ def _with_checks(estimators):
     scikit-learn 1.6 hands pytest a generator, which pytest 9 refuses."""
     mark = parametrize_with_checks(estimators)
     names, checks = mark.args
-    return pytest.mark.parametrize(names, list(checks), **mark.kwargs)
+    kwargs = dict(mark.kwargs)
+    name_of = kwargs.pop("ids")
+    # An object's address in a parameter's repr (the Accelerator) differs
+    # between pytest-xdist workers, which must collect the same test names.
+    return pytest.mark.parametrize(
+        names,
+        list(checks),
+        ids=lambda obj: re.sub(r"\s?at\s?0x[0-9a-f]+", "", name_of(obj)),
+        **kwargs,
+    )
 
 
 @_with_checks(_instances())
