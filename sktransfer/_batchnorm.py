@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from torch import nn
 
 from ._inference import iter_batches
@@ -59,7 +60,10 @@ def recalibrate_batchnorm(network, X, forward, batch_size):
     Every BatchNorm layer that training changed (:func:`trainable_batchnorms`)
     forgets its statistics and averages them, with equal weight per batch,
     over one pass of ``X`` in training mode; everything else runs in eval
-    mode (no dropout, no augmentation), and frozen units are untouched.
+    mode (no dropout, no augmentation), and frozen units are untouched. The
+    pass draws the images in a fixed pseudo-random order: a batch's variance
+    is the variance within it, so batches of similar images (the training
+    set comes in an order set by content) would understate the variance.
     With a cached frozen prefix, ``X`` is that prefix's output and ``forward``
     runs the rest of the network, so the result is the same as without it.
 
@@ -88,6 +92,8 @@ def recalibrate_batchnorm(network, X, forward, batch_size):
             layer.reset_running_stats()
             layer.momentum = None  # cumulative average over the batches
             layer.train()
+        order = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
+        X = X[order.to(X.device)]
         bounds = _chunks(len(X), batch_size)
         for _ in iter_batches(forward, X, bounds=bounds):
             pass

@@ -85,6 +85,25 @@ def test_recalibrated_statistics_are_those_of_the_training_data():
     torch.testing.assert_close(bn.running_mean, expected, rtol=1e-4, atol=1e-5)
 
 
+def test_recalibrated_variance_is_that_of_the_training_data_in_batches():
+    """The training set comes in an order set by content; recalibration draws
+    its batches in a pseudo-random order, or their variances (within a batch
+    of similar images) would understate the data's."""
+    X, y = stripes(n=600, size=8)
+    brightness = np.random.default_rng(1).integers(0, 100, (600, 1, 1))
+    X = (X * 0.6 + brightness).astype(np.uint8)  # content order: by brightness
+    clf = resnet(batchnorm="recalibrate", max_epochs=1, batch_size=64).fit(X, y)
+    network, seen = clf.module_, []
+    bn = network.units["stem"][1]
+    hook = bn.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0]))
+    network.eval()
+    with torch.no_grad():
+        network(torch.as_tensor(X)[:, None])
+    hook.remove()
+    expected = seen[0].transpose(0, 1).flatten(1).var(dim=1)
+    torch.testing.assert_close(bn.running_var, expected, rtol=0.05, atol=1e-4)
+
+
 def test_recalibration_leaves_frozen_units_alone():
     X, y = stripes()
     before = running_means(resnet(max_epochs=0).fit(X, y).module_, "units.")
