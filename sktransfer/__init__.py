@@ -21,6 +21,7 @@ from ._registry import (
     offline_backbones,
     register_backbone,
 )
+from ._regressor import PretrainedCNNRegressor
 from ._source import layer_names
 from ._weights import WeightsDownloadError, WeightsSpec
 
@@ -34,6 +35,7 @@ __all__ = [
     "ImageShapeWarning",
     "PixelScaleWarning",
     "PretrainedCNNClassifier",
+    "PretrainedCNNRegressor",
     "get_backbone_spec",
     "inspect_model",
     "layer_names",

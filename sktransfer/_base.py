@@ -74,7 +74,7 @@ class ImageNetBase(
 
     Not for direct use: the classifiers' and the regressor's bases add
     their targets (``_encode_fit_targets``, ``_encode_more_targets``,
-    ``_check_training_targets``) and skorch's net class; subclasses define
+    ``_training_targets``) and skorch's net class; subclasses define
     the parameters and ``initialize_module``.
     """
 
@@ -228,7 +228,7 @@ class ImageNetBase(
         y_encoded = self._encode_fit_targets(y, len(X), continuing)
         remember_images(self, X)
         X, y_encoded, loss_weight = training_set(X, y_encoded, weights)
-        self._check_training_targets(y_encoded, weights is not None)
+        y_encoded = self._training_targets(y_encoded, weights is not None, continuing)
         with seeded(self.random_state), self._on_device():
             if continuing:
                 self._refresh_callbacks()

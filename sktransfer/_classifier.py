@@ -15,7 +15,27 @@ from ._docs import shared_docs
 from ._network import HEAD_ACTIVATIONS, first_linear, make_head
 from ._params import TRAINING_CONSTRAINTS
 
-__all__ = ["PretrainedCNNClassifier"]
+__all__ = ["PretrainedCNNClassifier", "new_head"]
+
+
+def new_head(estimator, source, n_outputs):
+    """The head of ``estimator`` (its ``head_*`` parameters) with
+    ``n_outputs`` outputs, in place of the source's classifier."""
+    head_name, classifier = source.decomposed.units[-1]
+    linear = first_linear(classifier)
+    if linear is None:
+        raise ValueError(
+            f"`backbone`: the last unit {head_name!r} of {source.name!r} has no "
+            "nn.Linear layer to replace with a new head."
+        )
+    return make_head(
+        linear.in_features,
+        n_outputs,
+        tuple(estimator.head_hidden_sizes),
+        estimator.head_dropout,
+        estimator.head_activation,
+        estimator.head_batchnorm,
+    )
 
 
 @shared_docs
@@ -219,21 +239,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
 
     def _new_head(self, source):
         """A head for the classes, in place of the source's classifier."""
-        head_name, classifier = source.decomposed.units[-1]
-        linear = first_linear(classifier)
-        if linear is None:
-            raise ValueError(
-                f"`backbone`: the last unit {head_name!r} of {source.name!r} has no "
-                "nn.Linear layer to replace with a new head."
-            )
-        return make_head(
-            linear.in_features,
-            len(self.classes_),
-            tuple(self.head_hidden_sizes),
-            self.head_dropout,
-            self.head_activation,
-            self.head_batchnorm,
-        )
+        return new_head(self, source, len(self.classes_))
 
     def initialize_module(self):
         source = self._load_source(self.backbone)

@@ -35,9 +35,9 @@ class ImageClassifierBase(ClassPredictionMixin, ImageNetBase, NeuralNetClassifie
     def _encode_more_targets(self, y, n):
         return encode_labels(check_labels(y, n), self.classes_, name="y")
 
-    def _check_training_targets(self, y_encoded, weighted):
-        """A weighted training set keeps two classes; the class weights of
-        ``class_weight`` from the training set's labels."""
+    def _training_targets(self, y_encoded, weighted, continuing):
+        """The training set's labels: a weighted training set keeps two
+        classes; the class weights of ``class_weight`` come from them."""
         classes = self.classes_inferred_
         present = np.unique(y_encoded)
         if weighted and len(present) < 2:
@@ -61,6 +61,7 @@ class ImageClassifierBase(ClassPredictionMixin, ImageNetBase, NeuralNetClassifie
             self.class_weight_[present] = compute_class_weight(
                 class_weight, classes=classes[present], y=classes[y_encoded]
             )
+        return y_encoded
 
     def initialize_criterion(self):
         kwargs = self.get_params_for("criterion")

@@ -208,9 +208,10 @@ def _parameters_section(cls, own):
         )
     entries = _entries(own)
     documented = {name for names in entries for name in names}
+    like = getattr(cls, "_documented_like", None)
     inherited = [
         _parameters_of(base.__doc__)
-        for base in cls.__mro__[1:]
+        for base in (*cls.__mro__[1:], *([like] if like else []))
         if base.__module__.startswith("sktransfer") and base.__doc__
     ]
     for source in (*inherited, TRAINING_PARAMETERS):
@@ -235,7 +236,8 @@ def shared_docs(cls):
 
     Where it says ``%(training_parameters)s``, the Parameters section gets
     the entries of the parameters in the class's signature that it does not
-    document itself, from its bases' docstrings or the shared ones, all in
+    document itself, from its bases' docstrings (and ``_documented_like``'s)
+    or the shared ones, all in
     the signature's order; where it says
     ``%(fitted_attributes)s``, the shared fitted attributes but those the
     class names in ``_attributes_not_shared``.

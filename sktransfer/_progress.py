@@ -52,8 +52,14 @@ def fit_line(estimator, n_images, seconds):
     history = estimator.history
     loss = history[-1, "train_loss"] if len(history) else float("nan")
     params = ", ".join(changed_params(estimator)) or "defaults"
+    classes = getattr(estimator, "classes_", None)
+    targets = (
+        f"{len(classes)} classes"
+        if classes is not None
+        else f"{estimator.n_outputs_} outputs"
+    )
     return (
         f"[{type(estimator).__name__}] {params}: {n_images} images, "
-        f"{len(estimator.classes_)} classes, {estimator.max_epochs_} epochs in "
+        f"{targets}, {estimator.max_epochs_} epochs in "
         f"{seconds:.1f} s, train loss {loss:.4g}"
     )

@@ -99,10 +99,12 @@ def estimator_classes():
     from ._classifier import PretrainedCNNClassifier
     from ._extractor import CNNFeatureExtractor
     from ._label_relation import LabelRelationTransfer
+    from ._regressor import PretrainedCNNRegressor
     from .multi_gpu import AcceleratedCNNClassifier
 
     classes = (
         PretrainedCNNClassifier,
+        PretrainedCNNRegressor,
         LabelRelationTransfer,
         CNNFeatureExtractor,
         AcceleratedCNNClassifier,

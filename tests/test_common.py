@@ -88,6 +88,9 @@ FAST = {
     "LabelRelationTransfer": _prefit_lrt,
     "CNNFeatureExtractor": _fast_extractor,
     "ImageToRows": lambda: sktransfer.baselines.ImageToRows(),
+    "PretrainedCNNRegressor": lambda: sktransfer.PretrainedCNNRegressor(
+        "mlp", input_size=16, max_epochs=20, lr=0.01, batch_size=64, random_state=0
+    ),
 }
 
 

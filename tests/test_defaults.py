@@ -9,6 +9,7 @@ from sktransfer import (
     CNNFeatureExtractor,
     LabelRelationTransfer,
     PretrainedCNNClassifier,
+    PretrainedCNNRegressor,
 )
 from sktransfer._cli import build_parser
 
@@ -29,8 +30,12 @@ EXTRACTOR_OWN = {"batch_size"}
 
 @pytest.mark.parametrize(
     "other, own",
-    [(LabelRelationTransfer, set()), (CNNFeatureExtractor, EXTRACTOR_OWN)],
-    ids=["LabelRelationTransfer", "CNNFeatureExtractor"],
+    [
+        (LabelRelationTransfer, set()),
+        (CNNFeatureExtractor, EXTRACTOR_OWN),
+        (PretrainedCNNRegressor, {"criterion"}),  # None: the one `loss` names
+    ],
+    ids=["LabelRelationTransfer", "CNNFeatureExtractor", "PretrainedCNNRegressor"],
 )
 def test_shared_parameters_have_the_classifiers_defaults(other, own):
     classifier, defaults = _defaults(PretrainedCNNClassifier), _defaults(other)

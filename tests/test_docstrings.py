@@ -13,6 +13,7 @@ from sktransfer import (
     CNNFeatureExtractor,
     LabelRelationTransfer,
     PretrainedCNNClassifier,
+    PretrainedCNNRegressor,
 )
 from sktransfer._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktransfer.baselines import ImageToRows
@@ -49,7 +50,8 @@ def fitted():
     lrt = LabelRelationTransfer(clf, class_weight="balanced", **params).fit(X, Y)
     extractor = CNNFeatureExtractor("mlp", image_shape=(4, 4), input_size=4).fit(X)
     rows = ImageToRows(image_shape=(4, 4)).fit(X)
-    return {type(e).__name__: e for e in (clf, lrt, extractor, rows)}
+    reg = PretrainedCNNRegressor("mlp", **params).fit(X, Y.astype(float))
+    return {type(e).__name__: e for e in (clf, lrt, extractor, rows, reg)}
 
 
 @pytest.mark.parametrize(
@@ -59,6 +61,7 @@ def fitted():
         "LabelRelationTransfer",
         "CNNFeatureExtractor",
         "ImageToRows",
+        "PretrainedCNNRegressor",
     ],
 )
 def test_every_fitted_attribute_is_documented(fitted, name, skorch_own):
@@ -81,7 +84,14 @@ def test_the_documented_parameters_are_the_signatures():
     """numpydoc's order check, here too: the docs build is in the slow tier."""
     import inspect
 
-    for estimator_class in (PretrainedCNNClassifier, LabelRelationTransfer):
+    from sktransfer.multi_gpu import AcceleratedCNNClassifier
+
+    for estimator_class in (
+        PretrainedCNNClassifier,
+        LabelRelationTransfer,
+        PretrainedCNNRegressor,
+        AcceleratedCNNClassifier,
+    ):
         documented = [
             name.strip()
             for entry in ClassDoc(estimator_class)["Parameters"]

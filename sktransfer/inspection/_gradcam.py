@@ -27,13 +27,22 @@ def _classifier_network(estimator):
     if (
         network is None
         or not hasattr(network, "head")
-        or not hasattr(estimator, "classes_")
+        or not (hasattr(estimator, "classes_") or hasattr(estimator, "n_outputs_"))
     ):
         raise ValueError(
-            "`estimator` must be a fitted PretrainedCNNClassifier or "
-            f"LabelRelationTransfer; got {type(estimator).__name__}."
+            "`estimator` must be a fitted PretrainedCNNClassifier, "
+            "LabelRelationTransfer or PretrainedCNNRegressor; got "
+            f"{type(estimator).__name__}."
         )
     return network
+
+
+def _outputs(estimator):
+    """What the network's outputs stand for: the classes, or the targets'
+    indices of a regressor."""
+    if hasattr(estimator, "classes_"):
+        return np.asarray(estimator.classes_)
+    return np.arange(estimator.n_outputs_)
 
 
 # The default layer's maps are at least this many pixels a side.
@@ -41,20 +50,24 @@ MIN_MAP_SIDE = 4
 
 
 def grad_cam(estimator, X, *, target=None, layer=None):
-    """Grad-CAM heatmaps of a fitted classifier, at the images' resolution.
+    """Grad-CAM heatmaps of a fitted classifier or regressor, at the images'
+    resolution.
 
-    The gradient of the class score with respect to a unit's feature maps,
-    averaged over space, weighs those maps; the ReLU of the weighted sum is
-    upsampled to the image and scaled to [0, 1] (Selvaraju et al., 2017).
+    The gradient of the class score (a regressor's output) with respect to a
+    unit's feature maps, averaged over space, weighs those maps; the ReLU of
+    the weighted sum is upsampled to the image and scaled to [0, 1]
+    (Selvaraju et al., 2017): where the image raises that score.
 
     Parameters
     ----------
-    estimator : PretrainedCNNClassifier or LabelRelationTransfer
-        Fitted.
+    estimator : fitted classifier or regressor of this library
+        A PretrainedCNNClassifier, LabelRelationTransfer or
+        PretrainedCNNRegressor.
     X : array-like or tensor
         Images the estimator's ``predict`` takes.
     target : None, label or array-like of labels, default=None
-        The class to explain per image; None takes the predicted class.
+        The class to explain per image; None takes the predicted class. For a
+        regressor, the index of the target to explain; None takes the first.
     layer : str, int or None, default=None
         The unit whose maps are weighed; None takes the last unit whose maps
         are at least ``MIN_MAP_SIDE`` (4) pixels a side at the network's
@@ -65,7 +78,7 @@ def grad_cam(estimator, X, *, target=None, layer=None):
     -------
     heatmaps : ndarray of shape (n, H, W), float32 in [0, 1]
     explained : ndarray of shape (n,)
-        The class label each heatmap explains.
+        The class label (a regressor's target index) each heatmap explains.
 
     References
     ----------
@@ -97,8 +110,10 @@ def _grad_cam_on(estimator, network, images, target, layer, device):
     )
     if index is None:
         index = unit_index(network, layer)
-    classes = np.asarray(estimator.classes_)
+    classes = _outputs(estimator)
     extras = ()
+    if target is None and not hasattr(estimator, "classes_"):
+        target = 0  # a regressor's outputs have no arg-max to explain
     if target is not None:
         labels = np.broadcast_to(np.asarray(target), (len(images),))
         # classes_ is in the user's order (``classes=``), not sorted.
@@ -178,8 +193,9 @@ class GradCAMDisplay:
 
         Parameters
         ----------
-        estimator : PretrainedCNNClassifier or LabelRelationTransfer
-            Fitted.
+        estimator : fitted classifier or regressor of this library
+            A PretrainedCNNClassifier, LabelRelationTransfer or
+            PretrainedCNNRegressor.
         X : array-like or tensor
             A few images the estimator's ``predict`` takes.
         y : array-like or None, default=None
@@ -200,7 +216,8 @@ class GradCAMDisplay:
         images = _images(estimator, X)
         heatmaps, explained = _grad_cam(estimator, network, images, target, layer)
         pictures = [show_image(images[i : i + 1]) for i in range(len(images))]
-        titles = [f"class {label}" for label in explained]
+        kind = "class" if hasattr(estimator, "classes_") else "target"
+        titles = [f"{kind} {label}" for label in explained]
         if y is not None:
             titles = [f"{t} (true {true})" for t, true in zip(titles, y, strict=True)]
         return cls(pictures, heatmaps, titles).plot(ax=ax)
