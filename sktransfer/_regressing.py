@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.metrics import r2_score
 from skorch import NeuralNetRegressor
 
 from ._base import ImageNetBase
@@ -92,7 +93,17 @@ class ImageRegressorBase(PredictionMixin, ImageNetBase, NeuralNetRegressor):
 
     @property
     def predict_proba(self):
-        # skorch's nets all have one; a regressor predicts numbers.
+        """Not available: a regressor predicts numbers, not probabilities.
+
+        skorch's nets all have ``predict_proba``; here reading it raises
+        ``AttributeError``, so that ``hasattr(regressor, "predict_proba")`` is
+        False, as scikit-learn's tools expect of a regressor.
+
+        Returns
+        -------
+        None
+            Never returns: raises ``AttributeError``.
+        """
         raise AttributeError(
             f"{type(self).__name__} has no predict_proba: it predicts numbers "
             "(predict)."
@@ -121,6 +132,29 @@ class ImageRegressorBase(PredictionMixin, ImageNetBase, NeuralNetRegressor):
         outputs = self.forward(X).double().numpy()
         predictions = outputs * self.target_scale_ + self.target_mean_
         return predictions[:, 0] if self.n_outputs_ == 1 else predictions
+
+    def score(self, X, y, sample_weight=None):
+        """The coefficient of determination R² of the predictions.
+
+        As scikit-learn's regressors score: 1 for perfect predictions, 0 for
+        predicting the mean of ``y``, negative for worse; with several
+        targets, the uniform average of their R².
+
+        Parameters
+        ----------
+        X : array-like or tensor
+            Images, as for ``predict``.
+        y : array-like of shape (n,) or (n, n_outputs)
+            The true targets.
+        sample_weight : array-like of shape (n,), default=None
+            Weights of the images in the score.
+
+        Returns
+        -------
+        score : float
+            R² of ``self.predict(X)`` against ``y``.
+        """
+        return r2_score(y, self.predict(X), sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -52,7 +52,7 @@ class PretrainedCNNRegressor(ImageRegressorBase):
     ----------
     n_outputs_ : int
         Number of targets per image.
-    target_mean_, target_scale_ : ndarray of shape (n_outputs_,)
+    target_mean_, target_scale_ : ndarray of shape (``n_outputs_``,)
         The mean and standard deviation of each target in ``fit`` (1 for a
         constant target): the network predicts ``(y - target_mean_) /
         target_scale_``.

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from sklearn.base import is_regressor
 from sklearn.compose import TransformedTargetRegressor
+from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 from sktransfer import PretrainedCNNRegressor, load_model, save_model
@@ -32,6 +33,16 @@ def test_it_is_a_regressor_that_learns_a_continuous_target(ink):
     assert reg.predict(X_test).dtype == np.float64
     assert reg.score(X_test, y_test) > 0.5
     assert reg.n_outputs_ == 1 and reg.target_scale_.shape == (1,)
+    # score is R² of predict, and weighs the images by sample_weight.
+    weights = np.linspace(0.1, 2.0, len(y_test))
+    predicted = reg.predict(X_test)
+    assert reg.score(X_test, y_test) == pytest.approx(r2_score(y_test, predicted))
+    assert reg.score(X_test, y_test, sample_weight=weights) == pytest.approx(
+        r2_score(y_test, predicted, sample_weight=weights)
+    )
+    assert reg.score(X_test, y_test, sample_weight=weights) != pytest.approx(
+        reg.score(X_test, y_test)
+    )
 
 
 def test_targets_are_predicted_in_the_user_s_units(ink):
