@@ -12,21 +12,25 @@ Five tasks, EfficientNet-Lite0 with its ImageNet weights at 64 px (the
 * ``imbalanced``: digit 8 (20 images) against the other digits (180), 1:9,
   tested on the rest; scored by balanced accuracy.
 
-Rows: a linear SVM on raw pixels; Lite0 features + LogisticRegression;
-``freeze_upto="all"``; the defaults; fastai's ``fine_tune`` recipe written by
-hand in plain PyTorch on the same network (one epoch with the body frozen,
-then all of it with discriminative learning rates and a one-cycle schedule,
-BatchNorm layers trained, batches of 64); and the **oracle**, the best test
-score over 3 learning rates x 2 schedule lengths x 3 freezings (0, half,
-"all"), chosen on the test set of each of the first ``--oracle-seeds`` seeds
-(default 1): an upper bound of what tuning reaches. Each row is mean ± SD over
-``--seeds`` (each seed draws its own training set), with the score on its own
-training images and the fit time. When both ``defaults`` and ``oracle`` run,
-a last line compares them on the oracle's seeds only (one training set can be
-much harder than another, so a mean over other seeds is no comparison).
+Rows: a linear SVM on raw pixels; Lite0 features + LogisticRegression (its
+default C, and C chosen by 3-fold cross-validation out of 10); the pooled
+features of several units (``CNNFeatureExtractor(layer="multi")``) side by
+side + LogisticRegression with C by cross-validation; ``freeze_upto="all"``;
+the defaults; fastai's ``fine_tune`` recipe written by hand in plain PyTorch
+on the same network (one epoch with the body frozen, then all of it with
+discriminative learning rates and a one-cycle schedule, BatchNorm layers
+trained, batches of 64); and the **oracle**, the best test score over 3
+learning rates x 2 schedule lengths x 3 freezings (0, half, "all"), chosen on
+the test set of each of the first ``--oracle-seeds`` seeds (default 1): an
+upper bound of what tuning reaches. Each row is mean ± SD over ``--seeds``
+(each seed draws its own training set), with the score on its own training
+images and the fit time. When both ``defaults`` and ``oracle`` run, a last
+line compares them on the oracle's seeds only (one training set can be much
+harder than another, so a mean over other seeds is no comparison).
 
     .venv/bin/python benchmarks/small_data.py [--tasks digits-10 ...]
-        [--rows svm features all defaults fastai oracle] [--seeds 3]
+        [--rows svm features features-cv multi all defaults fastai oracle]
+        [--seeds 3]
         [--oracle-seeds 1] [--backbone efficientnet_lite1]
 
 ``--backbone`` runs the same rows with EfficientNet-Lite1 or -Lite2 (their
@@ -43,7 +47,7 @@ import time
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -57,10 +61,21 @@ BACKBONE = "efficientnet_lite0"
 BACKBONES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 INPUT_SIZE = 64
 TASKS = ("digits-10", "digits-50", "fashion-10", "fashion-100", "imbalanced")
-ROWS = ("svm", "features", "all", "defaults", "fastai", "oracle")
+ROWS = (
+    "svm",
+    "features",
+    "features-cv",
+    "multi",
+    "all",
+    "defaults",
+    "fastai",
+    "oracle",
+)
 ROW_NAMES = {
     "svm": "linear SVM on pixels",
     "features": "Lite0 features + LogisticRegression",
+    "features-cv": "Lite0 features + LogisticRegression, C by CV",
+    "multi": 'Lite0 features of several units (layer="multi") + LR, C by CV',
     "all": 'freeze_upto="all"',
     "defaults": "defaults",
     "fastai": "fastai-style fine_tune (by hand)",
@@ -74,6 +89,10 @@ def use_backbone(name):
     BACKBONE = name
     short = name.removeprefix("efficientnet_").title()  # Lite0, Lite1, Lite2
     ROW_NAMES["features"] = f"{short} features + LogisticRegression"
+    ROW_NAMES["features-cv"] = f"{short} features + LogisticRegression, C by CV"
+    ROW_NAMES["multi"] = (
+        f'{short} features of several units (layer="multi") + LR, C by CV'
+    )
 
 
 def load_task(name, seed):
@@ -240,6 +259,17 @@ def run_row(row, X_train, X_test, y_train, y_test, score, seed, log=None, task=N
             CNNFeatureExtractor(BACKBONE, input_size=INPUT_SIZE),
             StandardScaler(),
             LogisticRegression(max_iter=2000),
+        )
+        return [measure(model)]
+    if row in ("features-cv", "multi"):
+        model = make_pipeline(
+            CNNFeatureExtractor(
+                BACKBONE,
+                input_size=INPUT_SIZE,
+                layer="multi" if row == "multi" else None,
+            ),
+            StandardScaler(),
+            LogisticRegressionCV(Cs=10, cv=3, max_iter=2000),
         )
         return [measure(model)]
     if row == "all":

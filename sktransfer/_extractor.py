@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
+import numpy as np
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -11,6 +13,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._build import build_network, load_source
 from ._device import resolve_device
@@ -21,7 +24,51 @@ from ._inference import batched_inference, require_finite
 from ._seeding import seeded
 from ._units import unit_position
 
-__all__ = ["CNNFeatureExtractor"]
+__all__ = ["CNNFeatureExtractor", "multi_layers", "unit_shapes"]
+
+# layer="multi": the last unit at each of this many resolutions, at most.
+MULTI_RESOLUTIONS = 4
+
+
+def unit_shapes(network, image_shape):
+    """The output shape (without the batch axis) of each body unit of
+    ``network`` for an image of ``image_shape``, read off one forward pass."""
+    probe = torch.zeros((1, *image_shape), dtype=torch.uint8)
+
+    def shapes(batch):
+        # Each row: the number of dimensions, then the dimensions (padded).
+        outputs = network.iter_units(network.prepare(batch))
+        rows = [[h.ndim - 1, *h.shape[1:], *[0] * (4 - h.ndim)] for h in outputs]
+        return torch.tensor([rows])
+
+    device = next(network.parameters()).device
+    found = batched_inference(shapes, probe, device=device)[0]
+    return [tuple(row[1 : 1 + row[0]]) for row in found.tolist()]
+
+
+def multi_layers(shapes):
+    """The units ``layer="multi"`` takes: the last unit of each resolution
+    the feature maps pass through, for the last ``MULTI_RESOLUTIONS`` of
+    them (ResNet: ``layer1`` to ``layer4``; EfficientNet-Lite0 at 64 px:
+    ``stage2``, ``stage3``, ``stage5``, ``head_conv``); without feature maps
+    (an MLP), every body unit.
+
+    Parameters
+    ----------
+    shapes : list of tuple
+        From :func:`unit_shapes`.
+
+    Returns
+    -------
+    indices : list of int
+    """
+    spatial = [i for i, shape in enumerate(shapes) if len(shape) == 3]
+    if not spatial:
+        return list(range(len(shapes)))
+    last = {}
+    for i in spatial:
+        last[shapes[i][1:]] = i  # the latest unit of each side
+    return sorted(last.values())[-MULTI_RESOLUTIONS:]
 
 
 class CNNFeatureExtractor(
@@ -46,12 +93,17 @@ class CNNFeatureExtractor(
     weights_sha256 : str or None, default=None
         The SHA-256 (hex, or a prefix of at least 8 digits) the ``weights``
         file must have; checked before the file is read.
-    layer : str, int or None, default=None
+    layer : str, int, list or None, default=None
         The unit whose output is the embedding: a name of ``layer_names_``,
         its index, or ``"half"`` (the last unit of the first half, the unit
         ``freeze_upto="half"`` freezes up to). None: the penultimate features
         (all body units and global pooling, what the source classifier
-        sees).
+        sees). A list of units: the pooled outputs of each, side by side (in
+        forward order); on small data far from ImageNet, earlier units carry
+        what the top lacks (``benchmarks/small_data.py``, row ``multi``).
+        ``"multi"``: the last unit at each of the last four resolutions the
+        feature maps pass through (:func:`multi_layers`; ResNet's ``layer1``
+        to ``layer4``).
     pooling : {"avg", "max", "flatten"}, default="avg"
         How a feature map ``(C, H, W)`` becomes a vector: global average,
         global max, or all values.
@@ -75,8 +127,10 @@ class CNNFeatureExtractor(
     ----------
     layer_names_ : list of str
         The body units available as ``layer``.
-    layer_ : str
-        The unit the features come from (``"pool"`` for the default).
+    layer_ : str or list of str
+        The unit the features come from (``"pool"`` for the default), or the
+        units, in forward order; ``get_feature_names_out`` names the
+        features ``<unit>_<i>`` then.
     network_ : TransferNetwork
         The body up to ``layer_``.
     n_features_in_ : int
@@ -116,7 +170,13 @@ class CNNFeatureExtractor(
     """
 
     _parameter_constraints = {
-        "layer": [None, str, Interval(numbers.Integral, None, None, closed="neither")],
+        "layer": [
+            None,
+            str,
+            Interval(numbers.Integral, None, None, closed="neither"),
+            list,
+            tuple,
+        ],
         "pooling": [StrOptions({"avg", "max", "flatten"})],
         "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "image_shape": [None, "array-like"],
@@ -154,11 +214,21 @@ class CNNFeatureExtractor(
         self.precision = precision
         self.random_state = random_state
 
-    def _stop_after(self, names):
-        if self.layer is None:
-            return len(names), "pool"
-        index = unit_position(self.layer, names, "layer")
-        return index + 1, names[index]
+    def _layers(self, names, source):
+        """``layer_``: ``"pool"``, a unit's name, or the names of several
+        units in forward order."""
+        layer = self.layer
+        if layer is None:
+            return "pool"
+        if isinstance(layer, str) and layer == "multi" and layer not in names:
+            shapes = unit_shapes(build_network(source), self.image_shape_)
+            return [names[i] for i in multi_layers(shapes)]
+        if isinstance(layer, list | tuple):
+            if not layer:
+                raise ValueError("`layer` is an empty list; name one unit or more.")
+            positions = sorted({unit_position(v, names, "layer") for v in layer})
+            return [names[position] for position in positions]
+        return names[unit_position(layer, names, "layer")]
 
     def fit(self, X, y=None):
         """Build the network for the shape of ``X`` (its values are not used).
@@ -182,6 +252,30 @@ class CNNFeatureExtractor(
             self.n_features_out_ = self._embed(images[:1]).shape[1]
         return self
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of the features: ``cnnfeatureextractor0``, ... for one unit;
+        ``<unit>_<i>`` for several, in the order of ``layer_``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored: the features do not come from columns of ``X``.
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self, "n_features_out_")
+        if not isinstance(self.layer_, list):
+            return super().get_feature_names_out(input_features)
+        shapes = unit_shapes(self.network_, self.image_shape_)
+        names = []
+        for name in self.layer_:
+            shape = shapes[self.layer_names_.index(name)]
+            width = math.prod(shape) if self.pooling == "flatten" else shape[0]
+            names += [f"{name}_{i}" for i in range(width)]
+        return np.asarray(names, dtype=object)
+
     def _build_network(self):
         """``network_`` (and ``layer_names_``, ``layer_``) for the fitted
         ``image_shape_``: the body up to ``layer``, frozen, in eval mode."""
@@ -195,7 +289,13 @@ class CNNFeatureExtractor(
             )
         units = source.decomposed.units[:-1]
         self.layer_names_ = [name for name, _ in units]
-        stop, self.layer_ = self._stop_after(self.layer_names_)
+        self.layer_ = self._layers(self.layer_names_, source)
+        if isinstance(self.layer_, list):
+            stop = self.layer_names_.index(self.layer_[-1]) + 1
+        elif self.layer_ == "pool":
+            stop = len(units)
+        else:
+            stop = self.layer_names_.index(self.layer_) + 1
         network = build_network(source, upto=stop)
         self.network_ = network.set_frozen(len(network.units)).eval()
 
@@ -216,9 +316,22 @@ class CNNFeatureExtractor(
         device = resolve_device(self.device)
         network = self.network_.to(device)
 
+        wanted = None
+        if isinstance(self.layer_, list):
+            wanted = {self.layer_names_.index(name) for name in self.layer_}
+
         def embed(batch):
-            features = network.forward_features(network.prepare(batch))
-            return self._pool(features).float()
+            prepared = network.prepare(batch)
+            if wanted is None:
+                return self._pool(network.forward_features(prepared)).float()
+            return torch.cat(
+                [
+                    self._pool(h).float()
+                    for index, h in enumerate(network.iter_units(prepared))
+                    if index in wanted
+                ],
+                dim=1,
+            )
 
         features = batched_inference(
             embed,

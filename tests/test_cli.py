@@ -42,7 +42,7 @@ def test_study_on_digits_writes_table_and_plots(tmp_path, capsys):
     ):
         assert (tmp_path / name).stat().st_size > 0, name
     rows = (tmp_path / "study.csv").read_text().splitlines()
-    assert rows[0] == "method,seed,accuracy,fit_time" and len(rows) == 1 + 2 * 8
+    assert rows[0] == "method,seed,accuracy,fit_time" and len(rows) == 1 + 2 * 9
     assert "label-relation transfer" in (tmp_path / "study.md").read_text()
 
 

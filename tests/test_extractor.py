@@ -66,3 +66,42 @@ def test_the_classifier_names_an_input_size_too_small():
     clf = PretrainedCNNClassifier("alexnet", weights=None, input_size=32, max_epochs=1)
     with pytest.raises(ValueError, match=r"`input_size`=32 is too small"):
         clf.fit(X, [0, 1, 0, 1])
+
+
+def test_features_of_several_units_side_by_side():
+    X = np.random.default_rng(0).random((6, 3, 32, 32), dtype=np.float32)
+    extractor = CNNFeatureExtractor(
+        "resnet18",
+        weights=None,
+        input_size=32,
+        layer=["layer3", 1, "layer1"],
+        random_state=0,
+    ).fit(X)
+    assert extractor.layer_ == ["layer1", "layer3"]  # forward order, once each
+    features = extractor.transform(X)
+    assert features.shape == (6, 64 + 256) == (6, extractor.n_features_out_)
+    names = extractor.get_feature_names_out()
+    assert names[0] == "layer1_0" and names[64] == "layer3_0" and len(names) == 320
+    alone = CNNFeatureExtractor(
+        "resnet18", weights=None, input_size=32, layer="layer3", random_state=0
+    )
+    np.testing.assert_allclose(features[:, 64:], alone.fit(X).transform(X), rtol=1e-5)
+    flat = extractor.set_params(pooling="flatten").fit(X)
+    assert flat.transform(X).shape[1] == len(flat.get_feature_names_out())
+    with pytest.raises(ValueError, match="empty list"):
+        extractor.set_params(layer=[]).fit(X)
+    with pytest.raises(ValueError, match="not a unit"):
+        extractor.set_params(layer=["layer9"]).fit(X)
+
+
+def test_multi_takes_the_last_unit_of_each_resolution():
+    from sktransfer._extractor import multi_layers
+
+    X = np.random.default_rng(0).random((2, 3, 64, 64), dtype=np.float32)
+    resnet = CNNFeatureExtractor("resnet18", weights=None, layer="multi").fit(X)
+    assert resnet.layer_ == ["layer1", "layer2", "layer3", "layer4"]
+    lite0 = CNNFeatureExtractor("efficientnet_lite0", layer="multi").fit(X)
+    assert lite0.layer_ == ["stage2", "stage3", "stage5", "head_conv"]
+    assert multi_layers([(500,), (500,)]) == [0, 1]  # no feature maps: all
+    shapes = [(8, 16, 16), (8, 16, 16), (16, 8, 8), (32, 4, 4), (64, 2, 2), (10,)]
+    assert multi_layers(shapes) == [1, 2, 3, 4]

@@ -185,6 +185,7 @@ def test_transfer_study(digits):
         "CNN from scratch",
         "top features + linear SVM",
         "earlier features (conv2) + linear SVM",
+        "features of several units + linear SVM",
         "fine-tune, freeze_upto=0",
         "fine-tune, freeze_upto=2",
         "fine-tune, freeze_upto=all",
@@ -193,7 +194,7 @@ def test_transfer_study(digits):
     means = [row["mean"] for row in result["summary"]]
     assert means == sorted(means, reverse=True)
     assert result["best"] == result["summary"][0]["method"]
-    assert len(seen) == 16 and -1 <= result["similarity"] <= 1
+    assert len(seen) == 18 and -1 <= result["similarity"] <= 1
     assert isinstance(result["advice"], Advice)
     assert result["advice_methods"] and set(result["advice_methods"]) <= methods
     assert set(result["last_run"]["predictions"]) == methods

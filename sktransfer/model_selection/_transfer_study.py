@@ -29,6 +29,7 @@ SVM = "linear SVM on raw pixels"
 SCRATCH = "CNN from scratch"
 TOP = "top features + linear SVM"
 EARLY = "earlier features ({}) + linear SVM"
+MULTI = "features of several units + linear SVM"
 LRT = "label-relation transfer"
 
 # The study rows that put each of Trivedi's scenarios to the test.
@@ -77,8 +78,9 @@ def transfer_study(
 
     * a linear SVM on raw pixels and the network trained from scratch (the
       honest baselines);
-    * a linear SVM on the source network's top features, and on the features
-      of a middle unit (Trivedi's scenarios 1 and 3);
+    * a linear SVM on the source network's top features, on the features of
+      a middle unit (Trivedi's scenarios 1 and 3), and on the pooled features
+      of several units side by side (``CNNFeatureExtractor(layer="multi")``);
     * the source network fine-tuned with a new head at each ``freeze_upto``;
     * :class:`~sktransfer.LabelRelationTransfer` from the source network,
       when the target has no more classes than the source.
@@ -194,6 +196,7 @@ def transfer_study(
             ),
             TOP: _features_svm(frozen, None, seed, source_weights),
             EARLY.format(middle): _features_svm(frozen, middle, seed, source_weights),
+            MULTI: _features_svm(frozen, "multi", seed, source_weights),
         }
         for value in freeze_values:
             models[f"fine-tune, freeze_upto={value}"] = PretrainedCNNClassifier(
