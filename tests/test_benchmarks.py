@@ -66,6 +66,47 @@ def test_small_data_prints_its_rows():
     assert rows[2].startswith("| fastai-style")
 
 
+@pytest.mark.slow  # a benchmark subprocess
+def test_small_regression_prints_r2_rows():
+    done = _run(
+        "small_regression.py",
+        "--tasks",
+        "digits-angle-300",
+        "--rows",
+        "ridge",
+        "multi",
+        "--seeds",
+        "1",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| row | test R²") and len(rows) == 3
+    assert rows[1].startswith("| RidgeCV on pixels | 0.")
+    assert rows[2].startswith('| Lite0 features of several units (layer="multi")')
+
+
+def test_rotated_images_keep_their_type_and_shape_and_angles_are_in_range():
+    import importlib
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        small_regression = importlib.import_module("small_regression")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    images = np.zeros((5, 8, 8), dtype=np.uint8)
+    images[:, 3:5, :] = 255  # a horizontal bar
+    turned, angles = small_regression.rotated(images, np.random.default_rng(0))
+    assert turned.shape == images.shape and turned.dtype == np.uint8
+    assert np.all(np.abs(angles) <= small_regression.MAX_ANGLE)
+    assert len(set(np.round(angles, 6))) == 5
+    # A bar turned by a large angle lights pixels off its rows.
+    steep = np.argmax(np.abs(angles))
+    assert turned[steep, :3].sum() > 0
+
+
 def test_small_data_runs_another_lite_backbone():
     import importlib
     import sys
