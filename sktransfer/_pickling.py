@@ -27,16 +27,31 @@ _TORCH_STATE = "__torch_state__"
 
 
 class _ValuePickler(pickle._Pickler):
-    """A pickler that writes strings by value, as ``joblib.hash`` does.
+    """A pickler that writes strings by value and sets in sorted order, as
+    ``joblib.hash`` does.
 
     pickle writes a string seen before as a reference to it, so two equal
     objects whose equal strings are shared differently (a deep copy shares
-    more) give different bytes.
+    more) give different bytes. It writes a set in the order of its hash
+    table, which depends on the order the elements went in: a module's set of
+    non-persistent buffer names (``{"mean", "std"}``) and its deep copy can
+    come out in different orders, by chance of the string hashes of the run.
     """
 
     def memoize(self, obj):
         if not isinstance(obj, (str, bytes)):
             super().memoize(obj)
+
+    def save_unordered(self, obj):
+        try:
+            items = sorted(obj)
+        except TypeError:  # elements without an order: as the set has them
+            items = list(obj)
+        self.save_reduce(type(obj), (items,), obj=obj)
+
+    dispatch = dict(pickle._Pickler.dispatch)
+    dispatch[set] = save_unordered
+    dispatch[frozenset] = save_unordered
 
 
 # What torch.save needs of a pickle module.

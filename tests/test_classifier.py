@@ -202,6 +202,29 @@ def test_equal_estimators_pickle_and_hash_equally(digits):
     assert pickle.dumps(copy.deepcopy(clf)) == pickle.dumps(clf)
 
 
+def test_equal_sets_in_the_network_pickle_equally_whatever_their_order(digits):
+    """A set's iteration order depends on the order its elements went in (a
+    module's non-persistent buffer names, by chance of the run's string
+    hashes): equal sets in two equal estimators give equal bytes."""
+    import copy
+
+    import joblib
+
+    X, y = digits
+    clf = fast(max_epochs=1).fit(X[:40], y[:40])
+    other = copy.deepcopy(clf)
+    clf.module_.tags, other.module_.tags = {1, 9}, {9, 1}
+    clf.module_.frozen_tags = frozenset([2, 10])
+    other.module_.frozen_tags = frozenset([10, 2])
+    assert list(clf.module_.tags) != list(other.module_.tags)  # the premise
+    assert list(clf.module_.frozen_tags) != list(other.module_.frozen_tags)
+    assert pickle.dumps(clf) == pickle.dumps(other)
+    assert joblib.hash(clf) == joblib.hash(other)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert restored.module_.tags == {1, 9}
+    assert restored.module_.frozen_tags == frozenset([2, 10])
+
+
 def test_device_parameter_is_never_written_during_fit(digits):
     """skorch sees the resolved device while it works; the parameter, as
     stored and as get_params reports it, stays "auto" throughout."""
