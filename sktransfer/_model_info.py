@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from io import BytesIO
 
 import numpy as np
+from sklearn.base import is_regressor
 
 from ._fitted import fitted_network
 
@@ -121,6 +122,28 @@ def _network_summary(where, estimator, index):
     }
 
 
+def _targets(model):
+    """A regressor's targets: how many, and their mean and standard deviation
+    in training (None for a classifier, or when the model does not say)."""
+    last = model
+    while getattr(last, "steps", None):
+        last = last.steps[-1][1]
+    mean = getattr(last, "target_mean_", None)
+    if mean is None or not is_regressor(last):
+        return None
+    return {
+        "n": int(last.n_outputs_),
+        "mean": [float(v) for v in np.ravel(mean)],
+        "sd": [float(v) for v in np.ravel(last.target_scale_)],
+    }
+
+
+def _targets_row(targets):
+    means = ", ".join(f"{v:.4g}" for v in targets["mean"])
+    sds = ", ".join(f"{v:.4g}" for v in targets["sd"])
+    return f"{targets['n']} continuous (training mean {means}; SD {sds})"
+
+
 def describe(model, networks):
     """The summary a model file keeps of ``model`` (JSON data).
 
@@ -145,6 +168,7 @@ def describe(model, networks):
         "model": type(model).__name__,
         "steps": [[n, type(s).__name__] for n, s in steps] if steps else None,
         "classes": _safe_json(_json_labels(getattr(model, "classes_", None))),
+        "targets": _targets(model),
         "image_shape": list(shape) if shape is not None else None,
         "n_training_images": getattr(first, "n_samples_fit_", None),
         "networks": [
@@ -224,7 +248,11 @@ class ModelInfo:
         model = s.get("model")
         if s.get("steps"):
             model += ": " + " -> ".join(f"{n} ({c})" for n, c in s["steps"])
-        rows += [("model", model), ("classes", s.get("classes"))]
+        rows.append(("model", model))
+        if s.get("targets"):
+            rows.append(("targets", _targets_row(s["targets"])))
+        else:
+            rows.append(("classes", s.get("classes")))
         rows.append(("image shape", s.get("image_shape")))
         rows.append(("training images", s.get("n_training_images")))
         for i, net in enumerate(s.get("networks", [])):

@@ -123,3 +123,42 @@ def test_predict_command_on_files_to_stdout_and_a_pipeline(digits, tmp_path, cap
 def test_predict_command_errors_are_one_line(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "none.sktransfer"), str(tmp_path)]) == 2
     assert "sktransfer predict: error: `path`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n_targets", [1, 2])
+def test_predict_command_and_inspect_on_a_regressor(tmp_path, capsys, n_targets):
+    """A regressor's file: the CSV holds its predicted values in the user's
+    units (one column per target), and inspect names the targets instead of
+    classes."""
+    from sktransfer import PretrainedCNNRegressor, inspect_model
+    from sktransfer.datasets import load_digits_images, load_images
+
+    X, _ = load_digits_images()
+    ink = X[:100].mean(axis=(1, 2)).astype(float)
+    y = ink if n_targets == 1 else np.column_stack([ink, 10 * ink])
+    model = PretrainedCNNRegressor(
+        "small_cnn", input_size=16, max_epochs=2, random_state=0
+    ).fit(X[:100], y)
+    path = save_model(model, tmp_path / "reg.sktransfer")
+    files = _new_images(tmp_path / "new", X[100:104])
+    out = tmp_path / "values.csv"
+    assert main(["predict", str(path), str(tmp_path / "new"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("Predicted 4 images (prediction")
+    rows = list(csv.DictReader(out.open()))
+    assert [row["path"] for row in rows] == files
+    names = ["prediction"] if n_targets == 1 else ["prediction_0", "prediction_1"]
+    assert list(rows[0]) == ["path", *names]
+    images, _ = load_images(tmp_path / "new", image_size=(8, 8), color="grey")
+    expected = model.predict(images).reshape(len(images), -1)
+    got = np.array([[float(row[name]) for name in names] for row in rows])
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert 40 < got[:, 0].mean() < 120  # the ink's units, not standardised
+
+    info = inspect_model(path)
+    assert info.summary["targets"]["n"] == n_targets
+    np.testing.assert_allclose(info.summary["targets"]["mean"], y.mean(axis=0).ravel())
+    assert main(["inspect", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert f"targets:              {n_targets} continuous (training mean" in printed
+    assert "classes:" not in printed

@@ -1,5 +1,6 @@
 """``sktransfer predict MODEL IMAGES``: label new images with a saved model
-and write a CSV of path, label and class probabilities."""
+and write a CSV of path, label and class probabilities (a regressor's
+predicted values)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ IMAGES is a folder (its image files,
 not sub-folders) or image files. The images are read as the model's training
 images were (its channels, resized to its fitted height and width; the
 network then resizes them to its input size as in training). Writes a CSV of
-path, label and one probability column per class.
+path, label and one probability column per class; for a regressor, path and
+the predicted value (one column per target: prediction_0, prediction_1, ...
+when it has several).
 """
 
 PREDICT_EPILOG = """\
@@ -34,10 +37,13 @@ def predict_images(
 ):
     """Rows ``{path, label, proba_<class>...}`` for the images of ``sources``;
     the label is the most probable class (``predict`` without probabilities).
+    For a regressor, ``{path, prediction}`` (``prediction_<j>`` per target
+    when it predicts several).
 
     ``image_size`` and ``color`` default to the model's fitted image shape.
     """
     import numpy as np
+    from sklearn.base import is_regressor
 
     from .._persist import fitted_image_shape
     from ..datasets import load_images
@@ -51,6 +57,8 @@ def predict_images(
     X, paths = load_images(
         source, image_size, resize=resize, color=color, progress=progress
     )
+    if is_regressor(model):
+        return _regression_rows(paths, model.predict(X))
     if not hasattr(model, "predict_proba"):
         labels = model.predict(X)
         return [
@@ -66,6 +74,39 @@ def predict_images(
         row.update({f"proba_{c}": f"{v:.6f}" for c, v in zip(classes, p, strict=True)})
         rows.append(row)
     return rows
+
+
+def _regression_rows(paths, predictions):
+    import numpy as np
+
+    predictions = np.asarray(predictions, dtype=float)
+    if predictions.ndim == 1:
+        names, predictions = ["prediction"], predictions[:, None]
+    else:
+        names = [f"prediction_{j}" for j in range(predictions.shape[1])]
+    return [
+        {"path": path, **{name: float(v) for name, v in zip(names, row, strict=True)}}
+        for path, row in zip(paths, predictions, strict=True)
+    ]
+
+
+def _summary(rows):
+    """What the rows hold, in a few words: the count per label, or the range
+    of each predicted target."""
+    if "label" in rows[0]:
+        counts = {}
+        for row in rows:
+            counts[row["label"]] = counts.get(row["label"], 0) + 1
+        summary = ", ".join(f"{label}: {n}" for label, n in sorted(counts.items()))
+        return f"Labelled {len(rows)} images ({summary})"
+    ranges = []
+    for name in list(rows[0])[1:]:
+        values = [row[name] for row in rows]
+        ranges.append(
+            f"{name}: mean {sum(values) / len(values):.4g}, "
+            f"min {min(values):.4g}, max {max(values):.4g}"
+        )
+    return f"Predicted {len(rows)} images ({'; '.join(ranges)})"
 
 
 def _write_csv(rows, stream):
@@ -92,18 +133,15 @@ def _predict(args):
     out = Path(args.out)
     with out.open("w", newline="") as stream:
         _write_csv(rows, stream)
-    counts = {}
-    for row in rows:
-        counts[row["label"]] = counts.get(row["label"], 0) + 1
-    summary = ", ".join(f"{label}: {n}" for label, n in sorted(counts.items()))
-    print(f"Labelled {len(rows)} images ({summary}); wrote {out}")
+    print(f"{_summary(rows)}; wrote {out}")
     return 0
 
 
 def add_predict_parser(commands):
     predict = commands.add_parser(
         "predict",
-        help="label new images with a saved model, as a CSV",
+        help="label new images (or predict a regressor's values) with a saved "
+        "model, as a CSV",
         description=PREDICT_DESCRIPTION,
         epilog=PREDICT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
