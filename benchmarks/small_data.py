@@ -40,6 +40,7 @@ own ImageNet weights packages) in place of Lite0.
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
 import math
@@ -56,6 +57,18 @@ from sklearn.preprocessing import StandardScaler
 from sktransfer import CNNFeatureExtractor, PretrainedCNNClassifier
 from sktransfer.baselines import linear_svm_on_pixels
 from sktransfer.datasets import load_digits_images, load_fashion_mnist
+
+# LogisticRegressionCV's defaults that scikit-learn 1.10 and 1.11 change, set
+# to today's behaviour where this scikit-learn knows them (no FutureWarning).
+_LRCV_STABLE = {
+    name: value
+    for name, value in {
+        "l1_ratios": (0.0,),
+        "scoring": "accuracy",
+        "use_legacy_attributes": False,
+    }.items()
+    if name in inspect.signature(LogisticRegressionCV).parameters
+}
 
 BACKBONE = "efficientnet_lite0"
 BACKBONES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
@@ -269,7 +282,7 @@ def run_row(row, X_train, X_test, y_train, y_test, score, seed, log=None, task=N
                 layer="multi" if row == "multi" else None,
             ),
             StandardScaler(),
-            LogisticRegressionCV(Cs=10, cv=3, max_iter=2000),
+            LogisticRegressionCV(Cs=10, cv=3, max_iter=2000, **_LRCV_STABLE),
         )
         return [measure(model)]
     if row == "all":

@@ -102,8 +102,9 @@ class CNNFeatureExtractor(
         forward order); on small data far from ImageNet, earlier units carry
         what the top lacks (``benchmarks/small_data.py``, row ``multi``).
         ``"multi"``: the last unit at each of the last four resolutions the
-        feature maps pass through (:func:`multi_layers`; ResNet's ``layer1``
-        to ``layer4``).
+        feature maps pass through (ResNet's ``layer1`` to ``layer4``,
+        EfficientNet-Lite0's ``stage2``, ``stage3``, ``stage5`` and
+        ``head_conv``); ``layer_`` names the units a fit took.
     pooling : {"avg", "max", "flatten"}, default="avg"
         How a feature map ``(C, H, W)`` becomes a vector: global average,
         global max, or all values.
