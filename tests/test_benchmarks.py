@@ -164,3 +164,53 @@ def test_model_files_prints_sizes_and_times_next_to_joblib():
     assert done.returncode == 0, done.stderr[-2000:]
     row = next(line for line in done.stdout.splitlines() if line.startswith("| resnet"))
     assert row.endswith("| True |")
+
+
+def _benchmark_module(name):
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_photo_tasks_are_photo_sized_and_test_crops_come_from_unseen_parts():
+    import numpy as np
+
+    photo_data = _benchmark_module("photo_data")
+    X_train, X_test, y_train, y_test = photo_data.load_task("regions-6", 0)
+    assert X_train.shape == (60, 128, 128, 3) and X_test.shape == (150, 128, 128, 3)
+    assert X_train.dtype == np.uint8
+    assert np.bincount(y_train).tolist() == [10] * 6
+    # Crops of a photo whose left part is black and right part white: the
+    # training crops are all black, the test crops all white.
+    photo = np.zeros((300, 400, 3), dtype=np.uint8)
+    photo[:, int(400 * photo_data.TRAIN_SHARE) :] = 255
+    rng = np.random.default_rng(0)
+    assert photo_data.crops(photo, 20, rng, part="train").max() == 0
+    assert photo_data.crops(photo, 20, rng, part="test").min() == 255
+    X_train, X_test, _, _ = photo_data.load_task("fashion-112", 0)
+    assert X_train.shape == (100, 112, 112) and X_test.shape == (1000, 112, 112)
+    assert len(list(photo_data.oracle_grid(60))) == 12
+
+
+@pytest.mark.slow  # a benchmark subprocess
+def test_photo_data_prints_rows_with_the_time_ratio():
+    done = _run(
+        "photo_data.py",
+        "--tasks",
+        "photos-3",
+        "--rows",
+        "svm",
+        "--seeds",
+        "1",
+        "--reference-seconds",
+        "10",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| row | test accuracy") and len(rows) == 2
+    assert rows[1].startswith("| linear SVM on pixels | ") and rows[1].endswith("x |")
