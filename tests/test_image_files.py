@@ -142,3 +142,27 @@ def test_reading_parameters_are_validated(tmp_path, kwargs, match):
         load_image_folder(tmp_path, **kwargs)
     with pytest.raises(ValueError, match=match):
         load_images(tmp_path / "a", **kwargs)
+
+
+def test_a_decompression_bomb_is_refused_with_its_path_and_the_way_out(
+    tmp_path, monkeypatch
+):
+    """Pillow refuses images of more than twice ``MAX_IMAGE_PIXELS``: the
+    error names the file and how to read a trusted one."""
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+        for i in range(2):
+            Image.new("L", (8, 8), 10 * i).save(tmp_path / label / f"{i}.png")
+    Image.new("L", (64, 64)).save(tmp_path / "a" / "huge.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64*64 > 2 * 1000
+    for read in (load_image_folder, load_images):
+        source = tmp_path if read is load_image_folder else tmp_path / "a"
+        with pytest.raises(ValueError) as error:
+            read(source, image_size=(8, 8))
+        message = str(error.value)
+        assert str(tmp_path / "a" / "huge.png") in message
+        assert "decompression bomb" in message
+        assert "PIL.Image.MAX_IMAGE_PIXELS = None" in message
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # trusted: it reads
+    X, y = load_image_folder(tmp_path, image_size=(8, 8))
+    assert len(X) == 5

@@ -137,6 +137,13 @@ def read_image(path, image_size=None, resize="stretch", color="auto"):
             if image_size is not None:
                 image = _resize(image, image_size, resize)
             return np.asarray(image, dtype=np.uint8)
+    except Image.DecompressionBombError as error:
+        raise ValueError(
+            f"Cannot read image {path}: {error} (Pillow's guard against "
+            "images that exhaust the memory). If you trust the file, raise the "
+            "limit before reading: `PIL.Image.MAX_IMAGE_PIXELS = None` lifts it; "
+            "else shrink the image or move it out of the folder."
+        ) from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ValueError(
             f"Cannot read image {path}: {error}. Remove the file or move it out of "
