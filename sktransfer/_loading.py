@@ -4,6 +4,9 @@ loss with the loss weights of :mod:`sktransfer._weighting`."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 from skorch.dataset import ValidSplit
 
@@ -51,8 +54,48 @@ class ImageLoadingMixin:
                 random_state=self.random_state,
             )
             labels = y.targets if isinstance(y, WeightedTargets) else y
+            if self._stratified_split:
+                self._check_stratified_split(labels)
             return split(dataset, labels)
         return super().get_split_datasets(X, y, **fit_params)
+
+    def _check_stratified_split(self, labels):
+        """Refuse, naming the parameters, a training set that the stratified
+        early-stopping split cannot divide (scikit-learn's splitter would
+        say so in its own terms)."""
+        labels = labels.cpu().numpy() if torch.is_tensor(labels) else labels
+        codes, counts = np.unique(np.asarray(labels), return_counts=True)
+        classes = getattr(self, "classes_", None)
+        n, n_classes = len(labels), len(codes)
+        n_valid = math.ceil(n * self.validation_fraction)
+        held_out = (
+            f"early_stopping=True holds out a stratified validation_fraction="
+            f"{self.validation_fraction} of the training images"
+        )
+        if counts.min() < 2:
+            few = [
+                str(classes[code] if classes is not None else code)
+                for code in codes[counts < 2]
+            ]
+            raise ValueError(
+                f"{held_out}, at least one image of each class, and keeps one of "
+                f"each for training; "
+                + (
+                    f"class {few[0]} has"
+                    if len(few) == 1
+                    else f"classes {', '.join(few[:5])} have"
+                )
+                + " a single image. Give each class two images or more, or pass "
+                "early_stopping=False (the default) to train on every image."
+            )
+        if n_valid < n_classes or n - n_valid < n_classes:
+            need = n_classes / n
+            raise ValueError(
+                f"{held_out}: {n_valid} of {n} images, but a stratified split "
+                f"needs one image of each of the {n_classes} classes on both "
+                f"sides. Pass validation_fraction between {need:.3g} and "
+                f"{1 - need:.3g}, or early_stopping=False (the default)."
+            )
 
     def get_iterator(self, dataset, training=False):
         if training:

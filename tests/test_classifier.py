@@ -502,3 +502,35 @@ def test_verbosity_reads_any_verbose_value(verbose, level):
     from sktransfer._progress import verbosity
 
     assert verbosity(fast(verbose=verbose)) == level
+
+
+@pytest.mark.parametrize("estimator", ["classifier", "label_relation"])
+def test_early_stopping_names_a_class_too_small_to_split(digits, estimator):
+    """The stratified early-stopping split needs two images of each class
+    and one of each class on both sides: the error names early_stopping,
+    validation_fraction, the class (in the user's labels) and the fix."""
+    from sktransfer import LabelRelationTransfer
+
+    X, y = digits
+    names = np.array(["zero", "one", "two"])
+    index = np.r_[np.flatnonzero(y == 0)[:20], np.flatnonzero(y == 1)[:20]]
+    index = np.r_[index, np.flatnonzero(y == 2)[:1]]
+    source = fast(max_epochs=1).fit(X[:60], y[:60])  # 10 outputs
+
+    def make(**params):
+        if estimator == "classifier":
+            return fast(max_epochs=1, early_stopping=True, **params)
+        return LabelRelationTransfer(
+            source, max_epochs=1, early_stopping=True, **params
+        )
+
+    with pytest.raises(ValueError) as error:
+        make().fit(X[index], names[y[index]])
+    message = str(error.value)
+    assert "early_stopping=True" in message and "validation_fraction=0.1" in message
+    assert "class two has a single image" in message
+    assert "early_stopping=False" in message
+    eight = np.flatnonzero(y < 8)[:40]  # 4 held out for 8 classes
+    with pytest.raises(ValueError, match="validation_fraction between 0.2 and 0.8"):
+        make().fit(X[eight], y[eight])
+    make(validation_fraction=0.2).fit(X[eight], y[eight])  # the advice works
