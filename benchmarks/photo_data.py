@@ -22,7 +22,7 @@ lake, the flower's dark leaves), as new photos of a class would.
 Rows: a linear SVM on pixels; Lite0 features (at the library's input size)
 + LogisticRegression with C by cross-validation; ``freeze_upto="all"``; the
 defaults; the defaults at a fixed input size (``size-128``, ``size-160``,
-``size-224``); the slow reference of the issue that asked for this, input
+``size-224``); a slow reference, input
 224 px for 60 epochs (``slow``); and an oracle, the best test score over
 input size (128, 160, 224) x learning rate (1e-3, 3e-3) x schedule (the
 defaults' length and half of it). Each row prints the test score, the
