@@ -19,6 +19,17 @@ def _run(script, *args):
     )
 
 
+def _benchmark_module(name):
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
 @pytest.mark.slow  # a benchmark subprocess
 def test_cpu_throughput_prints_the_table():
     done = _run(
@@ -86,16 +97,9 @@ def test_small_regression_prints_r2_rows():
 
 
 def test_rotated_images_keep_their_type_and_shape_and_angles_are_in_range():
-    import importlib
-    import sys
-
     import numpy as np
 
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        small_regression = importlib.import_module("small_regression")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    small_regression = _benchmark_module("small_regression")
     images = np.zeros((5, 8, 8), dtype=np.uint8)
     images[:, 3:5, :] = 255  # a horizontal bar
     turned, angles = small_regression.rotated(images, np.random.default_rng(0))
@@ -164,17 +168,6 @@ def test_model_files_prints_sizes_and_times_next_to_joblib():
     assert done.returncode == 0, done.stderr[-2000:]
     row = next(line for line in done.stdout.splitlines() if line.startswith("| resnet"))
     assert row.endswith("| True |")
-
-
-def _benchmark_module(name):
-    import importlib
-    import sys
-
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 def test_photo_tasks_are_photo_sized_and_test_crops_come_from_unseen_parts():
