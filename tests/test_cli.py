@@ -28,12 +28,19 @@ TINY = [
 def test_study_on_digits_writes_table_and_plots(tmp_path, capsys):
     assert main(["study", *TINY, "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "| method | accuracy (mean ± SD) | runs | fit time (s) |" in printed
-    assert "| linear SVM on raw pixels |" in printed
+    assert (
+        "| method | accuracy (mean ± SD) | runs | fit time (s) | vs linear SVM on "
+        "raw pixels (95% interval, p) |" in printed
+    )
+    assert "| linear SVM on raw pixels |" in printed and "| baseline |" in printed
+    # The verdict: the difference, its interval and p-value.
+    assert "Verdict: '" in printed and "corrected resampled t-test over 2" in printed
+    assert "95% interval" in (tmp_path / "study.md").read_text()
     assert "Advice: Scenario" in printed and "Measured: the advised" in printed
     for name in (
         "study.md",
         "study.csv",
+        "comparisons.csv",
         "comparison.png",
         "confusion.png",
         "freeze_curve.png",
@@ -44,6 +51,13 @@ def test_study_on_digits_writes_table_and_plots(tmp_path, capsys):
     rows = (tmp_path / "study.csv").read_text().splitlines()
     assert rows[0] == "method,seed,accuracy,fit_time" and len(rows) == 1 + 2 * 9
     assert "label-relation transfer" in (tmp_path / "study.md").read_text()
+    comparisons = (tmp_path / "comparisons.csv").read_text().splitlines()
+    assert comparisons[0] == (
+        "method,other,mean,low,high,p_value,significant,n_runs,repeats_needed"
+    )
+    # Eight methods against the SVM, and the best against the runner-up
+    # (unless that is the SVM, compared already).
+    assert len(comparisons) in (1 + 8, 1 + 9)
 
 
 def test_study_dendrogram_split_on_cnn_embeddings(capsys):

@@ -202,7 +202,22 @@ def test_transfer_study(digits):
     assert started[0] == "training the source network"
     assert started[1:] == [row["method"] for row in seen]
     assert result["source_fit_time"] > 0
+    # Every other method against the SVM on pixels, paired over the 2 splits.
+    assert len(result["against_baseline"]) == 8
+    assert {c["other"] for c in result["against_baseline"]} == {
+        "linear SVM on raw pixels"
+    }
+    assert all(c["n_runs"] == 2 for c in result["against_baseline"])
+    best, runner_up = (row["method"] for row in result["summary"][:2])
+    assert result["verdicts"][-1]["method"] == best
+    assert result["verdicts"][-1]["other"] == runner_up
+    for c in result["verdicts"]:
+        assert c["low"] <= c["mean"] <= c["high"] and 0 <= c["p_value"] <= 1
     from sktransfer._cli._report import _advice_lines
+
+    assert sum(line.startswith("Verdict: ") for line in _advice_lines(result)) == len(
+        result["verdicts"]
+    )
 
     assert any(
         line.startswith("Time: training the source network ")

@@ -35,6 +35,14 @@ def test_label_relation_study_tables(digits):
             assert row["n_runs"] == 2 and 0 <= row["mean"] <= 1 and row["sd"] >= 0
     assert len(result["runs"]) >= 2 * 7 and seen
     assert format_table(result["V"]).startswith("| table | method | mean")
+    # Whole-layer LRT against random outputs (II) and each method of V.
+    compared = [(c["table"], c["other"]) for c in result["comparisons"]]
+    assert compared[0] == ("II", "whole-layer transfer (random outputs)")
+    assert {other for table, other in compared[1:]} == set(methods["V"]) - {
+        "whole-layer transfer (relation-chosen outputs)"
+    }
+    for c in result["comparisons"]:
+        assert c["n_runs"] == 2 and c["low"] <= c["mean"] <= c["high"]
 
 
 def test_study_refuses_too_few_target_images(digits):

@@ -7,21 +7,52 @@ from pathlib import Path
 
 import numpy as np
 
+from ..model_selection._verdict import verdict_sentence
+
 __all__ = ["format_summary", "print_report", "write_report"]
+
+BASELINE = "linear SVM on raw pixels"
+COMPARISON_FIELDS = (
+    "method",
+    "other",
+    "mean",
+    "low",
+    "high",
+    "p_value",
+    "significant",
+    "n_runs",
+    "repeats_needed",
+)
+
+
+def _against(comparison):
+    """A table cell: difference [95% interval], p-value."""
+    c = comparison
+    return f"{c['mean']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}], p={c['p_value']:.2g}"
 
 
 def format_summary(result):
-    """Markdown table of the study summary, best first."""
-    lines = [
-        "| method | accuracy (mean ± SD) | runs | fit time (s) |",
-        "|---|---|---|---|",
-    ]
+    """Markdown table of the study summary, best first, with each method's
+    difference to the linear SVM on pixels (95% interval, p-value) when the
+    study ran two repeats or more."""
+    against = {c["method"]: c for c in result.get("against_baseline", [])}
+    header = "| method | accuracy (mean ± SD) | runs | fit time (s) |"
+    rule = "|---|---|---|---|"
+    if against:
+        baseline = next(iter(against.values()))["other"]
+        header += f" vs {baseline} (95% interval, p) |"
+        rule += "---|"
+    lines = [header, rule]
     for row in result["summary"]:
         spread = f"± {row['sd']:.4f}" if row["n_runs"] > 1 else "(one run: no SD)"
-        lines.append(
+        line = (
             f"| {row['method']} | {row['mean']:.4f} {spread} | "
             f"{row['n_runs']} | {row['fit_time']:.1f} |"
         )
+        if against:
+            cell = against.get(row["method"])
+            line += f" {_against(cell) if cell else 'baseline'} |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -45,12 +76,15 @@ def _advice_lines(result):
             f"Measured: the advised '{method}' ranks {ranks[method]} of "
             f"{len(summary)}; the best is '{result['best']}'."
         )
-    baseline = next(r for r in summary if r["method"] == "linear SVM on raw pixels")
-    best = summary[0]
-    lines.append(
-        f"Best over the linear SVM on raw pixels: "
-        f"{best['mean'] - baseline['mean']:+.4f} accuracy."
-    )
+    verdicts = result.get("verdicts", [])
+    if verdicts:
+        lines += [f"Verdict: {verdict_sentence(c)}" for c in verdicts]
+    else:
+        baseline = next(r for r in summary if r["method"] == BASELINE)
+        lines.append(
+            f"Best over the {BASELINE}: "
+            f"{summary[0]['mean'] - baseline['mean']:+.4f} accuracy."
+        )
     if result.get("source") is not None and "source_fit_time" in result:
         fits = sum(row["fit_time"] * row["n_runs"] for row in summary)
         timing = (
@@ -122,7 +156,9 @@ def _freeze_curve(result):
 
 
 def write_report(result, out, description=""):
-    """Write study.md, study.csv and the PNG plots; return the paths."""
+    """Write study.md, study.csv (one row per run), comparisons.csv (each
+    method against the linear SVM on pixels, the best against the runner-up)
+    and the PNG plots; return the paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -147,6 +183,18 @@ def write_report(result, out, description=""):
         writer.writeheader()
         writer.writerows(result["runs"])
     written.append(table)
+    comparisons = result.get("against_baseline", []) + result.get("verdicts", [])
+    if comparisons:
+        table = out / "comparisons.csv"
+        with table.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=COMPARISON_FIELDS)
+            writer.writeheader()
+            seen = set()
+            for row in comparisons:
+                if (row["method"], row["other"]) not in seen:
+                    seen.add((row["method"], row["other"]))
+                    writer.writerow({k: row[k] for k in COMPARISON_FIELDS})
+        written.append(table)
 
     display = StudyDisplay(result["summary"]).plot()
     _save(display.figure_, out / "comparison.png", written)

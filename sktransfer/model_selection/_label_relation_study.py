@@ -11,6 +11,7 @@ from .._classifier import PretrainedCNNClassifier
 from .._label_relation import LabelRelationTransfer
 from ..baselines import linear_svm_on_pixels
 from ._tables import summarise
+from ._verdict import paired_comparison
 
 __all__ = ["label_relation_study"]
 
@@ -82,7 +83,12 @@ def label_relation_study(
     -------
     result : dict
         ``"II"``, ``"IV"``, ``"V"``: rows ``{table, method, mean, sd, n_runs,
-        fit_time}``; ``"runs"``: every single score.
+        fit_time}``; ``"runs"``: every single score; ``"comparisons"``:
+        whole-layer LRT against the random outputs (Table II) and against
+        each other method of Table V, each a mean difference with its 95%
+        interval and p-value from the corrected resampled t-test
+        (:func:`~sktransfer.model_selection.corrected_ttest`; empty with one
+        repeat).
 
     References
     ----------
@@ -172,4 +178,16 @@ def label_relation_study(
     order = {"IV": lambda r: r["method"] if r["method"].startswith("T=") else "T=z"}
     result["IV"].sort(key=order["IV"])
     result["runs"] = runs
+    result["comparisons"] = []
+    if n_repeats >= 2:
+        n_train = n_train_per_class * len(np.unique(y_target))
+        sizes = {"n_train": n_train, "n_test": len(y_target) - n_train}
+        lrt = "whole-layer transfer (relation-chosen outputs)"
+        others = [("II", "whole-layer transfer (random outputs)")] + [
+            ("V", row["method"]) for row in result["V"] if row["method"] != lrt
+        ]
+        for table, other in others:
+            rows = [r for r in runs if r["table"] == table]
+            comparison = paired_comparison(rows, lrt, other, **sizes)
+            result["comparisons"].append({"table": table, **comparison})
     return result

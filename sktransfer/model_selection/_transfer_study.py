@@ -21,6 +21,7 @@ from ..baselines import linear_svm_on_pixels
 from ..metrics import embedding_cosine_distance
 from ._runs import Recorder, as_arrays, split_target
 from ._tables import summarise
+from ._verdict import study_comparisons
 
 __all__ = ["ADVICE_METHODS", "SOURCE_FIT", "transfer_study"]
 
@@ -130,6 +131,11 @@ def transfer_study(
     result : dict
         ``"summary"``: rows ``{method, mean, sd, n_runs, fit_time}``, best
         first; ``"runs"``: every run's row; ``"best"``: the best method;
+        ``"against_baseline"``: every other method against the linear SVM on
+        pixels and ``"verdicts"``: the best against that SVM and against the
+        runner-up, each a difference with its 95% interval and p-value from
+        the corrected resampled t-test (:func:`corrected_ttest`; empty with
+        one repeat);
         ``"similarity"``; ``"advice"`` (:class:`~sktransfer.Advice`);
         ``"advice_methods"``: the rows that test the advice; ``"source"``: the
         fitted source network (None without source data); ``"units"``: the
@@ -143,6 +149,8 @@ def transfer_study(
     .. [1] M. A. Molina et al., 2020 (schemes, similarity).
     .. [2] A. Trivedi, 2017 (the four scenarios).
     .. [3] Y. Sawada and K. Kozuka, 2016 (label-relation transfer).
+    .. [4] C. Nadeau and Y. Bengio, "Inference for the generalization
+       error", Machine Learning 52, 2003 (the corrected resampled t-test).
     """
     target_only = X_source is None and y_source is None
     if not target_only:
@@ -225,6 +233,10 @@ def transfer_study(
     summary = sorted(
         summarise(recorder.rows, by=("method",)), key=lambda row: -row["mean"]
     )
+    n_test = len(last["y_test"])
+    comparisons = study_comparisons(
+        recorder.rows, summary, SVM, n_train=len(y_target) - n_test, n_test=n_test
+    )
     similarity, advice, advised = None, None, []
     if not target_only:
         extractor = CNNFeatureExtractor(frozen)
@@ -244,6 +256,7 @@ def transfer_study(
         "summary": summary,
         "runs": recorder.rows,
         "best": summary[0]["method"],
+        **comparisons,
         "similarity": similarity,
         "advice": advice,
         "advice_methods": advised,
