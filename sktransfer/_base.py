@@ -34,6 +34,7 @@ from ._batchnorm import recalibrate_batchnorm
 from ._build import build_network, load_source
 from ._cache import frozen_prefix
 from ._callbacks import (
+    ConvergedStop,
     FreezeSchedule,
     RecordLR,
     WarmupCosine,
@@ -90,6 +91,7 @@ class ImageNetBase(
             ("freeze_schedule", FreezeSchedule()),
             ("lr_schedule", self._lr_schedule_callback()),
             ("training_guard", TrainingGuard()),
+            ("converged_stop", ConvergedStop()),
         ]
         # Read leniently: get_params lists these callbacks' parameters before
         # fit has validated the hyper-parameters (they may be anything then).
@@ -104,6 +106,18 @@ class ImageNetBase(
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(("print_log", EpochTable()))
         return callbacks
+
+    def _yield_callbacks(self):
+        # The converged-run stop ends the fit loop from on_epoch_end: it goes
+        # after every other callback (skorch's PrintLog included), so that
+        # they all see the last epoch.
+        last = []
+        for item in super()._yield_callbacks():
+            if item[0] == "converged_stop":
+                last.append(item)
+            else:
+                yield item
+        yield from last
 
     def _lr_schedule_callback(self):
         """The recipe's schedule, unless the user's callbacks set the rate."""
@@ -274,6 +288,7 @@ class ImageNetBase(
         epochs = fit_params.pop("epochs", None)
         if epochs is None:
             epochs = self.max_epochs
+        recipe_length = epochs is None
         with (
             explain_out_of_memory(stage, self.batch_size),
             explain_input_size(
@@ -288,13 +303,27 @@ class ImageNetBase(
                     self._n_train(len(X)), self.batch_size, head_only=head_only
                 )
             self.max_epochs_ = epochs
-            schedule = dict(self.callbacks_).get("lr_schedule")
+            callbacks = dict(self.callbacks_)
+            schedule = callbacks.get("lr_schedule")
+            stop = callbacks.get("converged_stop")
             if isinstance(schedule, WarmupCosine):
                 schedule.epochs_ = epochs
+            if isinstance(stop, ConvergedStop):
+                # Only a length the recipe chose ends early, and only while
+                # the body trains (a head on cached features costs nothing).
+                cosine = isinstance(schedule, WarmupCosine)
+                stop.epochs_ = epochs if recipe_length and cosine else None
+                if self.n_cached_units_ == len(self.module_.unit_names):
+                    stop.epochs_ = None
             targets = y_encoded
             if loss_weight is not None:
                 targets = WeightedTargets(y_encoded, loss_weight)
             super().partial_fit(X_train, targets, epochs=epochs, **fit_params)
+            self._planned_epochs = epochs
+            self.converged_epoch_ = None
+            if isinstance(stop, ConvergedStop) and stop.stopped_epoch_:
+                self.converged_epoch_ = stop.converged_epoch_
+                self.max_epochs_ = stop.stopped_epoch_
             self.n_recalibrated_ = 0
             if self.batchnorm == "recalibrate" and epochs:
                 self.n_recalibrated_ = recalibrate_batchnorm(

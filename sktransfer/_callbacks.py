@@ -17,9 +17,15 @@ import warnings
 
 from skorch.callbacks import Callback, Checkpoint, LRScheduler
 
-from ._recipe import WARMUP_FRACTION
+from ._recipe import (
+    CONVERGED_EPOCHS,
+    CONVERGED_LOSS_RATIO,
+    WARMUP_FRACTION,
+    converged_tail,
+)
 
 __all__ = [
+    "ConvergedStop",
     "FreezeSchedule",
     "RecordLR",
     "WarmupCosine",
@@ -56,21 +62,37 @@ class WarmupCosine(Callback):
         self.total_steps_ = None
         self.step_ = 0
         self.base_lrs_ = None
+        self.tail_ = None
         return self
+
+    def warmup_steps(self):
+        """Steps of the warm-up of the current run."""
+        total = max(1, self.total_steps_ or 1)
+        return max(1, round(self.warmup * total)) if self.warmup else 0
 
     def factor(self, step):
         """Multiplier of the starting learning rate at ``step`` (0-based)."""
+        if self.tail_ is not None and step >= self.tail_[0]:
+            start, steps, start_factor = self.tail_
+            progress = (step - start) / max(1, steps)
+            return start_factor * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
         total = max(1, self.total_steps_)
-        warmup = max(1, round(self.warmup * total)) if self.warmup else 0
+        warmup = self.warmup_steps()
         if step < warmup:
             return (step + 1) / (warmup + 1)
         progress = (step - warmup) / max(1, total - warmup)
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
+    def compress(self, steps):
+        """End the decay in ``steps`` more steps: from the current factor to
+        zero along a half cosine (the converged run's tail)."""
+        self.tail_ = (self.step_, steps, self.factor(self.step_))
+
     def on_train_begin(self, net, **kwargs):
         self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
         self.step_ = 0
         self.total_steps_ = None
+        self.tail_ = None
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         if self.total_steps_ is None:
@@ -98,6 +120,85 @@ class WarmupCosine(Callback):
                 net.optimizer_.param_groups, self.base_lrs_, strict=True
             ):
                 group["lr"] = base
+
+
+class ConvergedStop(Callback):
+    """Stop soon after the training loss has converged.
+
+    Once the training loss has stayed under ``ratio`` times the first
+    epoch's for ``patience`` epochs after the warm-up, the rest of the
+    cosine decay of the ``lr_schedule`` callback is compressed into a short
+    tail (:func:`sktransfer._recipe.converged_tail`), after which training
+    stops: a few dozen images are learned by heart in a few epochs, and the
+    rest of a fixed schedule only costs time. Active only when the recipe
+    chose the length (``epochs_`` is set by the estimator).
+
+    Parameters
+    ----------
+    ratio : float, default=0.01
+    patience : int, default=3
+
+    Attributes
+    ----------
+    epochs_ : int or None
+        The planned epochs of the current run; None leaves it inactive.
+    converged_epoch_ : int or None
+        The epoch (1-based, of the current run) at which the loss was found
+        converged; None if it was not.
+    stopped_epoch_ : int or None
+        The last epoch trained when the run stopped early.
+    """
+
+    def __init__(self, ratio=CONVERGED_LOSS_RATIO, patience=CONVERGED_EPOCHS):
+        self.ratio = ratio
+        self.patience = patience
+
+    def initialize(self):
+        self.epochs_ = None
+        self._reset()
+        return self
+
+    def _reset(self):
+        self.converged_epoch_ = None
+        self.stopped_epoch_ = None
+        self.epoch_ = 0
+        self.first_loss_ = None
+        self.streak_ = 0
+        self.stop_at_ = None
+
+    def on_train_begin(self, net, **kwargs):
+        self._reset()
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epoch_ += 1
+        if self.epochs_ is None:
+            return
+        if self.stop_at_ is not None:
+            if self.epoch_ >= self.stop_at_:
+                self.stopped_epoch_ = self.epoch_
+                raise KeyboardInterrupt  # skorch ends the fit loop, as EarlyStopping
+            return
+        loss = net.history[-1].get("train_loss")
+        if loss is None or not math.isfinite(loss):
+            return
+        if self.first_loss_ is None:
+            self.first_loss_ = loss
+            return
+        schedule = dict(net.callbacks_).get("lr_schedule")
+        if not isinstance(schedule, WarmupCosine) or schedule.total_steps_ is None:
+            return
+        if schedule.step_ <= schedule.warmup_steps():
+            return
+        self.streak_ = self.streak_ + 1 if loss < self.ratio * self.first_loss_ else 0
+        if self.streak_ < self.patience:
+            return
+        tail = converged_tail(self.epochs_, self.epoch_)
+        if tail <= 0:
+            return
+        self.converged_epoch_ = self.epoch_
+        self.stop_at_ = self.epoch_ + tail
+        steps_per_epoch = schedule.total_steps_ // max(1, self.epochs_)
+        schedule.compress(tail * max(1, steps_per_epoch))
 
 
 def record_lr(net):

@@ -95,8 +95,13 @@ TRAINING_PARAMETERS = """\
     max_epochs : int or None, default=None
         ``None``: chosen from the number of training images, about 300
         optimiser steps within 5 to 60 epochs
-        (:func:`sktransfer._recipe.default_epochs`); the epochs a fit ran are
-        in ``max_epochs_``. An int is used as given.
+        (:func:`sktransfer._recipe.default_epochs`), ended early once the
+        training loss has stayed under a hundredth of its first epoch's for
+        three epochs after the warm-up (the rest of the cosine decay is then
+        compressed into a tenth of the plan: a few dozen images are learned
+        by heart in a few epochs); the epochs a fit ran are in
+        ``max_epochs_``, the epoch of convergence in ``converged_epoch_``.
+        An int is used as given, to its end.
     batch_size : int, default=32
         Images per training batch (prediction runs batches of at least 256,
         or ``iterator_valid__batch_size``).
@@ -149,6 +154,10 @@ FITTED_ATTRIBUTES = """\
         Number of BatchNorm layers whose statistics the last fit re-estimated.
     max_epochs_ : int
         Epochs of the last ``fit`` or ``partial_fit``.
+    converged_epoch_ : int or None
+        The epoch at which the last fit's training loss was found converged
+        and its schedule compressed (``max_epochs=None``); None if it ran
+        the whole plan.
     image_shape_ : tuple
         ``(C, H, W)`` of the training images.
     n_samples_fit_ : int

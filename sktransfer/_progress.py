@@ -47,8 +47,46 @@ def changed_params(estimator):
     return changed
 
 
+def _input_reason(estimator):
+    """The input side and why: the user's, the small-image rule or the
+    backbone's own."""
+    from ._recipe import SMALL_IMAGE
+
+    module = getattr(estimator, "module_", None)
+    size = getattr(module, "input_size", None)
+    if size is None:
+        return ""
+    if estimator.input_size is not None:
+        return f", {size} px input"
+    shape = getattr(estimator, "image_shape_", None)
+    side = min(shape[-2:]) if shape is not None else None
+    if side is not None and side < SMALL_IMAGE:
+        why = f"images of {side} px, under {SMALL_IMAGE} px, go in small"
+    else:
+        why = "the backbone's own" + (f", for images of {side} px" if side else "")
+    return f", {size} px input ({why})"
+
+
+def _epochs_reason(estimator):
+    """Why the fit ran its epochs: the recipe's length, cut short when the
+    training loss converged."""
+    planned = getattr(estimator, "_planned_epochs", None)
+    if estimator.max_epochs is not None or planned is None:
+        return ""
+    why = f"the recipe's {planned} for {estimator.n_samples_fit_} images"
+    converged = getattr(estimator, "converged_epoch_", None)
+    if converged is not None:
+        tail = estimator.max_epochs_ - converged
+        why += (
+            f"; the training loss converged at epoch {converged}, so the decay "
+            f"ended {tail} epochs later"
+        )
+    return f" ({why})"
+
+
 def fit_line(estimator, n_images, seconds):
-    """One line saying what a fit did: parameters, data, epochs, time, loss."""
+    """One line saying what a fit did: parameters, data, input size, epochs
+    (and why: the recipe's length, a converged loss), time, loss."""
     history = estimator.history
     loss = history[-1, "train_loss"] if len(history) else float("nan")
     params = ", ".join(changed_params(estimator)) or "defaults"
@@ -60,6 +98,6 @@ def fit_line(estimator, n_images, seconds):
     )
     return (
         f"[{type(estimator).__name__}] {params}: {n_images} images, "
-        f"{targets}, {estimator.max_epochs_} epochs in "
-        f"{seconds:.1f} s, train loss {loss:.4g}"
+        f"{targets}{_input_reason(estimator)}, {estimator.max_epochs_} epochs in "
+        f"{seconds:.1f} s{_epochs_reason(estimator)}, train loss {loss:.4g}"
     )

@@ -10,6 +10,11 @@ Facts of small-data fine-tuning, each measured in
   (Kolesnikov et al.'s BiT-HyperRule sets the schedule by dataset size).
 * A constant learning rate wrecks pretrained weights at the start and never
   settles at the end: a short linear warm-up, then cosine decay to zero.
+* A few dozen images are learned by heart in a few epochs: once the training
+  loss has stayed under a hundredth of its first epoch's for three epochs
+  after the warm-up, the rest of the cosine decay is compressed into a short
+  tail and the fit stops (:func:`converged_tail`), when the recipe chose the
+  length (``max_epochs=None``).
 
 References
 ----------
@@ -26,8 +31,11 @@ from __future__ import annotations
 import math
 
 __all__ = [
+    "CONVERGED_EPOCHS",
+    "CONVERGED_LOSS_RATIO",
     "LR_SCHEDULES",
     "WARMUP_FRACTION",
+    "converged_tail",
     "default_epochs",
     "default_input_size",
 ]
@@ -44,6 +52,14 @@ MAX_EPOCHS = 60
 HEAD_TARGET_STEPS = 2000
 HEAD_MAX_EPOCHS = 300
 WARMUP_FRACTION = 0.1
+# The training loss has converged when it stayed under CONVERGED_LOSS_RATIO
+# times the first epoch's for CONVERGED_EPOCHS epochs after the warm-up; the
+# decay then ends in TAIL_FRACTION of the planned epochs (at least
+# MIN_TAIL_EPOCHS) instead of running the whole schedule.
+CONVERGED_LOSS_RATIO = 0.01
+CONVERGED_EPOCHS = 3
+TAIL_FRACTION = 0.1
+MIN_TAIL_EPOCHS = 2
 # Images under SMALL_IMAGE pixels a side go into an ImageNet network at
 # SMALL_INPUT_SIZE, not at its own 224 (see default_input_size).
 SMALL_IMAGE = 96
@@ -125,3 +141,32 @@ def default_input_size(image_side, backbone_size, min_size=32):
     if image_side is None or image_side >= SMALL_IMAGE:
         return backbone_size
     return min(backbone_size, max(SMALL_INPUT_SIZE, min_size))
+
+
+def converged_tail(planned_epochs, epochs_done):
+    """Epochs left after the training loss converged at ``epochs_done``.
+
+    The rest of the cosine decay is compressed into ``TAIL_FRACTION`` of
+    the planned epochs (at least ``MIN_TAIL_EPOCHS``), never more than the
+    epochs the plan has left.
+
+    Parameters
+    ----------
+    planned_epochs : int
+        The schedule's length.
+    epochs_done : int
+        Epochs trained when the loss was found converged.
+
+    Returns
+    -------
+    tail : int
+        Epochs still to run (0: the plan ends now anyway).
+
+    Examples
+    --------
+    >>> converged_tail(60, 9), converged_tail(20, 9), converged_tail(10, 9)
+    (6, 2, 1)
+    """
+    left = max(0, planned_epochs - epochs_done)
+    tail = max(MIN_TAIL_EPOCHS, round(TAIL_FRACTION * planned_epochs))
+    return min(left, tail)

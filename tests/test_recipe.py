@@ -256,7 +256,13 @@ def test_fit_uses_the_default_length_for_its_data(n):
         "mlp", input_size=8, random_state=0, batch_size=32
     ).fit(X, y)
     assert clf.max_epochs is None
-    assert clf.max_epochs_ == default_epochs(n, 32) == len(clf.history)
+    assert clf._planned_epochs == default_epochs(n, 32)
+    # The whole plan, or less once the training loss converged.
+    assert clf.max_epochs_ == len(clf.history)
+    if clf.converged_epoch_ is None:
+        assert clf.max_epochs_ == default_epochs(n, 32)
+    else:
+        assert clf.converged_epoch_ < clf.max_epochs_ < default_epochs(n, 32)
 
 
 def test_early_stopping_counts_only_the_training_part():
@@ -264,7 +270,7 @@ def test_early_stopping_counts_only_the_training_part():
     clf = PretrainedCNNClassifier(
         "mlp", input_size=8, random_state=0, early_stopping=True, n_iter_no_change=50
     ).fit(X, y)
-    assert clf.max_epochs_ == default_epochs(90, 32)
+    assert clf._planned_epochs == default_epochs(90, 32)
 
 
 def test_warmup_then_cosine_is_recorded_per_epoch():
@@ -331,7 +337,8 @@ def test_label_relation_transfer_uses_the_recipe():
         "mlp", input_size=8, random_state=0, max_epochs=2
     ).fit(X, y)
     lrt = LabelRelationTransfer(source, random_state=0).fit(X, y)
-    assert lrt.max_epochs_ == default_epochs(60, 32) == len(lrt.history)
+    assert lrt._planned_epochs == default_epochs(60, 32)
+    assert lrt.max_epochs_ == len(lrt.history) <= default_epochs(60, 32)
     assert "lr" in lrt.history[-1]
 
 
