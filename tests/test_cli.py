@@ -249,3 +249,19 @@ def test_study_with_target_images_only_uses_imagenet_as_the_source(tmp_path, cap
 def test_study_with_source_only_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit, match="--source DIR needs --target DIR"):
         main(["study", "--source", str(tmp_path)])
+
+
+def test_study_quick_trims_and_says_what_and_shows_its_eta(capsys):
+    args = [*TINY, "--repeats", "3", "--quick", "--out", ""]
+    assert main(["study", *args]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "--quick: 2 repeats instead of 3; fine-tuning at freeze_upto 0 and all "
+        "only (not half); no label-relation transfer." in out
+    )
+    assert "2 repeats of a 70%/30% split" in out
+    assert "The first network fit took " in out
+    # Scratch and two fine-tunings per repeat, the first one timed: 5 more.
+    assert "about 5 more such fits" in out
+    assert "label-relation transfer |" not in out
+    assert "fine-tune, freeze_upto=all |" in out

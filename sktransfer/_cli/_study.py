@@ -8,6 +8,7 @@ size, epochs) are the estimators' own: read from
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import numpy as np
@@ -129,13 +130,16 @@ def _study(args):
     from tqdm.auto import tqdm
 
     from ..model_selection import transfer_study
-    from ..model_selection._transfer_study import SOURCE_FIT
+    from ..model_selection._transfer_study import SCRATCH, SOURCE_FIT
     from ._report import print_report, write_report
 
     if args.backbone is None:  # pretrained when the study has no source data
         target_only = args.target is not None and args.source is None
         args.backbone = "efficientnet_lite0" if target_only else "small_cnn"
     X_s, y_s, X_t, y_t, description = load_study_data(args)
+    if args.quick:
+        trimmed = _apply_quick(args)
+        print(f"--quick: {trimmed}.", flush=True)
     n_fine = len(args.freeze)
     per_repeat = 4 + n_fine + (0 if args.no_lrt else 1)
     common = {
@@ -168,8 +172,16 @@ def _study(args):
                 progress.update()  # the source network is trained
             progress.set_postfix_str(method[:40])
 
+        eta = {"shown": False}
+        n_networks = n_fine + 1 + (0 if args.no_lrt else 1)  # scratch, fine, LRT
+
         def advance(row):
             progress.update()
+            if not eta["shown"] and row["method"] == SCRATCH:
+                eta["shown"] = True
+                progress.write(
+                    _eta_line(row["fit_time"], n_networks * args.repeats - 1)
+                )
 
         result = transfer_study(
             X_s,
@@ -196,6 +208,39 @@ def _study(args):
     if args.save_model:
         _save_best(result, X_t, y_t, args.save_model)
     return 0
+
+
+QUICK_REPEATS = 2
+QUICK_FREEZE = ["0", "all"]
+
+
+def _apply_quick(args):
+    """Trim the study for ``--quick``; say what was left out."""
+    said = []
+    if args.repeats > QUICK_REPEATS:
+        said.append(f"{QUICK_REPEATS} repeats instead of {args.repeats}")
+        args.repeats = QUICK_REPEATS
+    kept = [v for v in args.freeze if v in QUICK_FREEZE] or args.freeze[:1]
+    if kept != args.freeze:
+        said.append(
+            f"fine-tuning at freeze_upto {' and '.join(kept)} only (not "
+            f"{', '.join(v for v in args.freeze if v not in kept)})"
+        )
+        args.freeze = kept
+    if not args.no_lrt:
+        said.append("no label-relation transfer")
+        args.no_lrt = True
+    return "; ".join(said) or "nothing to trim"
+
+
+def _eta_line(seconds, n_more):
+    """The study's expected length, from its first network fit."""
+    total = seconds * (n_more + 1)
+    return (
+        f"The first network fit took {seconds:.0f} s: about {n_more} more such "
+        f"fits, so the study should end in about {math.ceil(total / 60)} min "
+        "(feature and SVM rows cost less; --quick trims it)."
+    )
 
 
 def _save_best(result, X, y, path):
@@ -380,6 +425,13 @@ def add_study_parser(commands):
         metavar="FILE",
         help="refit the best method on all target images and save it to FILE "
         "(for sktransfer predict or sktransfer.load_model)",
+    )
+    run.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a first look: {QUICK_REPEATS} repeats, fine-tuning at freeze_upto "
+        f"{' and '.join(QUICK_FREEZE)} only, no label-relation transfer (says "
+        "what it trimmed)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     study.set_defaults(run=_study)
