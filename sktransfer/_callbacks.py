@@ -136,7 +136,9 @@ class ConvergedStop(Callback):
     Parameters
     ----------
     ratio : float, default=0.01
+        Converged: the training loss under ``ratio`` times the first epoch's.
     patience : int, default=3
+        Epochs in a row the loss must stay converged.
 
     Attributes
     ----------

@@ -167,6 +167,7 @@ def paired_comparison(
     pair : str, default="seed"
         The key naming a row's split: rows of the same split are paired.
     confidence : float, default=0.95
+        The confidence of the interval.
 
     Returns
     -------
