@@ -70,6 +70,7 @@ def test_a_gap_too_small_for_any_repeats_asks_for_images():
     assert result["repeats_needed"] is None and not result["significant"]
     sentence = verdict_sentence({"method": "a", "other": "b", **result})
     assert "no number of repeats" in sentence and "more images" in sentence
+    assert sentence.count("at this size") == 1
 
 
 def _runs(table):

@@ -218,8 +218,8 @@ def verdict_sentence(comparison, unit="accuracy"):
         )
     else:
         more = (
-            "no number of repeats would separate them at this size; more "
-            "images would (or the gap is not real)"
+            "no number of repeats would separate them; more images would "
+            "(or the gap is not real)"
         )
     return head + f": not distinguishable at this size; {more}."
 
