@@ -252,11 +252,13 @@ def test_study_with_source_only_is_refused(tmp_path, capsys):
 
 
 def test_study_quick_trims_and_says_what_and_shows_its_eta(capsys):
-    args = [*TINY, "--repeats", "3", "--quick", "--out", ""]
+    # Without --repeats the default (5) is what --quick trims.
+    i = TINY.index("--repeats")
+    args = [*TINY[:i], *TINY[i + 2 :], "--quick", "--out", ""]
     assert main(["study", *args]) == 0
     out = capsys.readouterr().out
     assert (
-        "--quick: 2 repeats instead of 3; fine-tuning at freeze_upto 0 and all "
+        "--quick: 2 repeats instead of 5; fine-tuning at freeze_upto 0 and all "
         "only (not half); no label-relation transfer." in out
     )
     assert "2 repeats of a 70%/30% split" in out

@@ -400,7 +400,11 @@ def add_study_parser(commands):
     )
     run = study.add_argument_group("runs and output")
     run.add_argument(
-        "--repeats", type=int, default=3, help="random splits per method (default: 3)"
+        "--repeats",
+        type=int,
+        default=5,
+        help="random splits per method (default: 5, where the verdict's "
+        "interval stops depending on the first splits' luck)",
     )
     run.add_argument(
         "--test-size",
