@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sktransfer._cli import build_parser, main
+from sktransfer._cli._study import _fits_per_repeat
 
 TINY = [
     "--per-class",
@@ -50,6 +51,9 @@ def test_study_on_digits_writes_table_and_plots(tmp_path, capsys):
         assert (tmp_path / name).stat().st_size > 0, name
     rows = (tmp_path / "study.csv").read_text().splitlines()
     assert rows[0] == "method,seed,accuracy,fit_time" and len(rows) == 1 + 2 * 9
+    # The progress bar's total counts the same rows.
+    args = build_parser().parse_args(["study", *TINY])
+    assert _fits_per_repeat(args) == 9
     assert "label-relation transfer" in (tmp_path / "study.md").read_text()
     comparisons = (tmp_path / "comparisons.csv").read_text().splitlines()
     assert comparisons[0] == (

@@ -141,7 +141,7 @@ def _study(args):
         trimmed = _apply_quick(args)
         print(f"--quick: {trimmed}.", flush=True)
     n_fine = len(args.freeze)
-    per_repeat = 4 + n_fine + (0 if args.no_lrt else 1)
+    per_repeat = _fits_per_repeat(args)
     common = {
         "input_size": args.input_size,
         "lr": args.lr,
@@ -212,6 +212,16 @@ def _study(args):
 
 QUICK_REPEATS = 2
 QUICK_FREEZE = ["0", "all"]
+
+
+def _fits_per_repeat(args):
+    """The rows of one repeat, as `transfer_study` fits them.
+
+    A linear SVM on pixels, the CNN from scratch and three feature rows (top,
+    earlier, several units), then one fine-tuning per ``--freeze`` value and
+    label-relation transfer unless ``--no-lrt``.
+    """
+    return 5 + len(args.freeze) + (0 if args.no_lrt else 1)
 
 
 def _apply_quick(args):
