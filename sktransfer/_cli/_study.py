@@ -140,7 +140,6 @@ def _study(args):
     if args.quick:
         trimmed = _apply_quick(args)
         print(f"--quick: {trimmed}.", flush=True)
-    n_fine = len(args.freeze)
     per_repeat = _fits_per_repeat(args)
     common = {
         "input_size": args.input_size,
@@ -173,7 +172,7 @@ def _study(args):
             progress.set_postfix_str(method[:40])
 
         eta = {"shown": False}
-        n_networks = n_fine + 1 + (0 if args.no_lrt else 1)  # scratch, fine, LRT
+        n_networks = _networks_per_repeat(args)
 
         def advance(row):
             progress.update()
@@ -214,14 +213,17 @@ QUICK_REPEATS = 2
 QUICK_FREEZE = ["0", "all"]
 
 
-def _fits_per_repeat(args):
-    """The rows of one repeat, as `transfer_study` fits them.
+def _networks_per_repeat(args):
+    """The networks one repeat trains: from scratch, one fine-tuning per
+    ``--freeze`` value, and label-relation transfer unless ``--no-lrt``."""
+    return 1 + len(args.freeze) + (0 if args.no_lrt else 1)
 
-    A linear SVM on pixels, the CNN from scratch and three feature rows (top,
-    earlier, several units), then one fine-tuning per ``--freeze`` value and
-    label-relation transfer unless ``--no-lrt``.
-    """
-    return 5 + len(args.freeze) + (0 if args.no_lrt else 1)
+
+def _fits_per_repeat(args):
+    """The rows of one repeat, as `transfer_study` fits them: the networks,
+    a linear SVM on pixels and three feature rows (top, earlier, several
+    units)."""
+    return 4 + _networks_per_repeat(args)
 
 
 def _apply_quick(args):
