@@ -144,7 +144,6 @@ class ImageNetBase(
             head,
             augment=self.augment,
             batchnorm=self.batchnorm,
-            device=resolve_device(self.device),
         )
         names = network.unit_names
         n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")

@@ -103,15 +103,11 @@ def autocast_for(device, precision):
 
 
 def to_device(x, device):
-    """A batch on ``device`` (None: where it is); 4-D image batches
-    channels-last on CUDA, where bf16 convolutions run fastest so."""
+    """A batch on ``device`` (None: where it is; the network lays it out)."""
     x = torch.as_tensor(x)
     if device is None:
         return x
-    x = x.to(resolve_device(device), non_blocking=True)
-    if is_cuda(x.device) and x.ndim == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x
+    return x.to(resolve_device(device), non_blocking=True)
 
 
 class AutoDeviceMixin:

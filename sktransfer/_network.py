@@ -35,6 +35,14 @@ def first_linear(module):
     return next((m for m in module.modules() if isinstance(m, nn.Linear)), None)
 
 
+def _channels_last(x):
+    """Image batches (4-D) in the layout of the network's weights
+    (:func:`~sktransfer._build.build_network` lays them out channels-last)."""
+    if x.ndim == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
 def _last(outputs, default):
     """The last item of ``outputs`` (``default`` when there is none)."""
     for default in outputs:  # noqa: B007 (what the loop leaves is the result)
@@ -227,7 +235,7 @@ class TransferNetwork(nn.Module):
             )
         if self.mean is not None:
             x = (x - self.mean) / self.std
-        return x
+        return _channels_last(x)
 
     def iter_units(self, h, start=0, stop=None):
         """Run units ``start:stop`` on ``h``, yielding each unit's output.
@@ -267,7 +275,7 @@ class TransferNetwork(nn.Module):
         ``h`` is ``forward_features(prepare(x), upto=start)``; the two together
         are the whole forward pass.
         """
-        out = _last(self.iter_units(h, start), h)
+        out = _last(self.iter_units(_channels_last(h), start), h)
         if start < len(self.units):
             out = self._pool_after(out, len(self.units))
         return self.forward_head(out)

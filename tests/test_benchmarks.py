@@ -49,6 +49,15 @@ def test_cpu_throughput_prints_the_table():
 
 
 @pytest.mark.slow  # a benchmark subprocess
+def test_cpu_layout_compares_both_layouts_at_each_size():
+    done = _run("cpu_layout.py", "--sizes", "32", "--steps", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| 32 px")]
+    assert [row.split("|")[2].strip() for row in rows] == ["training", "inference"]
+    assert all(row.rstrip().endswith("x |") for row in rows)
+
+
+@pytest.mark.slow  # a benchmark subprocess
 def test_gpu_throughput_says_it_needs_cuda():
     import torch
 

@@ -233,3 +233,31 @@ def test_one_answer_to_is_it_cuda(monkeypatch):
     x = torch.zeros(2, 3, 4, 4)
     assert to_device(x, None) is x  # the accelerator placed it
     assert to_device(x, "cpu").is_contiguous()
+
+
+def test_networks_and_their_batches_are_channels_last():
+    """One layout on every device (oneDNN and cuDNN are fastest so): the
+    weights as built, and any batch the network prepares or continues."""
+    X = np.random.default_rng(0).integers(0, 256, (6, 12, 12, 3), dtype=np.uint8)
+    clf = PretrainedCNNClassifier("small_cnn", input_size=16, max_epochs=1)
+    network = clf.fit(X, [0, 1] * 3).module_
+    convs = [m.weight for m in network.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(
+        w.is_contiguous(memory_format=torch.channels_last) for w in convs
+    )
+    x = network.prepare(torch.as_tensor(X).permute(0, 3, 1, 2).contiguous())
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    h = network.forward_features(x, upto=1).contiguous()  # e.g. from the cache
+    assert not h.is_contiguous(memory_format=torch.channels_last)
+    seen = []
+    unit = list(network.units.values())[1]
+    hook = unit.register_forward_pre_hook(
+        lambda module, args: seen.append(
+            args[0].is_contiguous(memory_format=torch.channels_last)
+        )
+    )
+    try:
+        network.forward_suffix(h, 1)
+    finally:
+        hook.remove()
+    assert seen == [True]
