@@ -296,8 +296,9 @@ class ImageNetBase(
             ),
             frozen_prefix(self, X, resolve_device(self.device)) as X_train,
         ):
+            # Only the head trains, on the cached output of the whole body.
+            head_only = self.n_cached_units_ == len(self.module_.unit_names)
             if epochs is None:
-                head_only = self.n_cached_units_ == len(self.module_.unit_names)
                 epochs = default_epochs(
                     self._n_train(len(X)), self.batch_size, head_only=head_only
                 )
@@ -310,10 +311,8 @@ class ImageNetBase(
             if isinstance(stop, ConvergedStop):
                 # Only a length the recipe chose ends early, and only while
                 # the body trains (a head on cached features costs nothing).
-                cosine = isinstance(schedule, WarmupCosine)
-                stop.epochs_ = epochs if recipe_length and cosine else None
-                if self.n_cached_units_ == len(self.module_.unit_names):
-                    stop.epochs_ = None
+                ends_early = recipe_length and isinstance(schedule, WarmupCosine)
+                stop.epochs_ = epochs if ends_early and not head_only else None
             targets = y_encoded
             if loss_weight is not None:
                 targets = WeightedTargets(y_encoded, loss_weight)
