@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sktransfer._cli import build_parser, main
-from sktransfer._cli._study import _fits_per_repeat
+from sktransfer._cli._plan import StudyClock, plan
 
 TINY = [
     "--per-class",
@@ -53,7 +53,7 @@ def test_study_on_digits_writes_table_and_plots(tmp_path, capsys):
     assert rows[0] == "method,seed,accuracy,fit_time" and len(rows) == 1 + 2 * 9
     # The progress bar's total counts the same rows.
     args = build_parser().parse_args(["study", *TINY])
-    assert _fits_per_repeat(args) == 9
+    assert plan(args, label_relation=True) == (5, 9)
     assert "label-relation transfer" in (tmp_path / "study.md").read_text()
     comparisons = (tmp_path / "comparisons.csv").read_text().splitlines()
     assert comparisons[0] == (
@@ -269,5 +269,42 @@ def test_study_quick_trims_and_says_what_and_shows_its_eta(capsys):
     assert "The first network fit took " in out
     # Scratch and two fine-tunings per repeat, the first one timed: 5 more.
     assert "about 5 more such fits" in out
+    assert "The first repeat took " in out and "1 more repeat should take" in out
     assert "label-relation transfer |" not in out
     assert "fine-tune, freeze_upto=all |" in out
+
+
+def test_a_repeat_fits_label_relation_transfer_only_where_it_applies():
+    from sktransfer.model_selection._transfer_study import n_source_classes
+
+    args = build_parser().parse_args(["study", "--freeze", "0", "all"])
+    assert plan(args, label_relation=True) == (4, 8)
+    assert plan(args, label_relation=False) == (3, 7)
+    # Five source digits can answer for at most five target classes;
+    # ImageNet's weights for 1000, a built-in without weights for none.
+    assert n_source_classes("small_cnn", np.arange(10) % 5) == 5
+    assert n_source_classes("efficientnet_lite0", None) == 1000
+    assert n_source_classes("small_cnn", None) == 0
+
+
+def test_study_clock_guesses_from_the_first_fit_then_measures_a_repeat():
+    from sktransfer.model_selection._transfer_study import SCRATCH, SOURCE_FIT
+
+    clock = StudyClock(n_repeats=3, n_networks=4, first_seed=7)
+    clock.started(SOURCE_FIT, now=0.0)  # the source's training is no repeat
+    clock.started("linear SVM on raw pixels", now=100.0)
+    row = {"method": "linear SVM on raw pixels", "seed": 7, "fit_time": 1.0}
+    assert clock.finished(row, now=101.0) is None
+    line = clock.finished({"method": SCRATCH, "seed": 7, "fit_time": 60.0}, now=161.0)
+    # 60 s a network fit, 12 of them: 12 min.
+    assert line.startswith("The first network fit took 60 s: about 11 more")
+    assert "end in about 12 min" in line
+    row = {"method": "fine-tune, freeze_upto=0", "seed": 7, "fit_time": 30.0}
+    assert clock.finished(row, now=400.0) is None
+    # The second repeat's first row: the first repeat took 300 s, two more.
+    row = {"method": "linear SVM on raw pixels", "seed": 8, "fit_time": 1.0}
+    assert clock.finished(row, now=401.0) == (
+        "The first repeat took 300 s: 2 more repeats should take about 10 min."
+    )
+    assert clock.finished({**row, "method": SCRATCH}, now=460.0) is None
+    assert StudyClock(1, 4, 0).finished({**row, "seed": 1}, now=1.0) is None

@@ -8,13 +8,13 @@ size, epochs) are the estimators' own: read from
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np
 
 from .._classifier import PretrainedCNNClassifier
 from .._params import default_of
+from ._plan import QUICK_FREEZE, QUICK_REPEATS, StudyClock, apply_quick, plan
 
 __all__ = ["DESCRIPTION", "add_study_parser", "load_study_data"]
 
@@ -130,7 +130,7 @@ def _study(args):
     from tqdm.auto import tqdm
 
     from ..model_selection import transfer_study
-    from ..model_selection._transfer_study import SCRATCH, SOURCE_FIT
+    from ..model_selection._transfer_study import SOURCE_FIT, n_source_classes
     from ._report import print_report, write_report
 
     if args.backbone is None:  # pretrained when the study has no source data
@@ -138,9 +138,11 @@ def _study(args):
         args.backbone = "efficientnet_lite0" if target_only else "small_cnn"
     X_s, y_s, X_t, y_t, description = load_study_data(args)
     if args.quick:
-        trimmed = _apply_quick(args)
-        print(f"--quick: {trimmed}.", flush=True)
-    per_repeat = _fits_per_repeat(args)
+        print(f"--quick: {apply_quick(args)}.", flush=True)
+    label_relation = not args.no_lrt and len(np.unique(y_t)) <= n_source_classes(
+        args.backbone, y_s
+    )
+    n_networks, n_rows = plan(args, label_relation)
     common = {
         "input_size": args.input_size,
         "lr": args.lr,
@@ -158,9 +160,10 @@ def _study(args):
         f"{1 - args.test_size:.0%}/{args.test_size:.0%} split.",
         flush=True,
     )
+    clock = StudyClock(args.repeats, n_networks, args.seed)
     start = time.perf_counter()
     with tqdm(
-        total=(y_s is not None) + args.repeats * per_repeat,
+        total=(y_s is not None) + args.repeats * n_rows,
         desc="fits",
         disable=args.quiet,
     ) as progress:
@@ -169,18 +172,14 @@ def _study(args):
             # What is running now; the source's training is the first step.
             if y_s is not None and progress.n == 0 and method != SOURCE_FIT:
                 progress.update()  # the source network is trained
+            clock.started(method)
             progress.set_postfix_str(method[:40])
-
-        eta = {"shown": False}
-        n_networks = _networks_per_repeat(args)
 
         def advance(row):
             progress.update()
-            if not eta["shown"] and row["method"] == SCRATCH:
-                eta["shown"] = True
-                progress.write(
-                    _eta_line(row["fit_time"], n_networks * args.repeats - 1)
-                )
+            line = clock.finished(row)
+            if line:
+                progress.write(line)
 
         result = transfer_study(
             X_s,
@@ -207,52 +206,6 @@ def _study(args):
     if args.save_model:
         _save_best(result, X_t, y_t, args.save_model)
     return 0
-
-
-QUICK_REPEATS = 2
-QUICK_FREEZE = ["0", "all"]
-
-
-def _networks_per_repeat(args):
-    """The networks one repeat trains: from scratch, one fine-tuning per
-    ``--freeze`` value, and label-relation transfer unless ``--no-lrt``."""
-    return 1 + len(args.freeze) + (0 if args.no_lrt else 1)
-
-
-def _fits_per_repeat(args):
-    """The rows of one repeat, as `transfer_study` fits them: the networks,
-    a linear SVM on pixels and three feature rows (top, earlier, several
-    units)."""
-    return 4 + _networks_per_repeat(args)
-
-
-def _apply_quick(args):
-    """Trim the study for ``--quick``; say what was left out."""
-    said = []
-    if args.repeats > QUICK_REPEATS:
-        said.append(f"{QUICK_REPEATS} repeats instead of {args.repeats}")
-        args.repeats = QUICK_REPEATS
-    kept = [v for v in args.freeze if v in QUICK_FREEZE] or args.freeze[:1]
-    if kept != args.freeze:
-        said.append(
-            f"fine-tuning at freeze_upto {' and '.join(kept)} only (not "
-            f"{', '.join(v for v in args.freeze if v not in kept)})"
-        )
-        args.freeze = kept
-    if not args.no_lrt:
-        said.append("no label-relation transfer")
-        args.no_lrt = True
-    return "; ".join(said) or "nothing to trim"
-
-
-def _eta_line(seconds, n_more):
-    """The study's expected length, from its first network fit."""
-    total = seconds * (n_more + 1)
-    return (
-        f"The first network fit took {seconds:.0f} s: about {n_more} more such "
-        f"fits, so the study should end in about {math.ceil(total / 60)} min "
-        "(feature and SVM rows cost less; --quick trims it)."
-    )
 
 
 def _save_best(result, X, y, path):

@@ -42,6 +42,16 @@ ADVICE_METHODS = {
 }
 
 
+def n_source_classes(backbone, y_source):
+    """The source's outputs that label-relation transfer can assign: the
+    source labels, or without source data (``y_source=None``) the
+    categories of ``backbone``'s pretrained weights (ImageNet's 1000)."""
+    if y_source is not None:
+        return len(np.unique(y_source))
+    spec = get_backbone_spec(backbone) if isinstance(backbone, str) else None
+    return len((spec and spec.categories) or ())
+
+
 def _features_svm(source, layer, seed, weights="DEFAULT"):
     return make_pipeline(
         CNNFeatureExtractor(source, weights=weights, layer=layer),
@@ -174,8 +184,6 @@ def transfer_study(
         # The pretrained network is the source, as the estimators resolve it.
         frozen, source_weights = backbone, weights
         units = layer_names(backbone)[:-1]  # the body: its classifier is replaced
-        spec = get_backbone_spec(backbone) if isinstance(backbone, str) else None
-        n_source_classes = len((spec and spec.categories) or ())
     else:
         announce(SOURCE_FIT)
         start = time.perf_counter()
@@ -185,7 +193,6 @@ def transfer_study(
         source_fit_time = time.perf_counter() - start
         units = source.layer_names_
         frozen, source_weights = FrozenEstimator(source), "DEFAULT"
-        n_source_classes = len(source.classes_)
     middle = units[unit_position("half", units, "freeze_values")]
     # "half" as a number of units, for the rows' labels.
     freeze_values = [
@@ -193,7 +200,7 @@ def transfer_study(
         for value in freeze_values
     ]
     n_classes = len(np.unique(y_target))
-    use_lrt = label_relation and n_classes <= n_source_classes
+    use_lrt = label_relation and n_classes <= n_source_classes(backbone, y_source)
     recorder = Recorder(callback)
     last = {}
     for repeat in range(n_repeats):
