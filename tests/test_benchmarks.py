@@ -216,3 +216,43 @@ def test_photo_data_prints_rows_with_the_time_ratio():
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
     assert rows[0].startswith("| row | test accuracy") and len(rows) == 2
     assert rows[1].startswith("| linear SVM on pixels | ") and rows[1].endswith("x |")
+
+
+def test_photo_study_folder_holds_photos_of_one_size_per_class(tmp_path):
+    from PIL import Image
+
+    photo_study = _benchmark_module("photo_study")
+    root = photo_study.write_folder(tmp_path / "photos", per_class=4, side=130)
+    folders = sorted(p.name for p in root.iterdir())
+    assert folders == ["flower", "portrait", "temple"]
+    for folder in folders:
+        files = sorted((root / folder).iterdir())
+        assert len(files) == 4 and all(f.suffix == ".jpg" for f in files)
+        with Image.open(files[0]) as image:
+            assert image.size == (130, 130) and image.mode == "RGB"
+
+
+@pytest.mark.slow  # a benchmark subprocess running the study
+def test_photo_study_runs_the_command_and_prints_minutes_and_ratio():
+    done = _run(
+        "photo_study.py",
+        "--runs",
+        "quick",
+        "--per-class",
+        "6",
+        "--side",
+        "100",
+        "--reference-seconds",
+        "10",
+        "--study-args",
+        "--epochs",
+        "1",
+        "--input-size",
+        "32",
+        "--no-lrt",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "$ sktransfer study --target " in done.stdout
+    assert "--quick: 2 repeats instead of 5" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| quick"))
+    assert row.endswith("x |")
