@@ -393,19 +393,45 @@ def test_default_input_size_rule():
     [
         ("resnet18", (8, 8), {}, 64),
         ("resnet18", (3, 100, 100), {}, 224),
+        ("efficientnet_lite0", (3, 100, 100), {"weights": "DEFAULT"}, 224),
+        ("efficientnet_lite0", (3, 60, 60), {"weights": "DEFAULT"}, 64),
         ("resnet18", (8, 8), {"input_size": 32}, 32),
+        ("resnet18", (3, 100, 100), {"input_size": 96}, 96),
         ("inception_v3", (28, 28), {}, 75),
         ("small_cnn", (8, 8), {}, 50),
+        ("small_cnn", (3, 100, 100), {}, 50),
     ],
 )
 def test_small_images_default_to_64_px(backbone, shape, params, expected):
     from sktransfer import CNNFeatureExtractor
 
+    params = {"weights": None, **params}
     X = np.random.default_rng(0).random((4, *shape)).astype(np.float32)
     y = np.array([0, 1, 0, 1])
-    clf = PretrainedCNNClassifier(
-        backbone, weights=None, max_epochs=0, random_state=0, **params
-    ).fit(X, y)
+    clf = PretrainedCNNClassifier(backbone, max_epochs=0, random_state=0, **params).fit(
+        X, y
+    )
     assert clf.module_.input_size == expected
-    extractor = CNNFeatureExtractor(backbone, weights=None, **params).fit(X)
+    extractor = CNNFeatureExtractor(backbone, **params).fit(X)
     assert extractor.network_.input_size == expected
+
+
+@pytest.mark.parametrize(
+    "backbone, shape, params, why",
+    [
+        ("resnet18", (8, 8), {"weights": None}, "images of 8 px, under 96 px"),
+        (
+            "efficientnet_lite0",
+            (3, 100, 100),
+            {},
+            "224 px input (the backbone's own, for images of 100 px)",
+        ),
+        ("resnet18", (8, 8), {"weights": None, "input_size": 32}, "32 px input, "),
+    ],
+)
+def test_verbose_says_the_input_size_and_why(backbone, shape, params, why, capsys):
+    X = np.random.default_rng(0).random((4, *shape)).astype(np.float32)
+    PretrainedCNNClassifier(backbone, max_epochs=1, verbose=1, **params).fit(
+        X, [0, 1, 0, 1]
+    )
+    assert why in capsys.readouterr().out
