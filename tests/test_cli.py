@@ -53,7 +53,7 @@ def test_study_on_digits_writes_table_and_plots(tmp_path, capsys):
     assert rows[0] == "method,seed,accuracy,fit_time" and len(rows) == 1 + 2 * 9
     # The progress bar's total counts the same rows.
     args = build_parser().parse_args(["study", *TINY])
-    assert plan(args, label_relation=True) == (5, 9)
+    assert plan(args, label_relation=True) == (4, 9)
     assert "label-relation transfer" in (tmp_path / "study.md").read_text()
     comparisons = (tmp_path / "comparisons.csv").read_text().splitlines()
     assert comparisons[0] == (
@@ -263,23 +263,27 @@ def test_study_quick_trims_and_says_what_and_shows_its_eta(capsys):
     out = capsys.readouterr().out
     assert (
         "--quick: 2 repeats instead of 5; fine-tuning at freeze_upto 0 and all "
-        "only (not half); no label-relation transfer." in out
+        "only (not half); no label-relation transfer; no CNN from scratch." in out
     )
     assert "2 repeats of a 70%/30% split" in out
     assert "The first network fit took " in out
-    # Scratch and two fine-tunings per repeat, the first one timed: 5 more.
-    assert "about 5 more such fits" in out
+    # One network a repeat (freeze_upto=all trains a head on cached
+    # features), the first one timed: 1 more.
+    assert "about 1 more such fit, so" in out
     assert "The first repeat took " in out and "1 more repeat should take" in out
-    assert "label-relation transfer |" not in out
+    assert "label-relation transfer |" not in out and "CNN from scratch |" not in out
     assert "fine-tune, freeze_upto=all |" in out
 
 
 def test_a_repeat_fits_label_relation_transfer_only_where_it_applies():
     from sktransfer.model_selection._transfer_study import n_source_classes
 
+    # freeze_upto=all trains a head on features computed once: no network.
     args = build_parser().parse_args(["study", "--freeze", "0", "all"])
-    assert plan(args, label_relation=True) == (4, 8)
-    assert plan(args, label_relation=False) == (3, 7)
+    assert plan(args, label_relation=True) == (3, 8)
+    assert plan(args, label_relation=False) == (2, 7)
+    args = build_parser().parse_args(["study", "--freeze", "0", "--no-scratch"])
+    assert plan(args, label_relation=False) == (1, 5)
     # Five source digits can answer for at most five target classes;
     # ImageNet's weights for 1000, a built-in without weights for none.
     assert n_source_classes("small_cnn", np.arange(10) % 5) == 5
@@ -294,6 +298,9 @@ def test_study_clock_guesses_from_the_first_fit_then_measures_a_repeat():
     clock.started(SOURCE_FIT, now=0.0)  # the source's training is no repeat
     clock.started("linear SVM on raw pixels", now=100.0)
     row = {"method": "linear SVM on raw pixels", "seed": 7, "fit_time": 1.0}
+    assert clock.finished(row, now=101.0) is None
+    # A head on cached features is no network fit to time the rest by.
+    row = {"method": "fine-tune, freeze_upto=all", "seed": 7, "fit_time": 2.0}
     assert clock.finished(row, now=101.0) is None
     line = clock.finished({"method": SCRATCH, "seed": 7, "fit_time": 60.0}, now=161.0)
     # 60 s a network fit, 12 of them: 12 min.

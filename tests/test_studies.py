@@ -240,6 +240,31 @@ def test_transfer_study_leaves_out_lrt_when_the_target_has_more_classes(digits):
     assert "label-relation transfer" not in {r["method"] for r in result["summary"]}
 
 
+def test_transfer_study_from_scratch_false_leaves_out_that_row_only(digits):
+    from sktransfer.model_selection._transfer_study import SCRATCH, trains_network
+
+    X, y = digits
+    methods = []
+    result = transfer_study(
+        X[y < 2][:60],
+        y[y < 2][:60],
+        X[y >= 8][:40],
+        y[y >= 8][:40],
+        n_repeats=1,
+        freeze_values=(0, "all"),
+        label_relation=False,
+        from_scratch=False,
+        source_params=FAST,
+        target_params=FAST,
+        callback=lambda row: methods.append(row["method"]),
+    )
+    assert SCRATCH not in methods and len(methods) == 6
+    assert [m for m in methods if trains_network(m)] == ["fine-tune, freeze_upto=0"]
+    assert {row["method"] for row in result["summary"]} == set(methods)
+    assert trains_network(SCRATCH) and trains_network("label-relation transfer")
+    assert not trains_network("top features + linear SVM")
+
+
 @pytest.mark.parametrize(
     "n, similarity, scenario, params",
     [

@@ -7,23 +7,28 @@ from __future__ import annotations
 import math
 import time
 
-from ..model_selection._transfer_study import SCRATCH, SOURCE_FIT
+from ..model_selection._transfer_study import SOURCE_FIT, trains_network
 
 __all__ = ["QUICK_FREEZE", "QUICK_REPEATS", "StudyClock", "apply_quick", "plan"]
 
 QUICK_REPEATS = 2
 QUICK_FREEZE = ["0", "all"]
-# The rows of a repeat that train no network: a linear SVM on pixels and the
-# three feature rows (top, earlier, several units).
+# The rows of a repeat that train no network's body: a linear SVM on pixels
+# and the three feature rows (top, earlier, several units).
 CHEAP_ROWS = 4
 
 
 def plan(args, label_relation):
-    """``(networks, rows)`` one repeat fits: from scratch, one fine-tuning
-    per ``--freeze`` value and, where it applies (``label_relation``),
-    label-relation transfer; the rows add the cheap ones."""
-    networks = 1 + len(args.freeze) + bool(label_relation)
-    return networks, networks + CHEAP_ROWS
+    """``(networks, rows)`` one repeat fits: the networks it trains (from
+    scratch unless ``--no-scratch``, one fine-tuning per ``--freeze`` value
+    but ``all``, which trains a head on features computed once, and, where
+    it applies, label-relation transfer), and all its rows."""
+    networks = (
+        (not args.no_scratch)
+        + sum(value != "all" for value in args.freeze)
+        + bool(label_relation)
+    )
+    return networks, networks + CHEAP_ROWS + ("all" in args.freeze)
 
 
 def apply_quick(args):
@@ -42,6 +47,9 @@ def apply_quick(args):
     if not args.no_lrt:
         said.append("no label-relation transfer")
         args.no_lrt = True
+    if not args.no_scratch:
+        said.append("no CNN from scratch")
+        args.no_scratch = True
     return "; ".join(said) or "nothing to trim"
 
 
@@ -78,9 +86,8 @@ class StudyClock:
             self._repeat_start = time.perf_counter() if now is None else now
 
     def finished(self, row, now=None):
-        """A fit ended with ``row``: a line once the first network fit (the
-        network from scratch, the first a repeat trains) or the first repeat
-        is over."""
+        """A fit ended with ``row``: a line once the first network fit or
+        the first repeat is over."""
         now = time.perf_counter() if now is None else now
         if row["seed"] == self.first_seed:
             self._repeat_end = now
@@ -89,7 +96,7 @@ class StudyClock:
             return _repeat_line(
                 self._repeat_end - self._repeat_start, self.n_repeats - 1
             )
-        if row["method"] == SCRATCH and not self._first_fit_said:
+        if trains_network(row["method"]) and not self._first_fit_said:
             self._first_fit_said = True
             n_more = self.n_networks * self.n_repeats - 1
             return _first_fit_line(row["fit_time"], n_more)
@@ -100,8 +107,9 @@ def _first_fit_line(seconds, n_more):
     total = seconds * (n_more + 1)
     return (
         f"The first network fit took {seconds:.0f} s: about {n_more} more such "
-        f"fits, so the study should end in about {math.ceil(total / 60)} min "
-        "(feature and SVM rows cost less; --quick trims it)."
+        f"fit{'s' if n_more != 1 else ''}, so the study should end in about "
+        f"{math.ceil(total / 60)} min (feature and SVM rows cost less; --quick "
+        "trims it)."
     )
 
 

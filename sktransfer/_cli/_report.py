@@ -222,7 +222,7 @@ def write_report(result, out, description=""):
     if filters is not None:
         _save(filters.figure_, out / "filters.png", written)
 
-    # Explain the best method when it is a network, else the CNN from scratch.
+    # Explain the best method when it is a network, else the study's first one.
     networks = [m for m, model in last["models"].items() if hasattr(model, "module_")]
     cnn = best if best in networks else networks[0]
     picks = np.arange(min(8, len(last["y_test"])))

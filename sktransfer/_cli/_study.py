@@ -194,6 +194,7 @@ def _study(args):
             source_params={"max_epochs": args.source_epochs, **common},
             target_params={"max_epochs": args.epochs, **common},
             label_relation=not args.no_lrt,
+            from_scratch=not args.no_scratch,
             random_state=args.seed,
             callback=advance,
             on_start=show,
@@ -359,6 +360,11 @@ def add_study_parser(commands):
         "--no-lrt", action="store_true", help="leave out label-relation transfer"
     )
     model.add_argument(
+        "--no-scratch",
+        action="store_true",
+        help="leave out the CNN from scratch (at photo sizes the slowest row)",
+    )
+    model.add_argument(
         "--device",
         default=_default("device"),
         help="auto (CUDA when present, default), cpu, cuda, cuda:1, ...",
@@ -399,8 +405,8 @@ def add_study_parser(commands):
         "--quick",
         action="store_true",
         help=f"a first look: {QUICK_REPEATS} repeats, fine-tuning at freeze_upto "
-        f"{' and '.join(QUICK_FREEZE)} only, no label-relation transfer (says "
-        "what it trimmed)",
+        f"{' and '.join(QUICK_FREEZE)} only, no label-relation transfer and no "
+        "CNN from scratch (says what it trimmed)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     study.set_defaults(run=_study)

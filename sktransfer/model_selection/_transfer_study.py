@@ -32,14 +32,25 @@ TOP = "top features + linear SVM"
 EARLY = "earlier features ({}) + linear SVM"
 MULTI = "features of several units + linear SVM"
 LRT = "label-relation transfer"
+FINE_TUNE = "fine-tune, freeze_upto={}"
 
 # The study rows that put each of Trivedi's scenarios to the test.
 ADVICE_METHODS = {
     1: (TOP,),
-    2: ("fine-tune, freeze_upto=0",),
+    2: (FINE_TUNE.format(0),),
     3: ("earlier",),
-    4: ("fine-tune, freeze_upto=0",),
+    4: (FINE_TUNE.format(0),),
 }
+
+
+def trains_network(method):
+    """Whether the study's row ``method`` trains a network's body: from
+    scratch, fine-tuning and label-relation transfer do; the SVM and feature
+    rows fit a linear model, and ``freeze_upto="all"`` a head on the body's
+    output computed once (the cost of a forward pass)."""
+    if method.startswith(FINE_TUNE.format("")):
+        return method != FINE_TUNE.format("all")
+    return method in (SCRATCH, LRT)
 
 
 def n_source_classes(backbone, y_source):
@@ -74,6 +85,7 @@ def transfer_study(
     source_params=None,
     target_params=None,
     label_relation=True,
+    from_scratch=True,
     random_state=0,
     callback=None,
     on_start=None,
@@ -87,8 +99,8 @@ def transfer_study(
     set is split into stratified training and test parts and these are fitted
     on the training part and scored on the test part:
 
-    * a linear SVM on raw pixels and the network trained from scratch (the
-      honest baselines);
+    * a linear SVM on raw pixels and, unless ``from_scratch=False``, the
+      network trained from scratch (the honest baselines);
     * a linear SVM on the source network's top features, on the features of
       a middle unit (Trivedi's scenarios 1 and 3), and on the pooled features
       of several units side by side (``CNNFeatureExtractor(layer="multi")``);
@@ -131,6 +143,11 @@ def transfer_study(
         the source network and of every target network.
     label_relation : bool, default=True
         Include the label-relation transfer row.
+    from_scratch : bool, default=True
+        Include the row of the network trained from scratch (``backbone``
+        with random weights), the honest baseline of every transfer, and
+        at photo sizes the slowest row (a fit at the backbone's own input
+        size that rarely converges early).
     random_state : int, default=0
         The seed of the source network and of the first split.
     callback : callable, default=None
@@ -208,17 +225,18 @@ def transfer_study(
         X_train, X_test, y_train, y_test = split_target(
             X_target, y_target, test_size, seed
         )
-        models = {
-            SVM: linear_svm_on_pixels(seed),
-            SCRATCH: PretrainedCNNClassifier(
+        models = {SVM: linear_svm_on_pixels(seed)}
+        if from_scratch:
+            models[SCRATCH] = PretrainedCNNClassifier(
                 backbone, weights=None, random_state=seed, **target_params
-            ),
-            TOP: _features_svm(frozen, None, seed, source_weights),
-            EARLY.format(middle): _features_svm(frozen, middle, seed, source_weights),
-            MULTI: _features_svm(frozen, "multi", seed, source_weights),
-        }
+            )
+        models[TOP] = _features_svm(frozen, None, seed, source_weights)
+        models[EARLY.format(middle)] = _features_svm(
+            frozen, middle, seed, source_weights
+        )
+        models[MULTI] = _features_svm(frozen, "multi", seed, source_weights)
         for value in freeze_values:
-            models[f"fine-tune, freeze_upto={value}"] = PretrainedCNNClassifier(
+            models[FINE_TUNE.format(value)] = PretrainedCNNClassifier(
                 frozen,
                 weights=source_weights,
                 freeze_upto=value,
