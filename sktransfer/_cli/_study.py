@@ -36,6 +36,7 @@ examples:
   sktransfer study --dataset fashion-mnist --per-class 50
   sktransfer study --source photos/source --target photos/target --image-size 64
   sktransfer study --target photos/target --image-size 64   # ImageNet as source
+  sktransfer study --target photos/target --quick   # a first look at photo sizes
   sktransfer study --backbone efficientnet_lite0 --input-size 64 --device cuda
   sktransfer study --save-model model.sktransfer        # then: sktransfer predict
 """
