@@ -146,8 +146,8 @@ def transfer_study(
     from_scratch : bool, default=True
         Include the row of the network trained from scratch (``backbone``
         with random weights), the honest baseline of every transfer, and
-        at photo sizes the slowest row (a fit at the backbone's own input
-        size that rarely converges early).
+        at photo sizes the slowest row (a whole network trained at the
+        backbone's own input size).
     random_state : int, default=0
         The seed of the source network and of the first split.
     callback : callable, default=None
