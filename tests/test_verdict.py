@@ -10,26 +10,28 @@ from sktransfer.model_selection._verdict import study_comparisons, verdict_sente
 
 
 def test_the_statistic_matches_a_hand_computation():
-    # Three splits of 70/30: d = (.02, .03, .01), mean .02, s = .01.
-    result = corrected_ttest([0.02, 0.03, 0.01], n_train=70, n_test=30)
-    se = math.sqrt(1 / 3 + 30 / 70) * 0.01
-    t = 0.02 / se
+    # Three splits of 70/30: 2, 3 and 1 more right answers out of 30, so
+    # d = (2, 3, 1) / 30, mean 2/30, s = 1/30 (above the floor, 1/30/sqrt(3)).
+    result = corrected_ttest([2 / 30, 3 / 30, 1 / 30], n_train=70, n_test=30)
+    se = math.sqrt(1 / 3 + 30 / 70) / 30
+    t = (2 / 30) / se
     # Student's t with 2 degrees of freedom has a closed form.
     assert result["p_value"] == pytest.approx(1 - t / math.sqrt(t * t + 2))
     assert result["p_value"] == pytest.approx(0.1490, abs=1e-4)
     quantile = 4.302652729911275  # t_{0.975, 2}
-    assert result["low"] == pytest.approx(0.02 - quantile * se)
-    assert result["high"] == pytest.approx(0.02 + quantile * se)
-    assert result["mean"] == pytest.approx(0.02)
+    assert result["low"] == pytest.approx(2 / 30 - quantile * se)
+    assert result["high"] == pytest.approx(2 / 30 + quantile * se)
+    assert result["mean"] == pytest.approx(2 / 30)
     assert result["n_runs"] == 3 and not result["significant"]
-    # The same gap and spread separate at 6 repeats (half-width < 0.02).
+    # The same gap and spread separate at 6 repeats (half-width < 2/30).
     assert result["repeats_needed"] == 6
 
 
 def test_the_correction_widens_the_naive_interval():
     d = [0.05, 0.02, 0.04, 0.01, 0.03]
     corrected = corrected_ttest(d, n_train=70, n_test=30)
-    naive = corrected_ttest(d, n_train=10**9, n_test=1)  # ratio ~ 0: plain t-test
+    # ratio ~ 0 and no floor: the plain t-test.
+    naive = corrected_ttest(d, n_train=10**9, n_test=1, resolution=0)
     assert corrected["p_value"] > naive["p_value"]
     assert corrected["high"] - corrected["low"] > naive["high"] - naive["low"]
 
@@ -37,7 +39,8 @@ def test_the_correction_widens_the_naive_interval():
 def test_identical_methods_are_never_called_significant():
     result = corrected_ttest([0.0, 0.0, 0.0], n_train=70, n_test=30)
     assert result["p_value"] == 1.0 and not result["significant"]
-    assert (result["low"], result["high"]) == (0.0, 0.0)
+    # The interval is as wide as one split one image apart would make it.
+    assert result["low"] == -result["high"] and 0.0 < result["high"] < 0.2
     assert result["repeats_needed"] is None
     assert "scored the same on every split" in verdict_sentence(
         {"method": "a", "other": "b", **result}
@@ -61,8 +64,26 @@ def test_a_large_real_gap_is_significant():
     assert "a real difference" in verdict_sentence(
         {"method": "a", "other": "b", **result}
     )
-    # A constant gap without spread is all the evidence there is.
-    assert corrected_ttest([0.1, 0.1], n_train=70, n_test=30)["p_value"] == 0.0
+
+
+def test_a_constant_gap_over_two_splits_is_not_yet_evidence():
+    # 5 more right answers out of 45 on both splits: with the accuracy's step
+    # (1/45) as the least spread, two splits cannot call it real.
+    result = corrected_ttest([5 / 45, 5 / 45], n_train=105, n_test=45)
+    sd = (1 / 45) / math.sqrt(2)
+    t = (5 / 45) / (math.sqrt(1 / 2 + 45 / 105) * sd)
+    # Student's t with 1 degree of freedom: p = 1 - 2 atan(t) / pi.
+    assert result["p_value"] == pytest.approx(1 - 2 * math.atan(t) / math.pi)
+    assert 0.05 < result["p_value"] < 0.1 and not result["significant"]
+    assert result["low"] < 0 < result["high"]
+    # The same steady gap over five splits is.
+    assert corrected_ttest([5 / 45] * 5, n_train=105, n_test=45)["significant"]
+    # resolution=0: no floor, and a constant gap is all the evidence there is.
+    no_floor = corrected_ttest([0.1, 0.1], n_train=70, n_test=30, resolution=0)
+    assert no_floor["p_value"] == 0.0 and no_floor["significant"]
+    # A finer resolution narrows the interval.
+    fine = corrected_ttest([5 / 45] * 2, n_train=105, n_test=45, resolution=1e-3)
+    assert fine["high"] - fine["low"] < result["high"] - result["low"]
 
 
 def test_a_gap_too_small_for_any_repeats_asks_for_images():
@@ -88,6 +109,11 @@ def test_paired_comparison_pairs_the_splits_by_seed():
     result = paired_comparison(runs, "cnn", "svm", n_train=70, n_test=30)
     expected = corrected_ttest([0.10, 0.09, 0.11], n_train=70, n_test=30)
     assert result["p_value"] == pytest.approx(expected["p_value"])
+    # The resolution is passed on.
+    finer = paired_comparison(
+        runs, "cnn", "svm", n_train=70, n_test=30, resolution=0.001
+    )
+    assert finer["p_value"] < result["p_value"]
     assert (result["method"], result["other"]) == ("cnn", "svm")
     with pytest.raises(ValueError, match="No runs of method 'knn'.*'cnn', 'svm'"):
         paired_comparison(runs, "knn", "svm", n_train=70, n_test=30)
@@ -99,6 +125,9 @@ def test_paired_comparison_pairs_the_splits_by_seed():
         ({"n_train": 0}, "`n_train` must be a positive int"),
         ({"n_test": 2.5}, "`n_test` must be a positive int"),
         ({"confidence": 1.5}, "`confidence` must be a number in"),
+        ({"resolution": -0.1}, "`resolution` must be None .* got -0.1"),
+        ({"resolution": "1/30"}, "`resolution` must be None .* got '1/30'"),
+        ({"resolution": np.inf}, "`resolution` must be None .* got inf"),
         ({"differences": [0.1]}, "at least two finite"),
         ({"differences": [0.1, np.nan]}, "at least two finite"),
     ],

@@ -54,7 +54,7 @@ def _half_width(sd, n_runs, ratio, confidence):
     return float(quantile * math.sqrt(1.0 / n_runs + ratio) * sd)
 
 
-def corrected_ttest(differences, n_train, n_test, confidence=0.95):
+def corrected_ttest(differences, n_train, n_test, confidence=0.95, resolution=None):
     """Nadeau and Bengio's corrected resampled t-test on paired differences.
 
     Parameters
@@ -66,6 +66,12 @@ def corrected_ttest(differences, n_train, n_test, confidence=0.95):
         Images in the training and the test part of each split.
     confidence : float, default=0.95
         The confidence of the interval.
+    resolution : float or None, default=None
+        The smallest step by which one split's difference can move. None
+        means ``1 / n_test``: an accuracy on ``n_test`` images moves by one
+        image. The spread is taken as at least that of one split one step
+        apart from the others (``resolution / sqrt(n_runs)``); 0 turns this
+        floor off.
 
     Returns
     -------
@@ -82,18 +88,37 @@ def corrected_ttest(differences, n_train, n_test, confidence=0.95):
     With ``J`` differences of mean ``d`` and sample variance ``s²``, the
     statistic is ``t = d / sqrt((1/J + n_test/n_train) s²)`` with ``J - 1``
     degrees of freedom. The correction term does not shrink with ``J``:
-    past a few repeats, a narrower interval needs more images. Identical
-    differences (``s = 0``) give ``p = 1`` when they are zero and ``p = 0``
-    otherwise.
+    past a few repeats, a narrower interval needs more images.
+
+    A spread below the score's resolution is not evidence of a steady gap:
+    two splits that both gave five more right answers out of 45 could as
+    well have given four and six. So ``s`` is raised to
+    ``resolution / sqrt(J)``, the least spread an accuracy can show when
+    the splits differ at all. For accuracies this changes only identical
+    differences, which would otherwise give ``p = 0`` (a "real difference"
+    from two splits); identical zeros still give ``p = 1``.
 
     Examples
     --------
     >>> from sktransfer.model_selection import corrected_ttest
-    >>> result = corrected_ttest([0.02, 0.03, 0.01], n_train=70, n_test=30)
+    >>> # 2, 3 and 1 more right answers out of 30 test images on three splits:
+    >>> result = corrected_ttest([2 / 30, 3 / 30, 1 / 30], n_train=70, n_test=30)
     >>> round(result["mean"], 4), round(result["p_value"], 3)
-    (0.02, 0.149)
+    (0.0667, 0.149)
     """
     _check_sizes(n_train, n_test)
+    if resolution is None:
+        resolution = 1.0 / n_test
+    elif (
+        not isinstance(resolution, numbers.Real)
+        or isinstance(resolution, bool)
+        or not resolution >= 0
+        or not math.isfinite(resolution)
+    ):
+        raise ValueError(
+            "`resolution` must be None (1 / n_test, the step of an accuracy) "
+            f"or a finite number >= 0; got {resolution!r}."
+        )
     if not (isinstance(confidence, numbers.Real) and 0 < confidence < 1):
         raise ValueError(
             f"`confidence` must be a number in (0, 1), e.g. 0.95; got {confidence!r}."
@@ -105,9 +130,11 @@ def corrected_ttest(differences, n_train, n_test, confidence=0.95):
             f"(one per split); got {d.tolist()}. Run two repeats or more."
         )
     n_runs, ratio = len(d), n_test / n_train
-    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    mean = float(d.mean())
+    sd = max(float(d.std(ddof=1)), resolution / math.sqrt(n_runs))
     if sd == 0.0:
-        # No spread: an exact tie is no evidence, a constant gap is all there is.
+        # No spread and no floor: an exact tie is no evidence, a constant
+        # gap is all there is.
         p_value = 1.0 if mean == 0.0 else 0.0
         half = 0.0
     else:
@@ -148,6 +175,7 @@ def paired_comparison(
     by="method",
     pair="seed",
     confidence=0.95,
+    resolution=None,
 ):
     """Compare two methods of a study over the splits both ran on.
 
@@ -168,6 +196,9 @@ def paired_comparison(
         The key naming a row's split: rows of the same split are paired.
     confidence : float, default=0.95
         The confidence of the interval.
+    resolution : float or None, default=None
+        The smallest step of one split's difference (None: ``1 / n_test``);
+        see :func:`corrected_ttest`.
 
     Returns
     -------
@@ -194,7 +225,9 @@ def paired_comparison(
             raise ValueError(f"No runs of method {name!r}; the runs hold {known}.")
     splits = sorted(set(scores[method]) & set(scores[other]))
     differences = [scores[method][s] - scores[other][s] for s in splits]
-    result = corrected_ttest(differences, n_train, n_test, confidence=confidence)
+    result = corrected_ttest(
+        differences, n_train, n_test, confidence=confidence, resolution=resolution
+    )
     return {"method": method, "other": other, **result}
 
 
