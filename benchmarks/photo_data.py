@@ -25,10 +25,12 @@ defaults; the defaults at a fixed input size (``size-128``, ``size-160``,
 ``size-224``); a slow reference, input
 224 px for 60 epochs (``slow``); and an oracle, the best test score over
 input size (128, 160, 224) x learning rate (1e-3, 3e-3) x schedule (the
-defaults' length and half of it). Each row prints the test score, the
-score on its own training images, the fit seconds and their ratio to the
-default fit on 300 digits (small_data.py's recipe at 64 px, measured first
-in the same run: ``--reference-seconds`` skips it).
+defaults' length with the convergence stop, and a fixed half of it: an
+explicit ``max_epochs`` runs every epoch, so the half often costs more).
+Each row prints the test score, the score on its own training images,
+the fit seconds and their ratio to the default fit on 300 digits
+(small_data.py's recipe at 64 px, measured first in the same run:
+``--reference-seconds`` skips it).
 
     .venv/bin/python benchmarks/photo_data.py [--tasks ...] [--rows ...]
         [--seeds 3]
@@ -179,7 +181,8 @@ def cnn(seed, **params):
 
 
 def oracle_grid(n_train):
-    """Input size x learning rate x schedule length (the defaults', half)."""
+    """Input size x learning rate x schedule length (the defaults', with
+    the stop; half of it, fixed)."""
     half = max(5, default_epochs(n_train, 32) // 2)
     for size, lr, epochs in itertools.product(
         (128, 160, 224), (1e-3, 3e-3), (None, half)
