@@ -7,7 +7,13 @@ from __future__ import annotations
 import math
 import time
 
-from ..model_selection._transfer_study import SOURCE_FIT, trains_network
+from ..model_selection._transfer_study import (
+    FINE_TUNE,
+    LRT,
+    SCRATCH,
+    SOURCE_FIT,
+    trains_network,
+)
 
 __all__ = ["QUICK_FREEZE", "QUICK_REPEATS", "StudyClock", "apply_quick", "plan"]
 
@@ -19,16 +25,14 @@ CHEAP_ROWS = 4
 
 
 def plan(args, label_relation):
-    """``(networks, rows)`` one repeat fits: the networks it trains (from
-    scratch unless ``--no-scratch``, one fine-tuning per ``--freeze`` value
-    but ``all``, which trains a head on features computed once, and, where
-    it applies, label-relation transfer), and all its rows."""
-    networks = (
-        (not args.no_scratch)
-        + sum(value != "all" for value in args.freeze)
-        + bool(label_relation)
-    )
-    return networks, networks + CHEAP_ROWS + ("all" in args.freeze)
+    """``(networks, rows)`` one repeat fits: the rows that train a network's
+    body (:func:`trains_network`: from scratch unless ``--no-scratch``, one
+    fine-tuning per ``--freeze`` value but ``all``, and, where it applies,
+    label-relation transfer), and all its rows."""
+    methods = [FINE_TUNE.format(value) for value in args.freeze]
+    methods += [SCRATCH] * (not args.no_scratch) + [LRT] * bool(label_relation)
+    networks = sum(map(trains_network, methods))
+    return networks, len(methods) + CHEAP_ROWS
 
 
 def apply_quick(args):
