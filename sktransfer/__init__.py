@@ -12,6 +12,7 @@ from ._extractor import CNNFeatureExtractor
 from ._images import ImageShapeWarning, PixelScaleWarning
 from ._label_relation import LabelRelationTransfer
 from ._lr_find import LRFindResult, lr_find
+from ._model_file import ModelFileError
 from ._model_info import ModelInfo
 from ._persist import inspect_model, load_model, save_model
 from ._registry import (
@@ -31,6 +32,7 @@ __all__ = [
     "CNNFeatureExtractor",
     "LRFindResult",
     "LabelRelationTransfer",
+    "ModelFileError",
     "ModelInfo",
     "ImageShapeWarning",
     "PixelScaleWarning",

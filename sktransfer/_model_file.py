@@ -14,18 +14,22 @@ Its members, and nothing else:
     The weights of network ``i``.
 
 Members are stored uncompressed: weights do not compress, and a member is
-read without inflating anything. A file is written under a temporary name
-next to its destination and then renamed, so an interrupted save leaves no
-half-written model. Reading checks, before anything is built, that the file
-is such an archive, that it holds exactly these members under plain names,
-and that each member has the size and SHA-256 the manifest gives.
+read without inflating anything (a compressed or encrypted member is
+refused, so no file makes the reader hold more than its own size). A file is
+written under a temporary name next to its destination and then renamed, so
+an interrupted save leaves no half-written model. Reading checks, before
+anything is built, that the file is such an archive, that it holds exactly
+these members under plain names, that each member has the size and SHA-256
+the manifest gives, and that the manifest's summary has the fields
+``sktransfer inspect`` prints. Every refusal is a :class:`ModelFileError`
+naming the file and what is wrong.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import math
 import os
 import re
 import tempfile
@@ -35,8 +39,12 @@ from pathlib import Path
 
 __all__ = [
     "FORMAT",
+    "MAX_JSON_DEPTH",
     "ModelFileContents",
+    "ModelFileError",
+    "archive_members",
     "not_a_model_file",
+    "parse_json",
     "read_model_file",
     "weights_member",
     "write_model_file",
@@ -48,6 +56,7 @@ MANIFEST = "sktransfer.json"
 TREE = "model.skops"
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?")
 _MANIFEST_LIMIT = 16 << 20
+MAX_JSON_DEPTH = 200
 # The first bytes of a pickle (protocol 2 to 5) and of the compressed files
 # joblib writes (zlib, gzip, bz2, xz, lzma, lz4).
 _PICKLE_STARTS = tuple(bytes([0x80, protocol]) for protocol in range(2, 6))
@@ -135,6 +144,40 @@ class ModelFileContents:
     weights: list
 
 
+class ModelFileError(ValueError):
+    """A file that :func:`~sktransfer.load_model`, :func:`~sktransfer.inspect_model`
+    and ``sktransfer predict`` refuse: not a model file, damaged, or asking
+    for what a model file may not (a type outside the allowed set, a
+    parameter outside the schema, sizes that do not add up).
+
+    Its message names the file and what is wrong; nothing of the file was
+    built. A ``ValueError``, so ``except ValueError`` catches it too.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str
+        What is wrong with it.
+    message : str or None, default=None
+        The whole message; by default ``"`path` PATH: WHAT; it was not
+        loaded."``
+
+    Attributes
+    ----------
+    path : str
+    what : str
+    """
+
+    def __init__(self, path, what, *, message=None):
+        self.path = str(path)
+        self.what = what
+        super().__init__(message or f"`path` {path}: {what}; it was not loaded.")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.what), {"args": self.args}
+
+
 def not_a_model_file(path):
     """Why ``path`` is not a model file to open (a pickle, say), or None.
 
@@ -155,105 +198,256 @@ def not_a_model_file(path):
         found = "a damaged or truncated zip archive"
     else:
         found = f"not a model file (it starts with {start!r})"
-    return f"`path` {path} is {found}; it was not loaded. {_CONVERT}"
+    return ModelFileError(
+        path, found, message=f"`path` {path} is {found}; it was not loaded. {_CONVERT}"
+    )
 
 
 def _refuse(path, what):
-    raise ValueError(
-        f"`path` {path}: {what}; it was not loaded. Model files are written by "
-        "sktransfer.save_model."
+    raise ModelFileError(
+        path,
+        what,
+        message=f"`path` {path}: {what}; it was not loaded. Model files are "
+        "written by sktransfer.save_model.",
     )
 
 
 def _damaged(path, what):
-    raise ValueError(
-        f"`path` {path} is damaged or truncated ({what}); it was not loaded. "
-        "Copy the file again from where it was saved."
+    raise ModelFileError(
+        path,
+        what,
+        message=f"`path` {path} is damaged or truncated ({what}); it was not "
+        "loaded. Copy the file again from where it was saved.",
     )
 
 
-def _check_names(path, names):
+def _nests_at_most(value, limit):
+    stack = [(value, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return True
+
+
+def parse_json(data, path, what):
+    """``data`` (text or UTF-8 bytes) as JSON nesting at most
+    :data:`MAX_JSON_DEPTH` deep, or a :class:`ModelFileError` naming ``what``."""
+    deep = ModelFileError(path, f"{what} nests more than {MAX_JSON_DEPTH} deep")
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise deep from None
+    except (ValueError, TypeError) as error:  # UnicodeDecodeError is a ValueError
+        raise ModelFileError(path, f"{what} does not read as JSON ({error})") from None
+    if not _nests_at_most(value, MAX_JSON_DEPTH):
+        raise deep
+    return value
+
+
+def archive_members(path, archive, label, limit):
+    """``{name: ZipInfo}`` of ``archive``, each member stored as it is (not
+    compressed, not encrypted) and all of them within ``limit`` bytes, so
+    that reading one inflates nothing.
+
+    Raises
+    ------
+    ModelFileError
+    """
+    infos = archive.infolist()
+    names = [info.filename for info in infos]
     if len(set(names)) != len(names):
-        _refuse(path, "the archive holds a member name twice")
+        _refuse(path, f"{label} holds a member name twice")
+    for info in infos:
+        name = repr(info.filename)[:60]
+        if info.flag_bits & 0x1:
+            _refuse(path, f"{label}: the member {name} is encrypted")
+        if info.compress_type != zipfile.ZIP_STORED:
+            _refuse(
+                path,
+                f"{label}: the member {name} is compressed (method "
+                f"{info.compress_type}); model files store their members as they "
+                "are, so that reading one inflates nothing",
+            )
+        if info.compress_size != info.file_size:
+            _damaged(path, f"{label}: the sizes of the member {name} disagree")
+    if sum(info.file_size for info in infos) > limit:
+        _damaged(path, f"{label}: its members claim more bytes than it has")
+    return dict(zip(names, infos, strict=True))
+
+
+def _check_names(path, names):
     if MANIFEST not in names:
         what = "a zip archive without sktransfer.json"
         if any(n.endswith("data.pkl") for n in names):
             what = "a torch.save archive, which holds a pickle"
         elif "schema.json" in names:
             what = "a skops.io file, not a sktransfer model file"
-        _refuse(path, f"it is {what} (members {sorted(names)[:5]})")
+        shown = [repr(n)[:60] for n in sorted(names)[:5]]
+        _refuse(path, f"it is {what} (members {shown})")
     odd = [n for n in names if not _PLAIN_NAME.fullmatch(n) or ".." in n.split("/")]
     if odd:
-        _refuse(path, f"the archive holds members with unsafe names {odd[:5]}")
+        shown = [repr(n)[:60] for n in odd[:5]]
+        _refuse(path, f"the archive holds members with unsafe names {shown}")
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SUMMARY = {
+    "model": str,
+    "steps": list,
+    "classes": list,
+    "targets": dict,
+    "image_shape": list,
+    "n_training_images": int,
+    "networks": list,
+}
+_NETWORK = {
+    "where": str,
+    "estimator": str,
+    "backbone": str,
+    "pretrained_weights": str,
+    "parameters": dict,
+    "fitted": dict,
+    "classes": list,
+    "image_shape": list,
+    "n_training_images": int,
+    "n_parameters": int,
+    "weights_member": str,
+}
+
+
+def _malformed_fields(mapping, fields):
+    """The fields of ``mapping`` that are present, not None and of another
+    type than ``fields`` gives."""
+    return [
+        key
+        for key, kind in fields.items()
+        if mapping.get(key) is not None
+        and (not isinstance(mapping[key], kind) or isinstance(mapping[key], bool))
+    ]
+
+
+def _is_text(value):
+    return isinstance(value, str)
+
+
+def _check_summary(path, summary):
+    """The summary ``sktransfer inspect`` prints: fields of the types
+    ``save_model`` writes (a missing field is shown as unknown)."""
+    if summary is None:
+        return
+    if not isinstance(summary, dict):
+        _refuse(path, "its manifest's summary is not a mapping")
+    odd = _malformed_fields(summary, _SUMMARY)
+    steps = summary.get("steps") or []
+    if isinstance(steps, list) and not all(
+        isinstance(step, list) and len(step) == 2 and all(map(_is_text, step))
+        for step in steps
+    ):
+        odd.append("steps")
+    targets = summary.get("targets")
+    if isinstance(targets, dict) and not (
+        type(targets.get("n")) is int
+        and all(
+            isinstance(targets.get(key), list)
+            and all(isinstance(v, int | float) for v in targets[key])
+            for key in ("mean", "sd")
+        )
+    ):
+        odd.append("targets")
+    for i, network in enumerate(summary.get("networks") or []):
+        if not isinstance(network, dict):
+            odd.append(f"networks[{i}]")
+            continue
+        odd += [f"networks[{i}].{k}" for k in _malformed_fields(network, _NETWORK)]
+    if odd:
+        _refuse(path, f"its manifest's summary has malformed fields {odd[:5]}")
 
 
 def _read_manifest(path, archive):
     info = archive.getinfo(MANIFEST)
     if info.file_size > _MANIFEST_LIMIT:
         _refuse(path, f"its manifest has {info.file_size} bytes")
-    try:
-        manifest = json.loads(archive.read(MANIFEST))
-    except (json.JSONDecodeError, UnicodeDecodeError, zipfile.BadZipFile) as error:
-        _damaged(path, f"the manifest does not read: {error}")
+    manifest = parse_json(archive.read(MANIFEST), path, "the manifest")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         _refuse(path, "its manifest is not that of a sktransfer model file")
     version = manifest.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(
-            f"`path` {path} has model file format {version!r}; this sktransfer "
-            f"reads format {FORMAT_VERSION} and earlier. Upgrade sktransfer."
+        raise ModelFileError(
+            path,
+            f"model file format {version!r}",
+            message=f"`path` {path} has model file format {version!r}; this "
+            f"sktransfer reads format {FORMAT_VERSION} and earlier. Upgrade "
+            "sktransfer.",
         )
     members = manifest.get("members")
     if not isinstance(members, dict) or not all(
         isinstance(m, dict)
-        and isinstance(m.get("bytes"), int)
+        and type(m.get("bytes")) is int
+        and m["bytes"] >= 0
         and isinstance(m.get("sha256"), str)
+        and _SHA256.fullmatch(m["sha256"])
         for m in members.values()
     ):
         _refuse(path, "its manifest does not list the members' sizes and SHA-256")
+    _check_summary(path, manifest.get("summary"))
     return manifest
 
 
 def read_model_file(path):
     """The checked members of the model file at ``path``.
 
+    Reads no more than the file holds: members must be stored as they are
+    (:func:`archive_members`), each of the size and SHA-256 the manifest
+    gives; the model tree is checked apart (:mod:`sktransfer._model_tree`).
+
     Raises
     ------
-    ValueError
+    ModelFileError
         Naming the file: not a model file, unexpected or unsafe members,
         a damaged or truncated archive, a member whose SHA-256 differs.
     """
+    size = Path(path).stat().st_size
     try:
         with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
+            infos = archive_members(path, archive, "the archive", limit=size)
+            names = list(infos)
             _check_names(path, names)
             manifest = _read_manifest(path, archive)
             listed = manifest["members"]
             n_weights = sum(name.startswith("weights/") for name in listed)
             expected = {TREE, *(weights_member(i) for i in range(n_weights))}
             if set(listed) != expected:
-                _refuse(path, f"its manifest lists the members {sorted(listed)}")
+                shown = [repr(n)[:60] for n in sorted(listed)[:8]]
+                _refuse(path, f"its manifest lists the members {shown}")
             unexpected = sorted(set(names) - expected - {MANIFEST})
             if unexpected:
-                _refuse(path, f"the archive holds unexpected members {unexpected[:5]}")
+                shown = [repr(n)[:60] for n in unexpected[:5]]
+                _refuse(path, f"the archive holds unexpected members {shown}")
             missing = sorted(expected - set(names))
             if missing:
-                _damaged(path, f"the members {missing} are missing")
+                _damaged(path, f"the members {missing[:5]} are missing")
             data = {}
             for name in sorted(expected):
-                info = archive.getinfo(name)
+                info = infos[name]
                 if info.file_size != listed[name]["bytes"]:
                     _damaged(
                         path,
                         f"{name} has {info.file_size} bytes, the manifest says "
                         f"{listed[name]['bytes']}",
                     )
-                data[name] = archive.read(name)
+                data[name] = archive.read(info)
                 if _sha256(data[name]) != listed[name]["sha256"]:
                     _damaged(path, f"the SHA-256 of {name} is not the one saved")
-    except (zipfile.BadZipFile, EOFError) as error:
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        # A damaged archive surfaces as any of these from zipfile.
         _damaged(path, f"{type(error).__name__}: {error}")
-    _check_tree(path, data[TREE])
     return ModelFileContents(
         path=Path(path),
         manifest=manifest,
@@ -262,13 +456,53 @@ def read_model_file(path):
     )
 
 
-def _check_tree(path, tree):
-    """The skops.io archive inside holds a schema and plainly named arrays."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(tree)) as archive:
-            names = archive.namelist()
-    except zipfile.BadZipFile as error:
-        _damaged(path, f"{TREE} is not a zip archive: {error}")
-    odd = [n for n in names if not re.fullmatch(r"[A-Za-z0-9_.-]+", n)]
-    if "schema.json" not in names or odd:
-        _refuse(path, f"{TREE} holds the members {sorted(names)[:5]}")
+# The element sizes of safetensors' dtypes.
+_SAFETENSORS_DTYPES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2,
+    "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
+}  # fmt: skip
+
+
+def weights_shapes(path, blob, index):
+    """``{key: shape}`` of the safetensors ``blob`` of network ``index``, read
+    off its header alone; each tensor must lie within the blob and have the
+    size its dtype and shape give.
+
+    Raises
+    ------
+    ModelFileError
+    """
+    member = weights_member(index)
+    if len(blob) < 8:
+        _damaged(path, f"{member} is too short for safetensors")
+    size = int.from_bytes(blob[:8], "little")
+    if size > len(blob) - 8:
+        _damaged(path, f"{member}: its header claims {size} bytes")
+    header = parse_json(bytes(blob[8 : 8 + size]), path, f"the header of {member}")
+    if not isinstance(header, dict):
+        _refuse(path, f"{member}: its header is not a mapping")
+    header.pop("__metadata__", None)
+    data = len(blob) - 8 - size
+    shapes, spans = {}, []
+    for key, entry in header.items():
+        dtype = entry.get("dtype") if isinstance(entry, dict) else None
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        span = entry.get("data_offsets") if isinstance(entry, dict) else None
+        ok = (
+            dtype in _SAFETENSORS_DTYPES
+            and isinstance(shape, list)
+            and len(shape) <= 8
+            and all(type(n) is int and n >= 0 for n in shape)
+            and isinstance(span, list)
+            and len(span) == 2
+            and all(type(n) is int for n in span)
+            and 0 <= span[0] <= span[1] <= data
+        )
+        if not ok or span[1] - span[0] != math.prod(shape) * _SAFETENSORS_DTYPES[dtype]:
+            _refuse(path, f"{member}: the entry {repr(key)[:60]} of its header is odd")
+        shapes[key] = tuple(shape)
+        spans.append(span)
+    spans.sort()
+    if any(a[1] > b[0] for a, b in zip(spans, spans[1:], strict=False)):
+        _refuse(path, f"{member}: its tensors overlap")
+    return shapes

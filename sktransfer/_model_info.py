@@ -24,9 +24,37 @@ from ._fitted import fitted_network
 __all__ = ["ModelInfo", "describe", "named_types"]
 
 
-def _short(value, limit=60):
+def short(value, limit=60):
+    """``repr(value)``, cut to ``limit`` characters."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def escaped(text):
+    """``text`` with every character that is not printable (a newline, a
+    terminal's escape codes) written as its escape, so that text from a file
+    cannot draw lines of its own."""
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+        for c in str(text)
+    )
+
+
+def changed_parameters(record):
+    """The parameters of a file's estimator ``record`` (a
+    :class:`~sktransfer._model_tree.RecordInfo`) that differ from its
+    class's defaults, as text."""
+    from ._file_schema import file_value, shown
+    from ._stored import estimator_classes
+
+    cls = estimator_classes().get(record.estimator)
+    defaults = inspect.signature(cls).parameters if cls is not None else {}
+    changed = {}
+    for name, value in record.params.items():
+        default = getattr(defaults.get(name), "default", inspect.Parameter.empty)
+        if default is inspect.Parameter.empty or file_value(default) != value:
+            changed[name] = shown(value)
+    return changed
 
 
 def _json_labels(classes):
@@ -90,7 +118,7 @@ def _recipe(estimator):
         if default is inspect.Parameter.empty:
             default = None  # skorch's ``module``, which the estimators build
         if name not in ("backbone", "estimator") and repr(value) != repr(default):
-            changed[name] = _short(value)
+            changed[name] = short(value)
     network = fitted_network(estimator)
     chosen = {"input_size": network.input_size, "frozen_units": network.n_frozen}
     for attribute, key in (
@@ -221,17 +249,30 @@ class ModelInfo:
         Every type and function the file names.
     untrusted : tuple of str
         Those :func:`~sktransfer.load_model` refuses unless ``trusted``.
+    records : tuple, default=()
+        Each estimator of this library in the file, its parameters as
+        :func:`~sktransfer.load_model` would use them; the parameters shown
+        are these, not the summary's.
     """
 
     path: object
     manifest: dict
     types: tuple
     untrusted: tuple
+    records: tuple = ()
 
     @property
     def summary(self):
         """The summary written when the model was saved (a dict)."""
         return self.manifest.get("summary", {})
+
+    def _parameters(self, network, index):
+        """What ``sktransfer inspect`` lists as network ``index``'s parameters:
+        those that differ from the defaults in the file's own record."""
+        for record in self.records:
+            if record.network is not None and record.network["weights"] == index:
+                return _pairs(changed_parameters(record)) or "the defaults"
+        return _pairs(network.get("parameters") or {}) or "the defaults"
 
     def _rows(self):
         m, s = self.manifest, self.summary
@@ -245,7 +286,7 @@ class ModelInfo:
                 f"(torch {m.get('torch_version')}, Python {m.get('python_version')})",
             ),
         ]
-        model = s.get("model")
+        model = str(s.get("model"))
         if s.get("steps"):
             model += ": " + " -> ".join(f"{n} ({c})" for n, c in s["steps"])
         rows.append(("model", model))
@@ -255,22 +296,26 @@ class ModelInfo:
             rows.append(("classes", s.get("classes")))
         rows.append(("image shape", s.get("image_shape")))
         rows.append(("training images", s.get("n_training_images")))
-        for i, net in enumerate(s.get("networks", [])):
-            member = members.get(net["weights_member"], {})
+        for i, net in enumerate(s.get("networks") or []):
+            member_name = net.get("weights_member", f"weights/{i}.safetensors")
+            member = members.get(member_name, {})
+            n_parameters = net.get("n_parameters")
             rows += [
-                (f"network {i}", f"{net['estimator']} ({net['where']})"),
-                ("  backbone", net["backbone"]),
-                ("  pretrained weights", net["pretrained_weights"]),
-                ("  parameters", _pairs(net["parameters"]) or "the defaults"),
-                ("  fit chose", _pairs(net["fitted"])),
+                (f"network {i}", f"{net.get('estimator')} ({net.get('where')})"),
+                ("  backbone", net.get("backbone")),
+                ("  pretrained weights", net.get("pretrained_weights")),
+                ("  parameters", self._parameters(net, i)),
+                ("  fit chose", _pairs(net.get("fitted") or {})),
                 (
                     "  trained on",
-                    f"{net['n_training_images']} images of {net['image_shape']}",
+                    f"{net.get('n_training_images')} images of "
+                    f"{net.get('image_shape')}",
                 ),
                 (
                     "  weights",
-                    f"{net['weights_member']}: {net['n_parameters']:,} values, "
-                    f"{_megabytes(member.get('bytes', 0))}, "
+                    f"{member_name}: "
+                    + (f"{n_parameters:,} values, " if n_parameters is not None else "")
+                    + f"{_megabytes(member.get('bytes', 0))}, "
                     f"sha256 {member.get('sha256')}",
                 ),
             ]
@@ -284,7 +329,7 @@ class ModelInfo:
                 else "none (load_model builds it as it is)",
             )
         )
-        return rows
+        return [(key, escaped(value)) for key, value in rows]
 
     def __str__(self):
         rows = self._rows()
@@ -299,12 +344,12 @@ class ModelInfo:
         -------
         card : str
         """
-        name = self.path.name if hasattr(self.path, "name") else str(self.path)
+        name = escaped(self.path.name if hasattr(self.path, "name") else self.path)
         lines = [
             f"# Model card: {name}",
             "",
-            f"A {self.summary.get('model')} saved by sktransfer "
-            f"{self.manifest.get('sktransfer_version')}.",
+            f"A {escaped(self.summary.get('model'))} saved by sktransfer "
+            f"{escaped(self.manifest.get('sktransfer_version'))}.",
             "",
             "| | |",
             "|---|---|",

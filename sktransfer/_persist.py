@@ -19,6 +19,15 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ._model_file import (
+    ModelFileError,
+    not_a_model_file,
+    read_model_file,
+    weights_shapes,
+)
+from ._model_tree import check_tree
+from ._restoring import restore
+
 __all__ = ["fitted_image_shape", "inspect_model", "load_model", "save_model"]
 
 
@@ -122,6 +131,8 @@ def save_model(model, path, *, card=False):
             f"`path` {path}: the folder {path.parent} does not exist; create it first."
         )
     tree, storing = store(model)
+    if storing.left_out:
+        _warn_left_out(path, storing.left_out)
     try:
         dump = skops.io.dumps(tree)
     except Exception as error:  # skops raises many types for what it cannot keep
@@ -156,6 +167,21 @@ def save_model(model, path, *, card=False):
     return path
 
 
+def _warn_left_out(path, left_out):
+    from ._model_info import short
+
+    settings = ", ".join(f"{key}={short(value)}" for _, key, value in left_out)
+    names = sorted({key for _, key, _ in left_out})
+    warnings.warn(
+        f"{path} leaves out {settings}: a model file does not decide what runs "
+        "where it is loaded (compilation, callbacks, data-loading workers). "
+        f"The program that loads it sets them: load_model(path, params={{...}}) "
+        f"with {names}.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def _untrusted(found, trusted):
     """Of the types skops.io does not trust (``found``), those outside the
     allowed set and ``trusted``."""
@@ -164,17 +190,16 @@ def _untrusted(found, trusted):
     return sorted(set(found) - allowed_type_names() - set(trusted))
 
 
-def _skops_types(contents):
-    """The types of the file's skops.io tree that skops does not trust by
+def _skops_types(path, tree):
+    """The types of the skops.io ``tree`` that skops does not trust by
     default (read off the tree, nothing built)."""
     import skops.io
 
     try:
-        return skops.io.get_untrusted_types(data=contents.tree)
+        return skops.io.get_untrusted_types(data=tree)
     except Exception as error:  # skops raises many types for a bad tree
-        raise ValueError(
-            f"`path` {contents.path}: its model tree does not read "
-            f"({type(error).__name__}: {error}); it was not loaded."
+        raise ModelFileError(
+            path, f"its model tree does not read ({type(error).__name__}: {error})"
         ) from error
 
 
@@ -189,15 +214,91 @@ def _trusted_names(trusted):
     return tuple(trusted)
 
 
-def load_model(path, *, trusted=False):
+class _Weights:
+    """The networks' saved weights: their shapes, read off the headers when
+    the file is read; the tensors, loaded when asked."""
+
+    def __init__(self, contents):
+        self.contents = contents
+        self._shapes = [
+            weights_shapes(contents.path, blob, i)
+            for i, blob in enumerate(contents.weights)
+        ]
+
+    def _blob(self, index):
+        if not 0 <= index < len(self.contents.weights):
+            raise ModelFileError(
+                self.contents.path,
+                f"a network refers to weights {index}, which the file does not hold",
+            )
+        return self.contents.weights[index]
+
+    def shapes(self, index):
+        self._blob(index)
+        return self._shapes[index]
+
+    def load(self, index):
+        import safetensors.torch
+
+        try:
+            return safetensors.torch.load(self._blob(index))
+        except Exception as error:  # safetensors' own error type varies
+            raise ModelFileError(
+                self.contents.path,
+                f"weights/{index}.safetensors does not read as safetensors ({error})",
+            ) from error
+
+
+def _read(path, trusted, *, schema=True):
+    """The checked contents, weights and model tree of the model file at
+    ``path``, and the types skops.io must be told to trust; refuses what is
+    not a model file, damaged, or outside the file schema."""
+    path = _existing_file(path)
+    refusal = not_a_model_file(path)
+    if refusal is not None:
+        raise refusal
+    contents = read_model_file(path)
+    weights = _Weights(contents)
+    names = True if trusted is True or not schema else _trusted_names(trusted)
+    checked = check_tree(path, contents.tree, len(contents.weights), names, schema)
+    return contents, weights, checked, _skops_types(path, checked.tree)
+
+
+def _check_overrides(params, records, path):
+    """``params`` of ``load_model``: a dict of parameter names that some
+    estimator of the model takes."""
+    from ._restoring import takes
+    from ._stored import estimator_classes
+
+    if params is None:
+        return {}
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        raise TypeError(f"`params` must be a dict of parameter names; got {params!r}.")
+    classes = {estimator_classes().get(r.estimator) for r in records} - {None}
+    unknown = sorted(k for k in params if not any(takes(c, k) for c in classes))
+    if unknown:
+        raise ValueError(
+            f"`params`: {unknown} are parameters of none of the estimators of this "
+            f"library in {path} ({sorted(c.__name__ for c in classes)})."
+        )
+    return params
+
+
+def load_model(path, *, trusted=False, params=None):
     """Load a model written by :func:`save_model`, building nothing untrusted.
 
     Before anything is built, the file is checked: it must be a model file
-    (a pickle is refused unread), hold exactly the expected members, each
-    with the SHA-256 it was saved with, and name no type outside the
-    allowed set: scikit-learn's and imbalanced-learn's estimators, NumPy,
-    this library's records of its estimators (rebuilt from their parameters
-    and weights, never unpickled) and the classes they take as parameters.
+    (a pickle is refused unread) whose members are stored as they are, hold
+    exactly the expected members, each with the size and SHA-256 it was saved
+    with, name no type outside the allowed set (scikit-learn's and
+    imbalanced-learn's estimators, NumPy, this library's records of its
+    estimators, rebuilt from their parameters and weights, never unpickled,
+    and the classes they take as parameters), and set no parameter of this
+    library's estimators outside the file schema: a value of its declared
+    kind, and none of the parameters that decide what runs here (``compile``
+    and its options, ``callbacks``, the data loaders' workers), which are the
+    loading program's (``params``). Each network is laid out without memory
+    and compared with its weights' shapes before it is built.
 
     Parameters
     ----------
@@ -205,10 +306,16 @@ def load_model(path, *, trusted=False):
         A file written by :func:`save_model`.
     trusted : bool or list of str, default=False
         A list of type names (as the refusal lists them) to build besides the
-        allowed set. ``True`` trusts the file entirely: any type in a model
-        file, and a pickle or joblib file of an earlier version, which runs
-        whatever code it holds while it loads (with a warning); for files
-        you wrote or whose sender you trust, to convert them once.
+        allowed set, and to accept where a parameter takes a function. ``True``
+        trusts the file entirely: any type and any parameter in a model file,
+        and a pickle or joblib file of an earlier version, which runs whatever
+        code it holds while it loads (with a warning); for files you wrote or
+        whose sender you trust, to convert them once.
+    params : dict or None, default=None
+        Parameters this program sets on every estimator of this library in the
+        model that has them, over the file's: what runs on this machine, such
+        as ``{"device": "cpu"}``, ``{"compile": True}``,
+        ``{"iterator_valid__num_workers": 4}`` or ``{"callbacks": [...]}``.
 
     Returns
     -------
@@ -216,9 +323,12 @@ def load_model(path, *, trusted=False):
 
     Raises
     ------
+    ModelFileError
+        Naming the file and what was found: a pickle, unexpected, unsafe or
+        compressed members, a damaged or truncated file, untrusted types, a
+        parameter outside the file schema, weights that do not fit.
     ValueError
-        Naming the file and what was found: a pickle, unexpected or unsafe
-        members, a damaged or truncated file, untrusted types.
+        When ``params`` names a parameter none of the model's estimators take.
 
     Warns
     -----
@@ -226,50 +336,40 @@ def load_model(path, *, trusted=False):
         When the file was saved by another version of sktransfer, and when
         ``trusted=True`` loads a pickle.
     """
-    import safetensors.torch
     import skops.io
 
     from . import __version__
-    from ._model_file import not_a_model_file, read_model_file
-    from ._restoring import restore
 
     path = _existing_file(path)
     extra = _trusted_names(trusted)
-    refusal = not_a_model_file(path)
-    if refusal is not None:
-        if trusted is True:
-            return _load_pickle(path)
-        raise ValueError(refusal)
-    contents = read_model_file(path)
-    found = _skops_types(contents)
+    if trusted is True and not_a_model_file(path) is not None:
+        return _load_pickle(path)
+    contents, weights, checked, found = _read(path, trusted, schema=trusted is not True)
     untrusted = _untrusted(found, extra)
     if untrusted and trusted is not True:
-        raise ValueError(
-            f"`path` {path} names types outside those a model file may hold: "
-            f"{untrusted}; it was not loaded. If you know what they are and "
-            f"trust them, pass load_model(path, trusted={untrusted})."
+        raise ModelFileError(
+            path,
+            f"names types outside those a model file may hold: {untrusted}",
+            message=f"`path` {path} names types outside those a model file may "
+            f"hold: {untrusted}; it was not loaded. If you know what they are and "
+            f"trust them, pass load_model(path, trusted={untrusted}).",
         )
-
-    def weights_of(index):
-        if not 0 <= index < len(contents.weights):
-            raise ValueError(
-                f"`path` {path}: a network refers to weights {index}, which the "
-                "file does not hold; it was not loaded."
-            )
-        try:
-            return safetensors.torch.load(contents.weights[index])
-        except Exception as error:  # safetensors' own error type varies
-            raise ValueError(
-                f"`path` {path}: weights/{index}.safetensors does not read as "
-                f"safetensors ({error}); it was not loaded."
-            ) from error
-
-    tree = skops.io.loads(contents.tree, trusted=found)
-    model = restore(tree, weights_of, str(path))
+    overrides = _check_overrides(params, checked.records, path)
+    try:
+        tree = skops.io.loads(checked.tree, trusted=found)
+        model = restore(tree, weights, str(path), overrides)
+    except (ModelFileError, ImportError, MemoryError):
+        raise
+    except Exception as error:  # a file that passed the checks and still fails
+        if "allocate" in str(error):  # the machine's memory, not the file
+            raise
+        raise ModelFileError(
+            path, f"it could not be built ({type(error).__name__}: {error})"
+        ) from error
     saved_by = contents.manifest.get("sktransfer_version")
     if saved_by != __version__:
         warnings.warn(
-            f"{path} was saved by sktransfer {saved_by} and is loaded by "
+            f"{path} was saved by sktransfer {saved_by!r} and is loaded by "
             f"{__version__}; if it predicts oddly, refit it.",
             UserWarning,
             stacklevel=2,
@@ -315,9 +415,10 @@ def _load_pickle(path):
 def inspect_model(path):
     """What a model file holds, read without building anything.
 
-    Checks the file as :func:`load_model` does (members, sizes, SHA-256)
-    and reads its manifest and the types its skops.io tree names; no
-    object of the model is created.
+    Checks the file as :func:`load_model` does (members, sizes, SHA-256, the
+    file schema of every parameter) and reads its manifest, the parameters
+    of each of its estimators as load_model would use them, and the types
+    its skops.io tree names; no object of the model is created.
 
     Parameters
     ----------
@@ -329,27 +430,25 @@ def inspect_model(path):
     info : ModelInfo
         ``print(info)`` shows the library version, the estimator and its
         steps, the classes, each network's backbone, where its pretrained
-        weights came from and the SHA-256 of the saved ones, the recipe's
-        parameters, the image shape, the number of training images, the
-        date, and the types the file names.
+        weights came from and the SHA-256 of the saved ones, every parameter
+        that differs from the defaults, the image shape, the number of
+        training images, the date, and the types the file names; text from
+        the file is shown escaped.
 
     Raises
     ------
-    ValueError
-        As :func:`load_model`, for a file that is not a model file.
+    ModelFileError
+        As :func:`load_model`, for a file that is not a model file or sets a
+        parameter outside the file schema (types the loader would have to
+        trust are listed, not refused).
     """
-    from ._model_file import not_a_model_file, read_model_file
     from ._model_info import ModelInfo, named_types
 
-    path = _existing_file(path)
-    refusal = not_a_model_file(path)
-    if refusal is not None:
-        raise ValueError(refusal)
-    contents = read_model_file(path)
-    untrusted = tuple(_untrusted(_skops_types(contents), ()))
+    contents, _, checked, found = _read(path, True)
     return ModelInfo(
-        path=path,
+        path=contents.path,
         manifest=contents.manifest,
-        types=tuple(named_types(contents.tree)),
-        untrusted=untrusted,
+        types=tuple(named_types(checked.tree)),
+        untrusted=tuple(_untrusted(found, ())),
+        records=checked.records,
     )

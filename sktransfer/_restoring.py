@@ -2,13 +2,17 @@
 rebuilt.
 
 An estimator is made by its class (one of this library's, looked up by
-name in a fixed table) from its parameters; its fitted attributes are set;
-its network is built as ``fit`` builds it, but without reading any weights
-file (:func:`~sktransfer._build.structure_only`: the machine that loads the
-model may not have the file it was first built from); then the saved weights
-are loaded into it, key by key and shape by shape. A skorch callback or an
-``Accelerator`` is made from its class and parameters. Records that are not
-what :mod:`sktransfer._stored` writes are refused, naming the file.
+name in a fixed table) from its parameters, those the loading program sets
+(``load_model(path, params=...)``) over the file's; its fitted attributes are
+set; its network is first built on PyTorch's ``meta`` device (shapes, no
+memory) and compared, key by key and shape by shape, with the header of its
+saved weights, so that no file makes the loader build a network its weights
+do not fill; then it is built as ``fit`` builds it, but without reading any
+weights file (:func:`~sktransfer._build.structure_only`: the machine that
+loads the model may not have the file it was first built from), and the
+saved weights are loaded into it. An ``Accelerator`` is made from its
+parameters. Records that are not what :mod:`sktransfer._stored` writes are
+refused, naming the file.
 """
 
 from __future__ import annotations
@@ -22,41 +26,56 @@ import torch
 from ._build import structure_only
 from ._extractor import CNNFeatureExtractor
 from ._fitted import fitted_network
+from ._model_file import ModelFileError
 from ._seeding import seeded
 from ._stored import (
     PRIVATE_FITTED,
     REBUILT,
     StoredEstimator,
     StoredObject,
-    callback_classes,
     estimator_classes,
 )
 
-__all__ = ["restore"]
+__all__ = ["parameter_names", "restore", "takes"]
 
 _MIXED_PRECISIONS = ("no", "fp16", "bf16", "fp8")
 
 
-def restore(tree, load_weights, file):
+def restore(tree, weights, file, overrides=None):
     """The model of a loaded ``tree``, each record rebuilt.
 
     Parameters
     ----------
     tree : object
         What skops.io loaded.
-    load_weights : callable
-        ``load_weights(i)`` returns the state dict of network ``i``.
+    weights : object
+        ``weights.shapes(i)``: ``{key: shape}`` of network ``i``'s saved
+        weights, read off their header; ``weights.load(i)``: their state dict.
     file : str
         The model file, for messages.
+    overrides : dict or None, default=None
+        Parameters the loading program sets on every estimator of this
+        library that has them, over the file's.
 
     Returns
     -------
     model : object
     """
-    return _Restoring(load_weights, file).restore(tree)
+    return _Restoring(weights, file, dict(overrides or {})).restore(tree)
 
 
-def _parameter_names(cls):
+def takes(cls, name):
+    """Whether ``cls``'s constructor takes ``name``: one of its parameters,
+    or one of skorch's routed settings (``iterator_valid__num_workers``,
+    ``optimizer__weight_decay``)."""
+    prefixes = (*getattr(cls, "prefixes_", ()), "optimizer", "criterion")
+    if "__" in name and hasattr(cls, "prefixes_"):
+        return name.split("__", 1)[0] in prefixes
+    return name in parameter_names(cls)
+
+
+def parameter_names(cls):
+    """The parameters of ``cls``'s constructors (each class of its MRO)."""
     names = set()
     for klass in cls.__mro__:
         init = vars(klass).get("__init__")
@@ -73,15 +92,18 @@ def _parameter_names(cls):
 
 
 class _Restoring:
-    def __init__(self, load_weights, file):
-        self.load_weights = load_weights
+    def __init__(self, weights, file, overrides):
+        self.weights = weights
         self.file = file
+        self.overrides = overrides
         self._memo = {}
 
     def malformed(self, what):
-        return ValueError(
-            f"`path` {self.file}: {what}; the file was not written by "
-            "sktransfer.save_model, or it was altered. Nothing was loaded."
+        return ModelFileError(
+            self.file,
+            what,
+            message=f"`path` {self.file}: {what}; the file was not written by "
+            "sktransfer.save_model, or it was altered. Nothing was loaded.",
         )
 
     def restore(self, obj):
@@ -129,7 +151,7 @@ class _Restoring:
         params = stored.params
         if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
             raise self.malformed(f"the parameters of a {cls.__name__} are not a dict")
-        known = _parameter_names(cls)
+        known = parameter_names(cls)
         prefixes = tuple(f"{p}__" for p in getattr(cls, "prefixes_", ()))
         unknown = [k for k in params if k not in known and not k.startswith(prefixes)]
         if unknown:
@@ -150,7 +172,10 @@ class _Restoring:
     def _estimator(self, stored):
         cls, params, fitted = self._record(stored)
         params = {k: self.restore(v) for k, v in params.items()}
-        _map_device(params, self.file)
+        own = {k: v for k, v in self.overrides.items() if takes(cls, k)}
+        params.update(own)
+        if "device" not in own:
+            _map_device(params, self.file)
         estimator = cls(**params)
         if fitted is None:
             return estimator
@@ -162,17 +187,49 @@ class _Restoring:
         ):
             raise self.malformed(f"the network record of a {cls.__name__} is odd")
         fitted = {k: self.restore(v) for k, v in fitted.items()}
-        state_dict = self.load_weights(network["weights"])
         vars(estimator).update(fitted)
+        self._check_shapes(cls, params, fitted, network["weights"])
         with seeded(0), structure_only():  # the initial weights are replaced
             if isinstance(estimator, CNNFeatureExtractor):
                 estimator._build_network()
             else:
                 self._initialize_net(estimator, fitted, stored.history)
         built = fitted_network(estimator)
+        state_dict = self.weights.load(network["weights"])
         self._load_state_dict(built, state_dict, cls.__name__)
         built.set_frozen(network["n_frozen"])
         return estimator
+
+    def _check_shapes(self, cls, params, fitted, index):
+        """The network the parameters build, laid out on the ``meta`` device
+        (no memory), against the header of its saved weights: a network
+        that its weights do not fill is never built."""
+        saved = self.weights.shapes(index)
+        probe = cls(**params)
+        vars(probe).update(fitted)
+        with torch.device("meta"), seeded(0), structure_only():
+            if isinstance(probe, CNNFeatureExtractor):
+                # The units a fit took, rather than "multi", which runs images
+                # through the network to choose them.
+                if isinstance(probe.layer, str) and probe.layer == "multi":
+                    probe.layer = fitted.get("layer_", probe.layer)
+                probe._build_network()
+            else:
+                probe.initialize_callbacks()
+                probe.init_context_ = "module"  # as skorch's initialize() sets it
+                probe.initialize_module()
+        own = {k: tuple(v.shape) for k, v in fitted_network(probe).state_dict().items()}
+        if own != saved:
+            differ = sorted(
+                f"{k}: file {saved.get(k)}, network {own.get(k)}"
+                for k in set(own) | set(saved)
+                if own.get(k) != saved.get(k)
+            )
+            raise ModelFileError(
+                self.file,
+                f"the weights of a {cls.__name__} do not fit the network its "
+                f"parameters build ({len(differ)} differ: {differ[:3]})",
+            )
 
     def _initialize_net(self, net, fitted, history):
         from skorch.history import History
@@ -199,11 +256,11 @@ class _Restoring:
             if k in state_dict and state_dict[k].shape != own[k].shape
         ]
         if missing or unexpected or shapes:
-            raise ValueError(
-                f"`path` {self.file}: the weights of a {name} do not fit the network "
-                f"rebuilt from its parameters (missing: {missing[:5]}, unexpected: "
-                f"{unexpected[:5]}, other shapes: {shapes[:5]}). The backbone's "
-                "code on this machine differs from the one it was saved with."
+            raise ModelFileError(
+                self.file,
+                f"the weights of a {name} do not fit the network rebuilt from "
+                f"its parameters (missing: {missing[:5]}, unexpected: "
+                f"{unexpected[:5]}, other shapes: {shapes[:5]})",
             )
         network.load_state_dict(state_dict)
 
@@ -212,12 +269,6 @@ class _Restoring:
         params = stored.params
         if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
             raise self.malformed(f"the parameters of a {stored.kind} are not a dict")
-        params = {k: self.restore(v) for k, v in params.items()}
-        if stored.kind == "callback":
-            cls = callback_classes().get(stored.name)
-            if not isinstance(stored.name, str) or cls is None:
-                raise self.malformed(f"it names the callback {stored.name!r}")
-            return cls(**params)
         if stored.kind == "accelerator":
             return self._accelerator(params)
         raise self.malformed(f"it holds a record of kind {stored.kind!r}")
@@ -252,7 +303,8 @@ class _Restoring:
 
 
 def _map_device(params, file):
-    """A CUDA ``device`` on a machine without one: the CPU, with skorch's
+    """A CUDA (or Apple MPS) ``device`` on a machine without one, or a CUDA
+    device index past the machine's: the CPU, with skorch's
     ``DeviceWarning`` (as skorch does when it unpickles a net)."""
     from skorch.exceptions import DeviceWarning
 
@@ -260,13 +312,21 @@ def _map_device(params, file):
     if device is None or (isinstance(device, str) and device == "auto"):
         return
     try:
-        cuda = torch.device(device).type == "cuda"
+        device = torch.device(device)
     except (RuntimeError, TypeError):
         return  # refused by the estimator's own checks when it is used
-    if cuda and not torch.cuda.is_available():
+    if device.type == "cuda":
+        here = torch.cuda.is_available() and (device.index or 0) < (
+            torch.cuda.device_count()
+        )
+    elif device.type == "mps":
+        here = torch.backends.mps.is_available()
+    else:
+        return
+    if not here:
         warnings.warn(
-            f"{file}: the model was saved with device={device!r}, and this "
-            'machine has no CUDA device; it is loaded with device="cpu".',
+            f"{file}: the model was saved with device={str(device)!r}, which "
+            'this machine does not have; it is loaded with device="cpu".',
             DeviceWarning,
             stacklevel=5,
         )

@@ -13,7 +13,11 @@ loaded into it. Optimizer state is not kept.
 
 What cannot be kept as data is refused by name when the model is saved: a
 lambda or a local function, a user's ``nn.Module``, a tensor outside the
-weights.
+weights, a parameter value that the file schema (:mod:`sktransfer._file_schema`)
+would refuse. What runs on the loading machine is not kept: the parameters
+that decide it (compilation, callbacks, data-loading workers) are left out,
+and :attr:`Storing.left_out` lists those the model had changed, for a
+warning.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import types
 import numpy as np
 import torch
 
+from ._file_schema import check_parameter, file_value, is_runtime
 from ._fitted import fitted_network
 
 __all__ = ["StoredEstimator", "StoredObject", "Storing", "estimator_classes", "store"]
@@ -112,17 +117,6 @@ def estimator_classes():
     return {cls.__name__: cls for cls in classes}
 
 
-def callback_classes():
-    import skorch.callbacks
-
-    return {
-        name: getattr(skorch.callbacks, name)
-        for name in skorch.callbacks.__all__
-        if inspect.isclass(getattr(skorch.callbacks, name))
-        and issubclass(getattr(skorch.callbacks, name), skorch.callbacks.Callback)
-    }
-
-
 def _is_ours(obj):
     from ._base import ImageNetBase
     from ._extractor import CNNFeatureExtractor
@@ -177,11 +171,15 @@ class Storing:
         The networks' weights on the CPU, in the order of their indices.
     networks : list of (str, estimator)
         Where each network is in the model, and its estimator.
+    left_out : list of (str, str, object)
+        Where, which parameter and its value, for each parameter the loading
+        program decides that the model had set to other than its default.
     """
 
     def __init__(self):
         self.state_dicts = []
         self.networks = []
+        self.left_out = []
         self._memo = {}
 
     def store(self, obj, where=()):
@@ -220,7 +218,12 @@ class Storing:
                 where, f"a torch optimizer ({type(obj).__name__})", "pass its class."
             )
         if isinstance(obj, skorch.callbacks.Callback):
-            return self._callback(obj, where)
+            _refuse(
+                where,
+                f"a skorch callback ({type(obj).__name__})",
+                "a model file keeps no callbacks: the program that loads it "
+                "sets them (load_model(path, params={'callbacks': [...]})).",
+            )
         if type(obj).__module__.split(".")[0] == "accelerate":
             return self._accelerator(obj, where)
         if isinstance(obj, type):
@@ -289,10 +292,7 @@ class Storing:
                 "this library's estimators",
                 "a model file rebuilds this library's own classes only.",
             )
-        params = {
-            key: self.store(value, [*where, key])
-            for key, value in estimator.get_params(deep=False).items()
-        }
+        params = self._params(estimator, where)
         network = fitted_network(estimator)
         if network is None or not hasattr(estimator, "image_shape_"):
             return StoredEstimator(name, params)
@@ -316,19 +316,26 @@ class Storing:
             {"weights": index, "n_frozen": int(network.n_frozen)},
         )
 
-    def _callback(self, callback, where):
-        name = type(callback).__name__
-        if callback_classes().get(name) is not type(callback):
-            _refuse(
-                where,
-                f"a callback of the class {type(callback).__qualname__}",
-                "a model file rebuilds skorch's own callbacks only.",
-            )
-        params = {
-            key: self.store(value, [*where, key])
-            for key, value in callback.get_params(deep=False).items()
-        }
-        return StoredObject("callback", name, params)
+    def _params(self, estimator, where):
+        """The parameters a model file keeps, each checked against the file
+        schema as a loader that trusts the types would check it."""
+        name = type(estimator).__name__
+        defaults = inspect.signature(type(estimator)).parameters
+        params = {}
+        for key, value in estimator.get_params(deep=False).items():
+            if is_runtime(name, key):
+                default = getattr(defaults.get(key), "default", inspect.Parameter.empty)
+                if value is not default and repr(value) != repr(default):
+                    self.left_out.append((place(where), key, value))
+                continue
+            params[key] = self.store(value, [*where, key])
+            reason = check_parameter(name, key, file_value(params[key]), trusted=True)
+            if reason is not None:
+                raise ValueError(
+                    f"`model`: {place([*where, key])} cannot be kept in a model "
+                    f"file: {reason}."
+                )
+        return params
 
     def _accelerator(self, accelerator, where):
         if type(accelerator).__name__ != "Accelerator":

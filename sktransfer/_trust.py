@@ -9,10 +9,10 @@ scikit-learn's cross-validation splitters, the scorer a search keeps
 library's records of its own estimators (rebuilt from their parameters, never
 unpickled), the baselines' ``ImageToRows``, and the classes its estimators
 take as parameters (a torch loss and optimizer, skorch's ``Dataset`` and
-``ValidSplit``, the batch loaders, ``print`` as the sink of skorch's
-callbacks). Anything else in a file, ``os.system`` or
-``builtins.eval`` or a user's own function, is refused unless the caller
-names it in ``trusted``.
+``ValidSplit``, the batch loaders). Anything else in a file, ``os.system``
+or ``builtins.eval``, ``print`` or a user's own function, is refused unless
+the caller names it in ``trusted``. Which of them a parameter may hold is
+:mod:`sktransfer._file_schema`'s to say.
 
 Names are built here from the objects this process has imported; nothing a
 file names is imported to check it.
@@ -24,7 +24,7 @@ import functools
 import inspect
 import pickle
 
-__all__ = ["allowed_type_names", "type_name"]
+__all__ = ["allowed_classes", "allowed_type_names", "type_name"]
 
 
 def type_name(obj):
@@ -47,6 +47,17 @@ def allowed_type_names():
     Returns
     -------
     names : frozenset of str
+    """
+    return frozenset(type_name(t) for t in allowed_classes())
+
+
+@functools.cache
+def allowed_classes():
+    """The classes a model file may name besides skops.io's defaults.
+
+    Returns
+    -------
+    classes : tuple of type
     """
     import imblearn
     import imblearn.combine
@@ -101,8 +112,7 @@ def allowed_type_names():
         skorch.dataset.ValidSplit,
         torch.utils.data.DataLoader,
         torch.device,
-        print,  # the default sink of skorch's callbacks
         *_classes_in(torch.optim, torch.optim.Optimizer),
         *_classes_in(torch.nn, torch.nn.modules.loss._Loss),
     ]
-    return frozenset(type_name(t) for t in allowed)
+    return tuple(allowed)

@@ -2,7 +2,9 @@
 (`sktransfer predict`)."""
 
 import csv
+import os
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -162,3 +164,63 @@ def test_predict_command_and_inspect_on_a_regressor(tmp_path, capsys, n_targets)
     printed = capsys.readouterr().out
     assert f"targets:              {n_targets} continuous (training mean" in printed
     assert "classes:" not in printed
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="file names of any bytes")
+def test_predict_command_keeps_the_old_csv_when_a_name_is_not_utf8(
+    fitted, tmp_path, capsys
+):
+    model, X, _ = fitted
+    path = save_model(model, tmp_path / "model.sktransfer")
+    folder = tmp_path / "new"
+    _new_images(folder, X[:3])
+    odd = os.fsencode(folder) + b"/caf\xe9.png"  # Latin-1, not UTF-8
+    Image.fromarray(X[3]).save(odd.decode(errors="surrogateescape"), format="PNG")
+    out = tmp_path / "labels.csv"
+    out.write_text("the old labels\n")
+    assert main(["predict", str(path), str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "caf\\xe9.png" in err and "not UTF-8" in err
+    assert out.read_text() == "the old labels\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "labels.csv",
+        "model.sktransfer",
+        "new",
+    ]
+    os.remove(odd)
+    assert main(["predict", str(path), str(folder), "--out", str(out)]) == 0
+    assert out.read_text().startswith("path,label")
+    assert not list(tmp_path.glob(".labels.csv.*"))
+
+
+def test_predict_command_device_is_the_programs(fitted, tmp_path, capsys):
+    model, X, _ = fitted
+    path = save_model(model, tmp_path / "model.sktransfer")
+    _new_images(tmp_path / "new", X[:2])
+    out = tmp_path / "labels.csv"
+    args = ["predict", str(path), str(tmp_path / "new"), "--out", str(out)]
+    assert main([*args, "--device", "cpu"]) == 0
+    assert main([*args, "--device", "tpu"]) == 2  # refused by the estimator, one line
+    assert capsys.readouterr().err.count("\n") == 1
+    bad_out = ["predict", str(path), str(tmp_path / "new"), "--out", "/no/such/x.csv"]
+    assert main(bad_out) == 2
+    assert "`--out` /no/such/x.csv" in capsys.readouterr().err
+
+
+def test_animated_and_multipage_images_say_only_the_first_frame_is_read(tmp_path):
+    from sktransfer.datasets import load_images
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    frames = [Image.new("L", (8, 8), color) for color in (0, 128, 255)]
+    frames[0].save(folder / "a.gif", save_all=True, append_images=frames[1:])
+    frames[0].save(folder / "b.tiff", save_all=True, append_images=frames[1:])
+    frames[0].save(folder / "c.png")
+    with pytest.warns(UserWarning) as caught:
+        X, paths = load_images(folder)
+    messages = sorted(str(w.message) for w in caught if "frames" in str(w.message))
+    assert len(messages) == 2
+    assert "a.gif holds 3 frames" in messages[0] and "GIF" in messages[0]
+    assert "b.tiff holds 3 frames" in messages[1] and "TIFF" in messages[1]
+    assert "only the first frame is read" in messages[0]
+    assert (X[:, 0, 0] == 0).all()  # the first frame of each

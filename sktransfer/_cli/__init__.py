@@ -38,6 +38,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, TypeError, FileNotFoundError, NotADirectoryError) as error:
+    except (ValueError, TypeError, OSError) as error:
+        # One line, never a traceback: a model file's refusal (ModelFileError),
+        # a bad argument, a file that cannot be read or written.
         print(f"sktransfer {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 __all__ = ["add_predict_parser", "predict_images"]
@@ -21,7 +23,9 @@ images were (its channels, resized to its fitted height and width; the
 network then resizes them to its input size as in training). Writes a CSV of
 path, label and one probability column per class; for a regressor, path and
 the predicted value (one column per target: prediction_0, prediction_1, ...
-when it has several).
+when it has several). The CSV is written under a temporary name and renamed
+once whole, so an error leaves an earlier file as it was. Of an animated or
+multi-page image, the first frame is read, with a warning.
 """
 
 PREDICT_EPILOG = """\
@@ -115,10 +119,44 @@ def _write_csv(rows, stream):
     writer.writerows(rows)
 
 
+def _check_names(rows):
+    """Every path can be written as UTF-8 text (a file name of other bytes,
+    which Python reads with surrogate escapes, cannot)."""
+    for row in rows:
+        try:
+            str(row["path"]).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"`IMAGES`: the file name {os.fsencode(row['path'])!r} is not "
+                "UTF-8, so it cannot be written to the CSV; rename the file."
+            ) from None
+
+
+def _write_atomically(rows, out):
+    """The CSV at ``out``, written under a temporary name next to it and
+    renamed once whole: an error leaves the old file as it was."""
+    handle, temporary = tempfile.mkstemp(
+        dir=out.parent, prefix=f".{out.name}.", suffix=".part"
+    )
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+            _write_csv(rows, stream)
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def _predict(args):
     from .._persist import load_model
 
-    model = load_model(args.model)
+    out = None if args.out == "-" else Path(args.out)
+    if out is not None and not out.parent.is_dir():
+        raise FileNotFoundError(
+            f"`--out` {out}: the folder {out.parent} does not exist; create it first."
+        )
+    params = {"device": args.device} if args.device else None
+    model = load_model(args.model, params=params)
     rows = predict_images(
         model,
         args.images,
@@ -127,12 +165,11 @@ def _predict(args):
         color=args.color,
         progress="auto",
     )
-    if args.out == "-":
+    _check_names(rows)
+    if out is None:
         _write_csv(rows, sys.stdout)
         return 0
-    out = Path(args.out)
-    with out.open("w", newline="") as stream:
-        _write_csv(rows, stream)
+    _write_atomically(rows, out)
     print(f"{_summary(rows)}; wrote {out}")
     return 0
 
@@ -167,6 +204,11 @@ def add_predict_parser(commands):
         default="stretch",
         help="how images of another aspect ratio are resized (default: stretch, "
         "as load_image_folder)",
+    )
+    predict.add_argument(
+        "--device",
+        help="where the model runs, e.g. cpu or cuda (default: the model's own, "
+        "the CPU where it has no GPU); the program decides, never the file",
     )
     predict.add_argument(
         "--color",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
@@ -126,12 +127,22 @@ def _resize(image, image_size, resize):
 
 def read_image(path, image_size=None, resize="stretch", color="auto"):
     """One image file as a uint8 array ``(H, W)`` or ``(H, W, 3)``, turned
-    upright by its EXIF orientation (phone photos)."""
+    upright by its EXIF orientation (phone photos). Of an animated GIF, PNG
+    or WebP and of a multi-page TIFF, the first frame, with a warning (a
+    phone's MPO photo holds its preview as a second frame: no warning)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
             image.load()
+            frames = getattr(image, "n_frames", 1)
+            if frames > 1 and image.format != "MPO":
+                warnings.warn(
+                    f"{path} holds {frames} frames (an animated or multi-page "
+                    f"{image.format} image); only the first frame is read.",
+                    UserWarning,
+                    stacklevel=2,
+                )
             image = ImageOps.exif_transpose(image)
             image = _to_mode(image, color)
             if image_size is not None:
