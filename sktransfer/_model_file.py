@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import tempfile
@@ -43,8 +42,10 @@ __all__ = [
     "ModelFileContents",
     "ModelFileError",
     "archive_members",
+    "damaged",
     "not_a_model_file",
     "parse_json",
+    "refuse",
     "read_model_file",
     "weights_member",
     "write_model_file",
@@ -203,7 +204,9 @@ def not_a_model_file(path):
     )
 
 
-def _refuse(path, what):
+def refuse(path, what):
+    """Raise the :class:`ModelFileError` of a file that is not what
+    ``save_model`` writes (``what`` says how)."""
     raise ModelFileError(
         path,
         what,
@@ -212,7 +215,8 @@ def _refuse(path, what):
     )
 
 
-def _damaged(path, what):
+def damaged(path, what):
+    """Raise the :class:`ModelFileError` of a damaged or truncated file."""
     raise ModelFileError(
         path,
         what,
@@ -261,22 +265,22 @@ def archive_members(path, archive, label, limit):
     infos = archive.infolist()
     names = [info.filename for info in infos]
     if len(set(names)) != len(names):
-        _refuse(path, f"{label} holds a member name twice")
+        refuse(path, f"{label} holds a member name twice")
     for info in infos:
         name = repr(info.filename)[:60]
         if info.flag_bits & 0x1:
-            _refuse(path, f"{label}: the member {name} is encrypted")
+            refuse(path, f"{label}: the member {name} is encrypted")
         if info.compress_type != zipfile.ZIP_STORED:
-            _refuse(
+            refuse(
                 path,
                 f"{label}: the member {name} is compressed (method "
                 f"{info.compress_type}); model files store their members as they "
                 "are, so that reading one inflates nothing",
             )
         if info.compress_size != info.file_size:
-            _damaged(path, f"{label}: the sizes of the member {name} disagree")
+            damaged(path, f"{label}: the sizes of the member {name} disagree")
     if sum(info.file_size for info in infos) > limit:
-        _damaged(path, f"{label}: its members claim more bytes than it has")
+        damaged(path, f"{label}: its members claim more bytes than it has")
     return dict(zip(names, infos, strict=True))
 
 
@@ -288,93 +292,23 @@ def _check_names(path, names):
         elif "schema.json" in names:
             what = "a skops.io file, not a sktransfer model file"
         shown = [repr(n)[:60] for n in sorted(names)[:5]]
-        _refuse(path, f"it is {what} (members {shown})")
+        refuse(path, f"it is {what} (members {shown})")
     odd = [n for n in names if not _PLAIN_NAME.fullmatch(n) or ".." in n.split("/")]
     if odd:
         shown = [repr(n)[:60] for n in odd[:5]]
-        _refuse(path, f"the archive holds members with unsafe names {shown}")
+        refuse(path, f"the archive holds members with unsafe names {shown}")
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_SUMMARY = {
-    "model": str,
-    "steps": list,
-    "classes": list,
-    "targets": dict,
-    "image_shape": list,
-    "n_training_images": int,
-    "networks": list,
-}
-_NETWORK = {
-    "where": str,
-    "estimator": str,
-    "backbone": str,
-    "pretrained_weights": str,
-    "parameters": dict,
-    "fitted": dict,
-    "classes": list,
-    "image_shape": list,
-    "n_training_images": int,
-    "n_parameters": int,
-    "weights_member": str,
-}
-
-
-def _malformed_fields(mapping, fields):
-    """The fields of ``mapping`` that are present, not None and of another
-    type than ``fields`` gives."""
-    return [
-        key
-        for key, kind in fields.items()
-        if mapping.get(key) is not None
-        and (not isinstance(mapping[key], kind) or isinstance(mapping[key], bool))
-    ]
-
-
-def _is_text(value):
-    return isinstance(value, str)
-
-
-def _check_summary(path, summary):
-    """The summary ``sktransfer inspect`` prints: fields of the types
-    ``save_model`` writes (a missing field is shown as unknown)."""
-    if summary is None:
-        return
-    if not isinstance(summary, dict):
-        _refuse(path, "its manifest's summary is not a mapping")
-    odd = _malformed_fields(summary, _SUMMARY)
-    steps = summary.get("steps") or []
-    if isinstance(steps, list) and not all(
-        isinstance(step, list) and len(step) == 2 and all(map(_is_text, step))
-        for step in steps
-    ):
-        odd.append("steps")
-    targets = summary.get("targets")
-    if isinstance(targets, dict) and not (
-        type(targets.get("n")) is int
-        and all(
-            isinstance(targets.get(key), list)
-            and all(isinstance(v, int | float) for v in targets[key])
-            for key in ("mean", "sd")
-        )
-    ):
-        odd.append("targets")
-    for i, network in enumerate(summary.get("networks") or []):
-        if not isinstance(network, dict):
-            odd.append(f"networks[{i}]")
-            continue
-        odd += [f"networks[{i}].{k}" for k in _malformed_fields(network, _NETWORK)]
-    if odd:
-        _refuse(path, f"its manifest's summary has malformed fields {odd[:5]}")
 
 
 def _read_manifest(path, archive):
     info = archive.getinfo(MANIFEST)
     if info.file_size > _MANIFEST_LIMIT:
-        _refuse(path, f"its manifest has {info.file_size} bytes")
+        refuse(path, f"its manifest has {info.file_size} bytes")
     manifest = parse_json(archive.read(MANIFEST), path, "the manifest")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        _refuse(path, "its manifest is not that of a sktransfer model file")
+        refuse(path, "its manifest is not that of a sktransfer model file")
     version = manifest.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelFileError(
@@ -393,8 +327,7 @@ def _read_manifest(path, archive):
         and _SHA256.fullmatch(m["sha256"])
         for m in members.values()
     ):
-        _refuse(path, "its manifest does not list the members' sizes and SHA-256")
-    _check_summary(path, manifest.get("summary"))
+        refuse(path, "its manifest does not list the members' sizes and SHA-256")
     return manifest
 
 
@@ -423,86 +356,34 @@ def read_model_file(path):
             expected = {TREE, *(weights_member(i) for i in range(n_weights))}
             if set(listed) != expected:
                 shown = [repr(n)[:60] for n in sorted(listed)[:8]]
-                _refuse(path, f"its manifest lists the members {shown}")
+                refuse(path, f"its manifest lists the members {shown}")
             unexpected = sorted(set(names) - expected - {MANIFEST})
             if unexpected:
                 shown = [repr(n)[:60] for n in unexpected[:5]]
-                _refuse(path, f"the archive holds unexpected members {shown}")
+                refuse(path, f"the archive holds unexpected members {shown}")
             missing = sorted(expected - set(names))
             if missing:
-                _damaged(path, f"the members {missing[:5]} are missing")
+                damaged(path, f"the members {missing[:5]} are missing")
             data = {}
             for name in sorted(expected):
                 info = infos[name]
                 if info.file_size != listed[name]["bytes"]:
-                    _damaged(
+                    damaged(
                         path,
                         f"{name} has {info.file_size} bytes, the manifest says "
                         f"{listed[name]['bytes']}",
                     )
                 data[name] = archive.read(info)
                 if _sha256(data[name]) != listed[name]["sha256"]:
-                    _damaged(path, f"the SHA-256 of {name} is not the one saved")
+                    damaged(path, f"the SHA-256 of {name} is not the one saved")
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
         # A damaged archive surfaces as any of these from zipfile.
-        _damaged(path, f"{type(error).__name__}: {error}")
+        damaged(path, f"{type(error).__name__}: {error}")
     return ModelFileContents(
         path=Path(path),
         manifest=manifest,
         tree=data[TREE],
         weights=[data[weights_member(i)] for i in range(n_weights)],
     )
-
-
-# The element sizes of safetensors' dtypes.
-_SAFETENSORS_DTYPES = {
-    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2,
-    "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
-}  # fmt: skip
-
-
-def weights_shapes(path, blob, index):
-    """``{key: shape}`` of the safetensors ``blob`` of network ``index``, read
-    off its header alone; each tensor must lie within the blob and have the
-    size its dtype and shape give.
-
-    Raises
-    ------
-    ModelFileError
-    """
-    member = weights_member(index)
-    if len(blob) < 8:
-        _damaged(path, f"{member} is too short for safetensors")
-    size = int.from_bytes(blob[:8], "little")
-    if size > len(blob) - 8:
-        _damaged(path, f"{member}: its header claims {size} bytes")
-    header = parse_json(bytes(blob[8 : 8 + size]), path, f"the header of {member}")
-    if not isinstance(header, dict):
-        _refuse(path, f"{member}: its header is not a mapping")
-    header.pop("__metadata__", None)
-    data = len(blob) - 8 - size
-    shapes, spans = {}, []
-    for key, entry in header.items():
-        dtype = entry.get("dtype") if isinstance(entry, dict) else None
-        shape = entry.get("shape") if isinstance(entry, dict) else None
-        span = entry.get("data_offsets") if isinstance(entry, dict) else None
-        ok = (
-            dtype in _SAFETENSORS_DTYPES
-            and isinstance(shape, list)
-            and len(shape) <= 8
-            and all(type(n) is int and n >= 0 for n in shape)
-            and isinstance(span, list)
-            and len(span) == 2
-            and all(type(n) is int for n in span)
-            and 0 <= span[0] <= span[1] <= data
-        )
-        if not ok or span[1] - span[0] != math.prod(shape) * _SAFETENSORS_DTYPES[dtype]:
-            _refuse(path, f"{member}: the entry {repr(key)[:60]} of its header is odd")
-        shapes[key] = tuple(shape)
-        spans.append(span)
-    spans.sort()
-    if any(a[1] > b[0] for a, b in zip(spans, spans[1:], strict=False)):
-        _refuse(path, f"{member}: its tensors overlap")
-    return shapes

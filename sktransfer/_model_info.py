@@ -44,7 +44,7 @@ def changed_parameters(record):
     """The parameters of a file's estimator ``record`` (a
     :class:`~sktransfer._model_tree.RecordInfo`) that differ from its
     class's defaults, as text."""
-    from ._file_schema import file_value, shown
+    from ._file_values import file_value, shown
     from ._stored import estimator_classes
 
     cls = estimator_classes().get(record.estimator)

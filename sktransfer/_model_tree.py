@@ -17,11 +17,12 @@ anything is built:
   so that every node builds what its own content says, what is checked is
   what is built, and no list contains itself; the array bytes the nodes
   read are counted;
-* each estimator record's parameters are read off the tree as data and
-  checked against :mod:`sktransfer._file_schema`, its fitted attributes and
-  history must be plain data, each network's weights belong to one record
-  only, and the record of an ``Accelerator`` may stand only as an
-  ``AcceleratedCNNClassifier``'s ``accelerator``.
+* each estimator record's parameters and fitted attributes are read off
+  the tree as data (:mod:`sktransfer._tree_values`) and checked against
+  :mod:`sktransfer._file_schema`, its history must be plain data, each
+  network's weights belong to one record only, and the record of an
+  ``Accelerator`` may stand only as an ``AcceleratedCNNClassifier``'s
+  ``accelerator``.
 
 What passes is a :class:`CheckedTree`: the tree to build and each record as
 read, for ``load_model`` and ``inspect_model``.
@@ -31,34 +32,26 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import re
 import zipfile
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._file_schema import (
-    Array,
-    Opaque,
-    Record,
-    Ref,
-    check_fitted,
-    check_parameter,
-    schema_of,
-)
+from ._file_schema import check_fitted, check_parameter, schema_of
+from ._file_values import Array
+from ._member_headers import NPY_HEADER_LIMIT, npy_header
 from ._model_file import ModelFileError, archive_members, parse_json
+from ._tree_values import RECORDS, TreeReader, quoted, text
 
 __all__ = ["MAX_DEPTH", "CheckedTree", "RecordInfo", "check_tree"]
 
 MAX_DEPTH = 200
 _SCHEMA_LIMIT = 16 << 20
-_NPY_HEADER_LIMIT = 1 << 16
 # The bytes the nodes may read: each array once, and some room for an
 # honest model that holds one array twice.
 _READ_FACTOR = 4
 _PLAIN_MEMBER = re.compile(r"[A-Za-z0-9_.-]+")
-_RECORDS = ("sktransfer._stored.StoredEstimator", "sktransfer._stored.StoredObject")
 
 
 def _numpy_scalars():
@@ -115,7 +108,7 @@ class RecordInfo:
     estimator : str
         The class's name.
     params : dict
-        Each parameter in the form :func:`~sktransfer._file_schema.file_value`
+        Each parameter in the form :func:`~sktransfer._file_values.file_value`
         gives.
     network : dict or None
         ``{"weights": i, "n_frozen": n}`` of a fitted estimator.
@@ -135,26 +128,18 @@ class CheckedTree:
     records: tuple
 
 
-def _shown(text, limit=60):
-    text = repr(text)
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
+class _Checker(TreeReader):
+    """Checks every node of a tree, then each record (see the module)."""
 
-
-class _Checker:
     def __init__(self, path, sizes, headers, trusted, strict):
+        super().__init__(path, headers)
         self.strict = strict
-        self.path = path
         self.sizes = sizes
-        self.headers = headers
         self.trusted = trusted
         self.budget = _READ_FACTOR * sum(sizes.values()) + (1 << 20)
         self.records = []
         self.objects = []
-        self.claimed = set()
         self.ids = {}
-
-    def fail(self, what):
-        raise ModelFileError(self.path, f"model.skops: {what}")
 
     # -- every node ---------------------------------------------------------
     def walk(self, value, depth=0):
@@ -199,14 +184,14 @@ class _Checker:
         rule = _LOADERS.get(loader) if self.strict else "any"
         if rule is None:
             self.fail(
-                f"a node with the loader {_shown(loader)}, which model files "
+                f"a node with the loader {quoted(loader)}, which model files "
                 "do not use (a node that refers to another, a sparse matrix, "
                 "or an unknown loader)"
             )
         if isinstance(rule, frozenset) and name not in rule:
-            self.fail(f"a {loader} that builds {_shown(name)}")
+            self.fail(f"a {loader} that builds {quoted(name)}")
         if rule == "sklearn." and not module.startswith(rule):
-            self.fail(f"a {loader} that builds {_shown(name)}")
+            self.fail(f"a {loader} that builds {quoted(name)}")
         memo = node.get("__id__")
         if memo is not None and type(memo) not in (int, str):
             self.fail("a node whose memo id is not a number")
@@ -218,18 +203,18 @@ class _Checker:
             self.read(node.get("file"), array=loader == "NdArrayNode")
         if loader == "DictNode":
             self.key_types(node.get("key_types"))
-        if loader == "ObjectNode" and name == _RECORDS[0]:
+        if loader == "ObjectNode" and name == RECORDS[0]:
             self.records.append(node)
-        elif loader == "ObjectNode" and name == _RECORDS[1]:
+        elif loader == "ObjectNode" and name == RECORDS[1]:
             self.objects.append(node)
         return True
 
     def read(self, member, array):
         if not isinstance(member, str) or member not in self.sizes:
-            self.fail(f"a node reads the member {_shown(member)}, which is not there")
+            self.fail(f"a node reads the member {quoted(member)}, which is not there")
         if array and member not in self.headers:
             self.fail(
-                f"an array node reads {_shown(member)}, which is not a .npy array"
+                f"an array node reads {quoted(member)}, which is not a .npy array"
             )
         self.budget -= self.sizes[member]
         if self.budget < 0:
@@ -248,116 +233,20 @@ class _Checker:
             if not named:
                 self.fail("a dict whose keys are not made of numbers or text")
 
-    # -- values read as data --------------------------------------------------
-    def value(self, node):
-        """The node in the form of :func:`~sktransfer._file_schema.file_value`."""
-        if not isinstance(node, dict):
-            self.fail("a value that is not a node")
-        loader = node.get("__loader__")
-        name = f"{node.get('__module__')}.{node.get('__class__')}"
-        content = node.get("content")
-        if loader == "JsonNode":
-            value = parse_json(content, self.path, "a value in model.skops")
-            if value is not None and not isinstance(value, bool | int | float | str):
-                self.fail("a JSON value that is not a number or text")
-            return value
-        if loader in ("TupleNode", "ListNode") and isinstance(content, list):
-            items = [self.value(item) for item in content]
-            return tuple(items) if loader == "TupleNode" else items
-        if loader == "DictNode" and isinstance(content, dict):
-            keys = [
-                f"{t['__module__']}.{t['__class__']}"
-                for t in node["key_types"]["content"]
-            ]
-            if len(keys) != len(content):
-                self.fail("a dict with another number of key types than keys")
-            return {
-                _key(kind, key): self.value(item)
-                for kind, (key, item) in zip(keys, content.items(), strict=True)
-            }
-        if loader in ("TypeNode", "FunctionNode"):
-            return Ref(name)
-        if loader == "NdArrayNode":
-            return self.array(node)
-        if loader == "ConstructorFromReduceNode" and name == "torch.device":
-            return self.device(content)
-        if loader == "ObjectNode":
-            return self.object(node, name)
-        return Opaque(name)
-
-    def array(self, node):
-        if node.get("type") == "json":
-            items = [self.value(item) for item in node.get("content") or ()]
-            if all(v is None or isinstance(v, bool | int | float | str) for v in items):
-                return Array("|O", (len(items),))
-            return Opaque("numpy.ndarray")
-        header = self.headers.get(node.get("file"))
-        return Array(*header) if header else Opaque("numpy.ndarray")
-
-    def device(self, content):
-        args = self.value(content)
-        if (
-            isinstance(args, tuple)
-            and 1 <= len(args) <= 2
-            and isinstance(args[0], str)
-            and (len(args) == 1 or args[1] is None or type(args[1]) is int)
-        ):
-            return (
-                args[0] if len(args) == 1 or args[1] is None else f"{args[0]}:{args[1]}"
-            )
-        return Opaque("torch.device")
-
-    def object(self, node, name):
-        if name == _RECORDS[0]:
-            return Record(_text(self.attrs(node).get("estimator")))
-        if name == _RECORDS[1]:
-            self.claimed.add(id(node))
-            attrs = self.attrs(node)
-            if (
-                self.value(attrs.get("kind")) != "accelerator"
-                or self.value(attrs.get("name")) != "Accelerator"
-            ):
-                self.fail(
-                    "a record of a callback or another object (model files keep none)"
-                )
-            params = self.value(attrs.get("params"))
-            return Opaque(
-                "accelerator record", params if isinstance(params, dict) else {}
-            )
-        attrs = self.attrs(node) if node.get("content") is not None else {}
-        read = {}
-        for key, item in attrs.items():
-            value = self.value(item)
-            if not isinstance(value, Opaque) or name.endswith("FrozenEstimator"):
-                read[key] = value
-        return Opaque(name, read)
-
-    def attrs(self, node):
-        content = node.get("content")
-        if not (
-            isinstance(content, dict)
-            and content.get("__loader__") == "DictNode"
-            and isinstance(content.get("content"), dict)
-        ):
-            self.fail(
-                f"an object of {_shown(node.get('__class__'))} without its attributes"
-            )
-        return content["content"]
-
     # -- the records ------------------------------------------------------------
     def record(self, node, strict=True):
         attrs = self.attrs(node)
         if not strict:
             estimator = self.value(attrs.get("estimator"))
-            return RecordInfo(_text(estimator), {}, None)
+            return RecordInfo(text(estimator), {}, None)
         if set(attrs) != {"estimator", "params", "fitted", "history", "network"}:
             self.fail(
-                f"an estimator record with the attributes {sorted(map(_shown, attrs))}"
+                f"an estimator record with the attributes {sorted(map(quoted, attrs))}"
             )
         estimator = self.value(attrs["estimator"])
         schema = schema_of(estimator) if isinstance(estimator, str) else None
         if schema is None:
-            self.fail(f"a record names the estimator {_shown(estimator)}")
+            self.fail(f"a record names the estimator {quoted(estimator)}")
         params = self.value(attrs["params"])
         if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
             self.fail(f"the parameters of a {estimator} are not a dict of names")
@@ -365,7 +254,7 @@ class _Checker:
             reason = check_parameter(estimator, key, value, self.trusted)
             if reason is not None:
                 self.fail(
-                    f"a {estimator} in it sets the parameter {_shown(key)}: {reason}"
+                    f"a {estimator} in it sets the parameter {quoted(key)}: {reason}"
                 )
         fitted = self.value(attrs["fitted"])
         if fitted is not None and not isinstance(fitted, dict):
@@ -374,7 +263,7 @@ class _Checker:
             reason = check_fitted(key, value)
             if reason is not None:
                 self.fail(
-                    f"a {estimator} in it has the fitted attribute {_shown(key)}: "
+                    f"a {estimator} in it has the fitted attribute {quoted(key)}: "
                     f"{reason}"
                 )
         history = self.value(attrs["history"])
@@ -396,20 +285,6 @@ class _Checker:
         return RecordInfo(estimator, params, network)
 
 
-def _text(value):
-    return value if isinstance(value, str) else repr(value)
-
-
-def _key(kind, key):
-    if kind.endswith((".str", ".str_")):
-        return key
-    try:
-        number = float(key) if "float" in kind else int(key)
-    except ValueError:
-        return key
-    return number
-
-
 def _plain(value, depth=0):
     """None, True/False, numbers, text, arrays of them, and lists, tuples and
     dicts of these (fitted attributes, the history)."""
@@ -424,40 +299,6 @@ def _plain(value, depth=0):
     if isinstance(value, dict):
         return all(_plain(v, depth + 1) for v in value.values())
     return False
-
-
-def _npy_header(path, name, stream, size):
-    """``(dtype.str, shape)`` of the .npy member; its data is not read."""
-    fmt = np.lib.format
-    try:
-        version = fmt.read_magic(stream)
-        if version == (1, 0):
-            shape, _, dtype = fmt.read_array_header_1_0(
-                stream, max_header_size=_NPY_HEADER_LIMIT
-            )
-        elif version == (2, 0):
-            shape, _, dtype = fmt.read_array_header_2_0(
-                stream, max_header_size=_NPY_HEADER_LIMIT
-            )
-        else:
-            raise ValueError(f"the .npy format {version} is not one NumPy writes here")
-    except (ValueError, SyntaxError, RecursionError, TypeError, OverflowError) as error:
-        raise ModelFileError(
-            path, f"model.skops: the array {name} has a damaged header ({error})"
-        ) from error
-    if dtype.hasobject:
-        raise ModelFileError(
-            path,
-            f"model.skops: the array {name} holds Python objects (an object "
-            "array, read by unpickling)",
-        )
-    if stream.tell() + dtype.itemsize * math.prod(shape) != size:
-        raise ModelFileError(
-            path,
-            f"model.skops: the array {name} says it holds {shape} of {dtype}, "
-            f"which is not the {size - stream.tell()} bytes it has",
-        )
-    return dtype.str, tuple(shape)
 
 
 def check_tree(path, data, n_weights, trusted=(), schema=True):
@@ -492,7 +333,7 @@ def check_tree(path, data, n_weights, trusted=(), schema=True):
         odd = [n for n in infos if not _PLAIN_MEMBER.fullmatch(n)]
         if "schema.json" not in infos or odd:
             raise ModelFileError(
-                path, f"model.skops holds the members {sorted(map(_shown, infos))[:5]}"
+                path, f"model.skops holds the members {sorted(map(quoted, infos))[:5]}"
             )
         if infos["schema.json"].file_size > _SCHEMA_LIMIT:
             raise ModelFileError(path, "model.skops: its schema is over 16 MiB")
@@ -501,8 +342,8 @@ def check_tree(path, data, n_weights, trusted=(), schema=True):
         for name, info in infos.items():
             if name.endswith(".npy"):
                 with archive.open(info) as stream:
-                    head = io.BytesIO(stream.read(_NPY_HEADER_LIMIT + 16))
-                headers[name] = _npy_header(path, name, head, info.file_size)
+                    head = io.BytesIO(stream.read(NPY_HEADER_LIMIT + 16))
+                headers[name] = npy_header(path, name, head, info.file_size)
         tree = parse_json(archive.read("schema.json"), path, "model.skops's schema")
         if not isinstance(tree, dict):
             raise ModelFileError(path, "model.skops: its schema is not a node")

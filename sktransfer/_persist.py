@@ -19,13 +19,14 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ._model_file import (
-    ModelFileError,
-    not_a_model_file,
-    read_model_file,
-    weights_shapes,
+from ._model_file import ModelFileError, not_a_model_file
+from ._model_reading import (
+    check_overrides,
+    existing_file,
+    read_checked,
+    trusted_names,
+    untrusted_types,
 )
-from ._model_tree import check_tree
 from ._restoring import restore
 
 __all__ = ["fitted_image_shape", "inspect_model", "load_model", "save_model"]
@@ -48,13 +49,6 @@ def fitted_image_shape(model):
         if shape is not None:
             return shape
     return None
-
-
-def _existing_file(path):
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"`path` {path} does not exist (or is not a file).")
-    return path
 
 
 def save_model(model, path, *, card=False):
@@ -152,7 +146,7 @@ def save_model(model, path, *, card=False):
         dump,
         [safetensors.torch.save(state) for state in storing.state_dicts],
     )
-    untrusted = _untrusted(skops.io.get_untrusted_types(data=dump), ())
+    untrusted = untrusted_types(skops.io.get_untrusted_types(data=dump), ())
     if untrusted:
         warnings.warn(
             f"{path} names types that load_model refuses unless they are "
@@ -180,108 +174,6 @@ def _warn_left_out(path, left_out):
         UserWarning,
         stacklevel=3,
     )
-
-
-def _untrusted(found, trusted):
-    """Of the types skops.io does not trust (``found``), those outside the
-    allowed set and ``trusted``."""
-    from ._trust import allowed_type_names
-
-    return sorted(set(found) - allowed_type_names() - set(trusted))
-
-
-def _skops_types(path, tree):
-    """The types of the skops.io ``tree`` that skops does not trust by
-    default (read off the tree, nothing built)."""
-    import skops.io
-
-    try:
-        return skops.io.get_untrusted_types(data=tree)
-    except Exception as error:  # skops raises many types for a bad tree
-        raise ModelFileError(
-            path, f"its model tree does not read ({type(error).__name__}: {error})"
-        ) from error
-
-
-def _trusted_names(trusted):
-    if isinstance(trusted, bool):
-        return ()
-    if isinstance(trusted, str) or not all(isinstance(t, str) for t in trusted):
-        raise TypeError(
-            "`trusted` must be False, True or a list of type names such as "
-            f"'mymodule.my_function'; got {trusted!r}."
-        )
-    return tuple(trusted)
-
-
-class _Weights:
-    """The networks' saved weights: their shapes, read off the headers when
-    the file is read; the tensors, loaded when asked."""
-
-    def __init__(self, contents):
-        self.contents = contents
-        self._shapes = [
-            weights_shapes(contents.path, blob, i)
-            for i, blob in enumerate(contents.weights)
-        ]
-
-    def _blob(self, index):
-        if not 0 <= index < len(self.contents.weights):
-            raise ModelFileError(
-                self.contents.path,
-                f"a network refers to weights {index}, which the file does not hold",
-            )
-        return self.contents.weights[index]
-
-    def shapes(self, index):
-        self._blob(index)
-        return self._shapes[index]
-
-    def load(self, index):
-        import safetensors.torch
-
-        try:
-            return safetensors.torch.load(self._blob(index))
-        except Exception as error:  # safetensors' own error type varies
-            raise ModelFileError(
-                self.contents.path,
-                f"weights/{index}.safetensors does not read as safetensors ({error})",
-            ) from error
-
-
-def _read(path, trusted, *, schema=True):
-    """The checked contents, weights and model tree of the model file at
-    ``path``, and the types skops.io must be told to trust; refuses what is
-    not a model file, damaged, or outside the file schema."""
-    path = _existing_file(path)
-    refusal = not_a_model_file(path)
-    if refusal is not None:
-        raise refusal
-    contents = read_model_file(path)
-    weights = _Weights(contents)
-    names = True if trusted is True or not schema else _trusted_names(trusted)
-    checked = check_tree(path, contents.tree, len(contents.weights), names, schema)
-    return contents, weights, checked, _skops_types(path, checked.tree)
-
-
-def _check_overrides(params, records, path):
-    """``params`` of ``load_model``: a dict of parameter names that some
-    estimator of the model takes."""
-    from ._restoring import takes
-    from ._stored import estimator_classes
-
-    if params is None:
-        return {}
-    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
-        raise TypeError(f"`params` must be a dict of parameter names; got {params!r}.")
-    classes = {estimator_classes().get(r.estimator) for r in records} - {None}
-    unknown = sorted(k for k in params if not any(takes(c, k) for c in classes))
-    if unknown:
-        raise ValueError(
-            f"`params`: {unknown} are parameters of none of the estimators of this "
-            f"library in {path} ({sorted(c.__name__ for c in classes)})."
-        )
-    return params
 
 
 def load_model(path, *, trusted=False, params=None):
@@ -340,12 +232,14 @@ def load_model(path, *, trusted=False, params=None):
 
     from . import __version__
 
-    path = _existing_file(path)
-    extra = _trusted_names(trusted)
+    path = existing_file(path)
+    extra = trusted_names(trusted)
     if trusted is True and not_a_model_file(path) is not None:
         return _load_pickle(path)
-    contents, weights, checked, found = _read(path, trusted, schema=trusted is not True)
-    untrusted = _untrusted(found, extra)
+    contents, weights, checked, found = read_checked(
+        path, trusted, schema=trusted is not True
+    )
+    untrusted = untrusted_types(found, extra)
     if untrusted and trusted is not True:
         raise ModelFileError(
             path,
@@ -354,7 +248,7 @@ def load_model(path, *, trusted=False, params=None):
             f"hold: {untrusted}; it was not loaded. If you know what they are and "
             f"trust them, pass load_model(path, trusted={untrusted}).",
         )
-    overrides = _check_overrides(params, checked.records, path)
+    overrides = check_overrides(params, checked.records, path)
     try:
         tree = skops.io.loads(checked.tree, trusted=found)
         model = restore(tree, weights, str(path), overrides)
@@ -444,11 +338,11 @@ def inspect_model(path):
     """
     from ._model_info import ModelInfo, named_types
 
-    contents, _, checked, found = _read(path, True)
+    contents, _, checked, found = read_checked(path, True)
     return ModelInfo(
         path=contents.path,
         manifest=contents.manifest,
         types=tuple(named_types(checked.tree)),
-        untrusted=tuple(_untrusted(found, ())),
+        untrusted=tuple(untrusted_types(found, ())),
         records=checked.records,
     )

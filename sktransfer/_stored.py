@@ -30,7 +30,8 @@ import types
 import numpy as np
 import torch
 
-from ._file_schema import check_parameter, file_value, is_runtime
+from ._file_schema import check_parameter, is_runtime
+from ._file_values import file_value
 from ._fitted import fitted_network
 
 __all__ = ["StoredEstimator", "StoredObject", "Storing", "estimator_classes", "store"]

@@ -20,10 +20,7 @@ from sktransfer import (
     load_model,
     save_model,
 )
-from sktransfer._file_schema import (
-    FITTED,
-    RUNTIME,
-    Array,
+from sktransfer._file_kinds import (
     Boolean,
     Choice,
     Instance,
@@ -32,21 +29,22 @@ from sktransfer._file_schema import (
     Mapping,
     Named,
     Numbers,
-    Opaque,
     Plain,
     Real,
-    Record,
-    Ref,
     Runtime,
     Sequence,
     Source,
     Text,
+)
+from sktransfer._file_schema import (
+    FITTED,
+    RUNTIME,
     check_fitted,
     check_parameter,
-    file_value,
     is_runtime,
     schema_of,
 )
+from sktransfer._file_values import Array, Opaque, Record, Ref, file_value
 from sktransfer._stored import estimator_classes, store
 from sktransfer.multi_gpu import AcceleratedCNNClassifier
 
