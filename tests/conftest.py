@@ -19,3 +19,17 @@ def digits():
     X, y = load_digits(return_X_y=True)
     images = (X.reshape(-1, 8, 8) * (255 / 16)).round().astype(np.uint8)
     return images[:300], y[:300]
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    """A small_cnn classifier fitted on 60 digits for one epoch, and ten
+    other digits: the model the model-file tests save and craft."""
+    from sktransfer import PretrainedCNNClassifier
+    from sktransfer.datasets import load_digits_images
+
+    X, y = load_digits_images()
+    clf = PretrainedCNNClassifier(
+        "small_cnn", input_size=16, max_epochs=1, random_state=0
+    ).fit(X[:60], y[:60])
+    return clf, X[60:70]

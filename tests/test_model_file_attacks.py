@@ -20,7 +20,6 @@ import pytest
 
 from sktransfer import (
     ModelFileError,
-    PretrainedCNNClassifier,
     inspect_model,
     load_model,
     save_model,
@@ -29,20 +28,9 @@ from sktransfer._cli import main
 from sktransfer._stored import StoredObject
 
 
-@pytest.fixture(scope="module")
-def model():
-    from sktransfer.datasets import load_digits_images
-
-    X, y = load_digits_images()
-    clf = PretrainedCNNClassifier(
-        "small_cnn", input_size=16, max_epochs=1, random_state=0
-    ).fit(X[:60], y[:60])
-    return clf, X[60:70]
-
-
 @pytest.fixture
-def saved(model, tmp_path):
-    return save_model(model[0], tmp_path / "model.sktransfer")
+def saved(small_model, tmp_path):
+    return save_model(small_model[0], tmp_path / "model.sktransfer")
 
 
 def _function(name):

@@ -2,8 +2,6 @@
 them runs (a marker file is never created), damaged files are named, and
 `inspect` reads a file without building it."""
 
-import hashlib
-import io
 import json
 import os
 import pickle
@@ -11,6 +9,7 @@ import re
 import time
 import zipfile
 
+import _crafting as craft
 import joblib
 import numpy as np
 import pytest
@@ -19,7 +18,6 @@ import torch
 
 from sktransfer import (
     ModelFileError,
-    PretrainedCNNClassifier,
     inspect_model,
     load_model,
     save_model,
@@ -37,20 +35,9 @@ class _Bomb:
         return (os.system, (f"touch {self.marker}",))
 
 
-@pytest.fixture(scope="module")
-def model():
-    from sktransfer.datasets import load_digits_images
-
-    X, y = load_digits_images()
-    clf = PretrainedCNNClassifier(
-        "small_cnn", input_size=16, max_epochs=1, random_state=0
-    ).fit(X[:60], y[:60])
-    return clf, X[60:70]
-
-
 @pytest.fixture
-def saved(model, tmp_path):
-    return save_model(model[0], tmp_path / "model.sktransfer")
+def saved(small_model, tmp_path):
+    return save_model(small_model[0], tmp_path / "model.sktransfer")
 
 
 def _every_door(path, tmp_path, capsys):
@@ -84,9 +71,9 @@ def _pickled_bombs(folder, marker, model):
         yield name, path
 
 
-def test_pickles_are_refused_unread_through_every_door(model, tmp_path, capsys):
+def test_pickles_are_refused_unread_through_every_door(small_model, tmp_path, capsys):
     marker = tmp_path / "marker"
-    for name, path in _pickled_bombs(tmp_path, marker, model):
+    for name, path in _pickled_bombs(tmp_path, marker, small_model):
         for message in _every_door(path, tmp_path, capsys):
             assert str(path) in message, name
             assert "not loaded" in message and "sktransfer convert" in message
@@ -98,66 +85,15 @@ def test_pickles_are_refused_unread_through_every_door(model, tmp_path, capsys):
     assert marker.exists()
 
 
-def _members(path):
-    with zipfile.ZipFile(path) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def _write(path, members, *, rehash=True):
-    """Write ``members`` as a model archive; with ``rehash`` the manifest gets
-    their true SHA-256 and sizes, as a crafted file would."""
-    members = dict(members)
-    manifest = json.loads(members["sktransfer.json"])
-    if rehash:
-        for name, entry in manifest["members"].items():
-            if name in members:
-                entry["bytes"] = len(members[name])
-                entry["sha256"] = hashlib.sha256(members[name]).hexdigest()
-        members["sktransfer.json"] = json.dumps(manifest).encode()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return path
-
-
-def _schema(tree):
-    with zipfile.ZipFile(io.BytesIO(tree)) as archive:
-        return json.loads(archive.read("schema.json")), {
-            name: archive.read(name) for name in archive.namelist()
-        }
-
-
-def _tree(schema, arrays):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in arrays.items():
-            archive.writestr(
-                name, json.dumps(schema) if name == "schema.json" else data
-            )
-    return buffer.getvalue()
-
-
-def _node(value):
-    """The skops.io node of ``value``, as it stands in a schema."""
-    schema, _ = _schema(skops.io.dumps(value))
-    for key in ("protocol", "_skops_version"):
-        schema.pop(key, None)
-    return schema
-
-
 def _with_params_augment(saved, out, node):
     """The saved model file, its ``augment`` parameter replaced by ``node``."""
-    members = _members(saved)
-    schema, arrays = _schema(members["model.skops"])
-    schema["content"]["content"]["params"]["content"]["augment"] = node
-    members["model.skops"] = _tree(schema, arrays)
-    return _write(out, members)
+    return craft.with_param(saved, out, "augment", node)
 
 
 def _gadgets(marker):
     """Nodes that run ``touch marker`` when skops builds them."""
-    command = _node((["touch", str(marker)],))
-    code = _node((f"__import__('os').system('touch {marker}')",))
+    command = craft.node((["touch", str(marker)],))
+    code = craft.node((f"__import__('os').system('touch {marker}')",))
     return {
         "subprocess.Popen": {
             "__class__": "Popen",
@@ -201,7 +137,7 @@ def test_a_tree_naming_an_untrusted_type_is_refused_before_it_runs(
     time.sleep(0.2)
     assert not marker.exists()
     if name != "os.system":  # the gadget is live: what skops builds if told to
-        tree = _members(crafted)["model.skops"]
+        tree = craft.members(crafted)["model.skops"]
         skops.io.loads(tree, trusted=skops.io.get_untrusted_types(data=tree))
         for _ in range(50):
             if marker.exists():
@@ -211,11 +147,11 @@ def test_a_tree_naming_an_untrusted_type_is_refused_before_it_runs(
 
 
 def test_records_naming_other_estimators_are_refused(saved, tmp_path):
-    members = _members(saved)
-    schema, arrays = _schema(members["model.skops"])
-    schema["content"]["content"]["estimator"] = _node("os.system")
-    members["model.skops"] = _tree(schema, arrays)
-    crafted = _write(tmp_path / "crafted.sktransfer", members)
+    members = craft.members(saved)
+    schema, arrays = craft.schema(members["model.skops"])
+    schema["content"]["content"]["estimator"] = craft.node("os.system")
+    members["model.skops"] = craft.tree(schema, arrays)
+    crafted = craft.write(tmp_path / "crafted.sktransfer", members)
     with pytest.raises(ValueError, match="names the estimator 'os.system'"):
         load_model(crafted)
 
@@ -226,7 +162,7 @@ def _torch_save(path):
 
 
 @pytest.mark.parametrize(
-    "craft, expected",
+    "make, expected",
     [
         (lambda m: {**m, "evil.pkl": pickle.dumps(1)}, "unexpected members"),
         (lambda m: {**m, "../evil.txt": b"x"}, "unsafe names"),
@@ -235,10 +171,10 @@ def _torch_save(path):
     ],
     ids=["extra member", "path traversal", "absolute path", "no manifest"],
 )
-def test_archives_with_other_members_are_refused(saved, tmp_path, craft, expected):
+def test_archives_with_other_members_are_refused(saved, tmp_path, make, expected):
     path = tmp_path / "crafted.sktransfer"
     with zipfile.ZipFile(path, "w") as archive:
-        for name, data in craft(_members(saved)).items():
+        for name, data in make(craft.members(saved)).items():
             archive.writestr(name, data)
     with pytest.raises(ValueError, match=expected) as error:
         load_model(path)
@@ -257,10 +193,10 @@ def test_other_zip_formats_are_named(tmp_path):
 
 
 def test_damaged_and_truncated_files_are_named(saved, tmp_path):
-    members = _members(saved)
+    members = craft.members(saved)
     weights = bytearray(members["weights/0.safetensors"])
     weights[-1] ^= 0xFF
-    altered = _write(
+    altered = craft.write(
         tmp_path / "altered.sktransfer",
         {**members, "weights/0.safetensors": bytes(weights)},
         rehash=False,
@@ -282,12 +218,12 @@ def test_damaged_and_truncated_files_are_named(saved, tmp_path):
 
 
 def test_a_newer_format_asks_for_an_upgrade(saved, tmp_path):
-    members = _members(saved)
+    members = craft.members(saved)
     manifest = json.loads(members["sktransfer.json"])
     manifest["format_version"] = 99
     members["sktransfer.json"] = json.dumps(manifest).encode()
     with pytest.raises(ValueError, match="format 99.*Upgrade sktransfer"):
-        load_model(_write(tmp_path / "newer.sktransfer", members, rehash=False))
+        load_model(craft.write(tmp_path / "newer.sktransfer", members, rehash=False))
 
 
 def test_trusted_names_types_to_build_besides_the_allowed_set(tmp_path):
