@@ -11,7 +11,25 @@ Tasks (EfficientNet-Lite0 with its ImageNet weights, offline):
 * ``fashion-112``: Fashion-MNIST, 10 training images per class, scaled up
   from 28 to 112 px (a proxy for photos: the detail is still 28 px');
 * ``digits-128``: the bundled digits, 10 per class, scaled up from 8 to
-  128 px (a proxy, as above).
+  128 px (a proxy, as above);
+* ``stamps-4``: photographs of birds, fruit, flowers and vegetables, each
+  a different one (Tux Paint's stamps: cut-out photos on white; Debian's
+  ``tuxpaint-stamps-default``, GPL-2), 10 training images per class, the
+  rest (8 to 25 a class) to test: near ImageNet;
+* ``clipart-5``: drawings of mammals, birds, bugs, fruit and vehicles
+  (Open Clip Art Library; Debian's ``openclipart-png``, public domain), 20
+  training drawings per class, up to 25 to test: the same objects, drawn;
+* ``shapes-4``: drawings of arrows, stars, jigsaw pieces and flowchart
+  symbols (Open Clip Art Library, as above), 15 training drawings per
+  class, up to 25 to test: far from ImageNet.
+
+The folder tasks read the packages' folders (``/usr/share/tuxpaint/stamps``,
+``/usr/share/openclipart/png``; ``SKTRANSFER_STAMPS`` and
+``SKTRANSFER_CLIPART`` name others): ``sudo apt-get install
+tuxpaint-stamps-default openclipart-png``. Each seed draws its own training
+images; a drawing with transparency is laid on white, padded with white to a
+square and resized to 128 px (images over 20 million pixels, a few posters
+of the clip art, are left out).
 
 Each crop is a square of 112 to 200 px at a random place, resized to 128 px
 (RGB). Training crops come from the left 55% of each photo (or half), test
@@ -40,7 +58,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import time
+import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -60,7 +81,54 @@ from sktransfer.datasets import load_digits_images, load_fashion_mnist
 BACKBONE = "efficientnet_lite0"
 SIDE = 128  # of the photo crops
 TRAIN_SHARE = 0.55  # of each photo's width, for training crops
-TASKS = ("photos-3", "regions-6", "fashion-112", "digits-128")
+# Folder tasks: the package's folder (and its environment variable), the
+# classes and their sub-folders, training images per class, test images at
+# most per class.
+FOLDERS = {
+    "stamps": (
+        "/usr/share/tuxpaint/stamps",
+        "SKTRANSFER_STAMPS",
+        "tuxpaint-stamps-default",
+    ),
+    "clipart": ("/usr/share/openclipart/png", "SKTRANSFER_CLIPART", "openclipart-png"),
+}
+FOLDER_TASKS = {
+    "stamps-4": (
+        "stamps",
+        {
+            "bird": "animals/birds",
+            "fruit": "food/fruit",
+            "flower": "plants/flowers",
+            "vegetable": "food/vegetables",
+        },
+        10,
+        25,
+    ),
+    "clipart-5": (
+        "clipart",
+        {
+            "mammal": "animals/mammals",
+            "bird": "animals/birds",
+            "bug": "animals/bugs",
+            "fruit": "food/fruit",
+            "vehicle": "transportation/vehicles",
+        },
+        20,
+        25,
+    ),
+    "shapes-4": (
+        "clipart",
+        {
+            "arrow": "shapes/arrows",
+            "star": "shapes/stars",
+            "jigsaw": "shapes/jigsaw",
+            "flowchart": "shapes/flowchart",
+        },
+        15,
+        25,
+    ),
+}
+TASKS = ("photos-3", "regions-6", "fashion-112", "digits-128", *FOLDER_TASKS)
 ROWS = (
     "svm",
     "features-cv",
@@ -153,8 +221,68 @@ def scaled(images, side):
     )
 
 
+def folder(source):
+    """The folder of a package's images (``FOLDERS``), or an error that says
+    how to install it."""
+    default, variable, package = FOLDERS[source]
+    root = Path(os.environ.get(variable, default))
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"{root} not found: install Debian's {package} (sudo apt-get install "
+            f"{package}) or set {variable} to a copy of its folder."
+        )
+    return root
+
+
+def on_white(path):
+    """An image file laid on white (transparency), padded with white to a
+    square and resized to ``SIDE`` px, RGB uint8."""
+    image = Image.open(path)
+    image.load()
+    rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    image = Image.alpha_composite(white, rgba).convert("RGB")
+    side = max(image.size)
+    square = Image.new("RGB", (side, side), (255, 255, 255))
+    square.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
+    return np.asarray(square.resize((SIDE, SIDE), Image.Resampling.BILINEAR))
+
+
+def _not_huge(path, pixels=20_000_000):
+    """Whether the image has at most ``pixels`` (read off its header): the
+    clip art holds a few posters of 100 million pixels and more."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(path) as image:
+            return image.width * image.height <= pixels
+
+
+def folder_task(name, seed):
+    """A folder task: per class, ``per_class`` training images drawn by
+    ``seed`` and at most ``n_test`` of the others to test."""
+    source, classes, per_class, n_test = FOLDER_TASKS[name]
+    root = folder(source)
+    rng = np.random.default_rng(seed)
+    X_train, X_test, y_train, y_test = [], [], [], []
+    for label, sub in enumerate(classes.values()):
+        files = [f for f in sorted((root / sub).rglob("*.png")) if _not_huge(f)]
+        if len(files) <= per_class:
+            raise FileNotFoundError(
+                f"{root / sub} holds {len(files)} PNG images; {name} needs more "
+                f"than {per_class}."
+            )
+        files = [files[i] for i in rng.permutation(len(files))]
+        X_train += [on_white(f) for f in files[:per_class]]
+        X_test += [on_white(f) for f in files[per_class : per_class + n_test]]
+        y_train += [label] * per_class
+        y_test += [label] * len(files[per_class : per_class + n_test])
+    return np.stack(X_train), np.stack(X_test), np.array(y_train), np.array(y_test)
+
+
 def load_task(name, seed):
     """Training and test images and labels of one task."""
+    if name in FOLDER_TASKS:
+        return folder_task(name, seed)
     if name == "photos-3":
         return photo_task(False, 20, 50, seed)
     if name == "regions-6":

@@ -199,6 +199,36 @@ def test_photo_tasks_are_photo_sized_and_test_crops_come_from_unseen_parts():
     assert len(list(photo_data.oracle_grid(60))) == 12
 
 
+def test_folder_tasks_draw_training_images_per_seed_and_lay_them_on_white(
+    tmp_path, monkeypatch
+):
+    import numpy as np
+    from PIL import Image
+
+    photo_data = _benchmark_module("photo_data")
+    # A stand-in for openclipart-png's folder: each class a sub-folder of
+    # transparent drawings (one in a nested folder), of several sizes.
+    for i, sub in enumerate(photo_data.FOLDER_TASKS["shapes-4"][1].values()):
+        folder = tmp_path / sub / "more"
+        folder.mkdir(parents=True)
+        for j in range(20):
+            image = Image.new("RGBA", (40 + j, 20), (0, 0, 0, 0))
+            image.paste((i * 60, 0, 0, 255), (0, 0, 10, 10))
+            image.save((folder if j == 0 else folder.parent) / f"{j}.png")
+    monkeypatch.setenv("SKTRANSFER_CLIPART", str(tmp_path))
+    X_train, X_test, y_train, y_test = photo_data.load_task("shapes-4", 0)
+    assert X_train.shape == (60, 128, 128, 3) and X_test.shape == (20, 128, 128, 3)
+    assert np.bincount(y_train).tolist() == [15] * 4
+    assert np.bincount(y_test).tolist() == [5] * 4
+    assert (X_train[:, -1, -1] == 255).all()  # transparency and padding: white
+    again = photo_data.load_task("shapes-4", 0)[0]
+    other = photo_data.load_task("shapes-4", 1)[0]
+    assert np.array_equal(X_train, again) and not np.array_equal(X_train, other)
+    monkeypatch.setenv("SKTRANSFER_STAMPS", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="apt-get install tuxpaint-stamps"):
+        photo_data.load_task("stamps-4", 0)
+
+
 @pytest.mark.slow  # a benchmark subprocess
 def test_photo_data_prints_rows_with_the_time_ratio():
     done = _run(
