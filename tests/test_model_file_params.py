@@ -260,3 +260,34 @@ def _swish():
     import torch
 
     return torch.nn.SiLU()
+
+
+def test_files_of_the_previous_version_list_runtime_parameters_at_defaults(
+    fitted, images, tmp_path
+):
+    """Earlier versions wrote every parameter; those the loading program
+    now decides load at their defaults, and only there."""
+    import _crafting as craft
+
+    _, _, X_new = images
+    path = save_model(fitted, tmp_path / "model.sktransfer")
+    defaults = {
+        "compile": False,
+        "callbacks": None,
+        "use_caching": "auto",
+        "torch_load_kwargs": None,
+    }
+
+    def as_before(found, arrays):
+        for name, value in defaults.items():
+            craft.set_item(craft.record(found)["params"], name, craft.node(value))
+
+    old = craft.with_tree(path, tmp_path / "old.sktransfer", as_before)
+    np.testing.assert_array_equal(
+        load_model(old).predict_proba(X_new), fitted.predict_proba(X_new)
+    )
+    changed = craft.with_param(
+        old, tmp_path / "x.sktransfer", "use_caching", craft.node(False)
+    )
+    with pytest.raises(ModelFileError, match="'use_caching': a model file may not set"):
+        load_model(changed)
