@@ -385,6 +385,9 @@ def main(argv=None):
         help="the default fit on 300 digits, if measured already (skips it)",
     )
     args = parser.parse_args(argv)
+    for task in args.tasks:  # a missing package is said before any fit
+        if task in FOLDER_TASKS:
+            folder(FOLDER_TASKS[task][0])
 
     reference = args.reference_seconds or reference_seconds()
     print(

@@ -227,6 +227,8 @@ def test_folder_tasks_draw_training_images_per_seed_and_lay_them_on_white(
     monkeypatch.setenv("SKTRANSFER_STAMPS", str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match="apt-get install tuxpaint-stamps"):
         photo_data.load_task("stamps-4", 0)
+    with pytest.raises(FileNotFoundError, match="tuxpaint-stamps-default"):
+        photo_data.main(["--tasks", "photos-3", "stamps-4", "--reference-seconds", "1"])
 
 
 @pytest.mark.slow  # a benchmark subprocess
