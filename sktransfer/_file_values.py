@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._trust import type_name
+
 __all__ = ["Array", "Opaque", "Record", "Ref", "file_value", "shown"]
 
 
@@ -51,14 +53,10 @@ class Opaque:
     attrs: dict = field(default_factory=dict, compare=False)
 
 
-def _type_name(obj):
-    from ._trust import type_name
-
-    return type_name(obj)
-
-
 def file_value(value):
-    """``value`` in the form a model file gives it (see the module)."""
+    """``value`` in the form a model file gives it (see the module): a value
+    as :mod:`sktransfer._stored` keeps it, this library's estimators already
+    records."""
     from ._stored import StoredEstimator, StoredObject
 
     if value is None or isinstance(value, bool | int | float | str):
@@ -74,24 +72,20 @@ def file_value(value):
     if isinstance(
         value, type | types.FunctionType | types.BuiltinFunctionType
     ) and hasattr(value, "__name__"):
-        return Ref(_type_name(value))
+        return Ref(type_name(value))
     if isinstance(value, StoredEstimator):
         return Record(value.estimator)
     if isinstance(value, StoredObject):
         return Opaque(f"{value.kind} record", dict(value.params))
     if type(value).__name__ == "device" and type(value).__module__ == "torch":
         return str(value)
-    if hasattr(value, "__sklearn_is_fitted__") or hasattr(value, "get_params"):
-        from ._stored import _is_ours
-
-        if _is_ours(value):
-            return Record(type(value).__name__)
-        inner = getattr(value, "estimator", None)
-        if type(value).__name__ == "FrozenEstimator" and inner is not None:
-            return Opaque(_type_name(type(value)), {"estimator": file_value(inner)})
+    if type(value).__name__ == "FrozenEstimator":  # its estimator, stored
+        return Opaque(
+            type_name(type(value)), {"estimator": file_value(value.estimator)}
+        )
     attrs = getattr(value, "__dict__", {})
     plain = {k: file_value(v) for k, v in attrs.items() if _is_plain(v)}
-    return Opaque(_type_name(type(value)), plain)
+    return Opaque(type_name(type(value)), plain)
 
 
 def _is_plain(value):

@@ -114,8 +114,8 @@ def read_checked(path, trusted, *, schema=True):
     check_summary(path, contents.manifest.get("summary"))
     weights = Weights(contents)
     names = True if trusted is True or not schema else trusted_names(trusted)
-    checked = check_tree(path, contents.tree, len(contents.weights), names, schema)
-    return contents, weights, checked, _skops_types(path, checked.tree)
+    records = check_tree(path, contents.tree, len(contents.weights), names, schema)
+    return contents, weights, records, _skops_types(path, contents.tree)
 
 
 def check_overrides(params, records, path):

@@ -7,7 +7,8 @@ anything is built:
 * the archive stores its members as they are (no compression, no
   encryption) under plain names; each array's header is read, never its
   data, and must describe a non-object array of exactly the member's size;
-* the schema parses and nests at most :data:`MAX_DEPTH` deep;
+* the schema parses and nests at most
+  :data:`~sktransfer._model_file.MAX_JSON_DEPTH` deep;
 * every node's loader is one skops.io writes, and builds only what that
   loader is for: a container node its container, a NumPy node NumPy types,
   a constructor call ``torch.device`` alone (never ``print`` or another
@@ -24,8 +25,8 @@ anything is built:
   ``Accelerator`` may stand only as an ``AcceleratedCNNClassifier``'s
   ``accelerator``.
 
-What passes is a :class:`CheckedTree`: the tree to build and each record as
-read, for ``load_model`` and ``inspect_model``.
+What passes is told by its records, each as read (:class:`RecordInfo`), for
+``load_model`` and ``inspect_model``.
 """
 
 from __future__ import annotations
@@ -44,9 +45,8 @@ from ._member_headers import NPY_HEADER_LIMIT, npy_header
 from ._model_file import ModelFileError, archive_members, parse_json
 from ._tree_values import RECORDS, TreeReader, quoted, text
 
-__all__ = ["MAX_DEPTH", "CheckedTree", "RecordInfo", "check_tree"]
+__all__ = ["RecordInfo", "check_tree"]
 
-MAX_DEPTH = 200
 _SCHEMA_LIMIT = 16 << 20
 # The bytes the nodes may read: each array once, and some room for an
 # honest model that holds one array twice.
@@ -119,15 +119,6 @@ class RecordInfo:
     network: dict | None
 
 
-@dataclass(frozen=True)
-class CheckedTree:
-    """A model tree that passed: ``tree`` (the archive to build) and its
-    ``records``, each once."""
-
-    tree: bytes
-    records: tuple
-
-
 class _Checker(TreeReader):
     """Checks every node of a tree, then each record (see the module)."""
 
@@ -142,16 +133,15 @@ class _Checker(TreeReader):
         self.ids = {}
 
     # -- every node ---------------------------------------------------------
-    def walk(self, value, depth=0):
+    def walk(self, value):
         """Check every node under ``value``; return its digest: all it says
         but memo ids, which skops.io gives afresh to what it writes again
-        (the types of a dict's keys)."""
-        if depth > MAX_DEPTH:
-            self.fail(f"the tree nests more than {MAX_DEPTH} deep")
+        (the types of a dict's keys). The recursion is as deep as the JSON,
+        which :func:`~sktransfer._model_file.parse_json` bounds."""
         if isinstance(value, list):
             digest = hashlib.sha256(b"[")
             for item in value:
-                digest.update(self.walk(item, depth + 1))
+                digest.update(self.walk(item))
             return digest.digest()
         if not isinstance(value, dict):
             return hashlib.sha256(repr((type(value).__name__, value)).encode()).digest()
@@ -160,7 +150,7 @@ class _Checker(TreeReader):
         for key in sorted(value):
             if key != "__id__":
                 digest.update(repr(key).encode())
-                digest.update(self.walk(value[key], depth + 1))
+                digest.update(self.walk(value[key]))
         digest = digest.digest()
         memo = value.get("__id__") if "__loader__" in value else None
         if memo and first:
@@ -285,19 +275,17 @@ class _Checker(TreeReader):
         return RecordInfo(estimator, params, network)
 
 
-def _plain(value, depth=0):
+def _plain(value):
     """None, True/False, numbers, text, arrays of them, and lists, tuples and
-    dicts of these (fitted attributes, the history)."""
-    if depth > 20:
-        return False
+    dicts of these (the history)."""
     if value is None or isinstance(value, bool | int | float | str):
         return True
     if isinstance(value, Array):
         return value.dtype[1:2] in tuple("biufcUSO")
     if isinstance(value, list | tuple):
-        return all(_plain(v, depth + 1) for v in value)
+        return all(map(_plain, value))
     if isinstance(value, dict):
-        return all(_plain(v, depth + 1) for v in value.values())
+        return all(map(_plain, value.values()))
     return False
 
 
@@ -321,7 +309,8 @@ def check_tree(path, data, n_weights, trusted=(), schema=True):
 
     Returns
     -------
-    checked : CheckedTree
+    records : tuple of RecordInfo
+        This library's estimators in the tree, each once.
 
     Raises
     ------
@@ -363,4 +352,4 @@ def check_tree(path, data, n_weights, trusted=(), schema=True):
                     f"its estimators use the weights {sorted(used)[:8]} of the "
                     f"{n_weights} it holds (each network has its own)"
                 )
-    return CheckedTree(data, tuple(records))
+    return tuple(records)

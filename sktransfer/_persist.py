@@ -236,7 +236,7 @@ def load_model(path, *, trusted=False, params=None):
     extra = trusted_names(trusted)
     if trusted is True and not_a_model_file(path) is not None:
         return _load_pickle(path)
-    contents, weights, checked, found = read_checked(
+    contents, weights, records, found = read_checked(
         path, trusted, schema=trusted is not True
     )
     untrusted = untrusted_types(found, extra)
@@ -248,9 +248,9 @@ def load_model(path, *, trusted=False, params=None):
             f"hold: {untrusted}; it was not loaded. If you know what they are and "
             f"trust them, pass load_model(path, trusted={untrusted}).",
         )
-    overrides = check_overrides(params, checked.records, path)
+    overrides = check_overrides(params, records, path)
     try:
-        tree = skops.io.loads(checked.tree, trusted=found)
+        tree = skops.io.loads(contents.tree, trusted=found)
         model = restore(tree, weights, str(path), overrides)
     except (ModelFileError, ImportError, MemoryError):
         raise
@@ -338,11 +338,11 @@ def inspect_model(path):
     """
     from ._model_info import ModelInfo, named_types
 
-    contents, _, checked, found = read_checked(path, True)
+    contents, _, records, found = read_checked(path, True)
     return ModelInfo(
         path=contents.path,
         manifest=contents.manifest,
-        types=tuple(named_types(checked.tree)),
+        types=tuple(named_types(contents.tree)),
         untrusted=tuple(untrusted_types(found, ())),
-        records=checked.records,
+        records=records,
     )

@@ -25,6 +25,8 @@ import torch
 
 from ._build import structure_only
 from ._extractor import CNNFeatureExtractor
+from ._file_kinds import AcceleratorRecord
+from ._file_values import Opaque
 from ._fitted import fitted_network
 from ._model_file import ModelFileError
 from ._seeding import seeded
@@ -37,8 +39,6 @@ from ._stored import (
 )
 
 __all__ = ["parameter_names", "restore", "takes"]
-
-_MIXED_PRECISIONS = ("no", "fp16", "bf16", "fp8")
 
 
 def restore(tree, weights, file, overrides=None):
@@ -196,7 +196,7 @@ class _Restoring:
                 self._initialize_net(estimator, fitted, stored.history)
         built = fitted_network(estimator)
         state_dict = self.weights.load(network["weights"])
-        self._load_state_dict(built, state_dict, cls.__name__)
+        built.load_state_dict(state_dict)  # its keys and shapes: _check_shapes
         built.set_frozen(network["n_frozen"])
         return estimator
 
@@ -246,24 +246,6 @@ class _Restoring:
             net._unwrap_accelerator()
             net._release_accelerator()
 
-    def _load_state_dict(self, network, state_dict, name):
-        own = network.state_dict()
-        missing = sorted(set(own) - set(state_dict))
-        unexpected = sorted(set(state_dict) - set(own))
-        shapes = [
-            f"{k}: file {tuple(state_dict[k].shape)}, network {tuple(own[k].shape)}"
-            for k in own
-            if k in state_dict and state_dict[k].shape != own[k].shape
-        ]
-        if missing or unexpected or shapes:
-            raise ModelFileError(
-                self.file,
-                f"the weights of a {name} do not fit the network rebuilt from "
-                f"its parameters (missing: {missing[:5]}, unexpected: "
-                f"{unexpected[:5]}, other shapes: {shapes[:5]})",
-            )
-        network.load_state_dict(state_dict)
-
     # -- objects rebuilt from their parameters ----------------------------
     def _object(self, stored):
         params = stored.params
@@ -276,17 +258,11 @@ class _Restoring:
     def _accelerator(self, params):
         from accelerate import Accelerator
 
-        mixed_precision = params.get("mixed_precision")
-        cpu = params.get("cpu")
-        steps = params.get("gradient_accumulation_steps")
-        if (
-            set(params) != {"mixed_precision", "cpu", "gradient_accumulation_steps"}
-            or mixed_precision not in _MIXED_PRECISIONS
-            or not isinstance(cpu, bool)
-            or not isinstance(steps, int)
-            or steps < 1
-        ):
+        # The file schema's kind, checked here too for trusted=True, which
+        # skips the schema.
+        if AcceleratorRecord().check(Opaque("accelerator record", params), ()):
             raise self.malformed(f"its Accelerator record is odd: {params!r}")
+        mixed_precision = params["mixed_precision"]
         if mixed_precision == "fp16" and not torch.cuda.is_available():
             warnings.warn(
                 f"{self.file}: the model was trained with fp16 mixed precision, "
@@ -297,8 +273,8 @@ class _Restoring:
             mixed_precision = "no"
         return Accelerator(
             mixed_precision=mixed_precision,
-            cpu=cpu,
-            gradient_accumulation_steps=steps,
+            cpu=params["cpu"],
+            gradient_accumulation_steps=params["gradient_accumulation_steps"],
         )
 
 
