@@ -49,7 +49,7 @@ from ._loading import ImageLoadingMixin
 from ._params import SklearnParamsMixin
 from ._pickling import TorchStatePickleMixin
 from ._progress import EpochTable, fit_line, verbosity
-from ._recipe import default_epochs
+from ._recipe import auto_freezing, default_epochs
 from ._seeding import seeded
 from ._units import resolve_unit_count
 from ._weighting import WeightedTargets, check_sample_weight, training_set
@@ -63,6 +63,10 @@ _FIT_ROUTING = (
     if "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
     else {}
 )
+
+
+def _is_auto(freeze_upto):
+    return isinstance(freeze_upto, str) and freeze_upto == "auto"
 
 
 class ImageNetBase(
@@ -146,8 +150,11 @@ class ImageNetBase(
             batchnorm=self.batchnorm,
         )
         names = network.unit_names
-        n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")
         transfer_upto = getattr(self, "transfer_upto", None)
+        # Only pretrained units are worth keeping as they are.
+        n_frozen = self._frozen_units(
+            names, pretrained=source.pretrained and transfer_upto is None
+        )
         if transfer_upto is not None:
             n_kept = resolve_unit_count(
                 transfer_upto, names, "transfer_upto", allow_all=False
@@ -158,6 +165,16 @@ class ImageNetBase(
         self.layer_names_ = names
         self.source_categories_ = source.categories
         return network
+
+    def _frozen_units(self, names, pretrained):
+        """How many of the units ``names`` ``freeze_upto`` freezes: for
+        ``"auto"``, what :func:`~sktransfer._recipe.auto_freezing` says for
+        the fitted images, when the units are ``pretrained`` (else none)."""
+        freeze_upto = self.freeze_upto
+        if _is_auto(freeze_upto):
+            side = min(self.image_shape_[1:])
+            freeze_upto = auto_freezing(side, self.n_samples_fit_, pretrained)
+        return resolve_unit_count(freeze_upto, names, "freeze_upto")
 
     def _freeze(self, network, n_frozen):
         """Freeze the first ``n_frozen`` units (all of them first, when
@@ -267,6 +284,8 @@ class ImageNetBase(
                 "re-initialise trained units. Fit with warm_start=False to "
                 "start again from the source."
             )
+        if _is_auto(self.freeze_upto):
+            return  # decided by the first fit, for the images it had
         names = self.module_.unit_names
         n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")
         if n_frozen == self.n_frozen_:

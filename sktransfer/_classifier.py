@@ -68,9 +68,16 @@ class PretrainedCNNClassifier(ImageClassifierBase):
     weights_sha256 : str or None, default=None
         The SHA-256 (hex, or a prefix of at least 8 digits) the ``weights``
         file must have; checked before the file is read.
-    freeze_upto : int, str, "half" or "all", default=0
-        ``0`` fine-tunes everything; ``n`` freezes the first ``n`` units of
-        ``layer_names_``; a unit name freezes up to and including it;
+    freeze_upto : "auto", int, str, "half" or "all", default="auto"
+        ``"auto"`` trains a head on the frozen body (``"all"``) when the
+        images are of photo size (96 px a side or more, which go in at the
+        backbone's own size) and fewer than 1,000, and fine-tunes everything
+        (``0``) otherwise: on small sets of photographs the pretrained
+        features fit as they are and fine-tuning distorts them, while small
+        images blown up to 64 px are far from them and the body must adapt
+        (:func:`sktransfer._recipe.auto_freezing`; ``n_frozen_`` says what
+        it chose). ``0`` fine-tunes everything; ``n`` freezes the first
+        ``n`` units of ``layer_names_``; a unit name freezes up to and including it;
         ``"half"`` freezes half of the units (at least one, as the study's
         and the command line's ``--freeze half``); ``"all"`` trains only the
         head (feature extraction). Frozen units get
@@ -147,7 +154,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         *,
         weights="DEFAULT",
         weights_sha256=None,
-        freeze_upto=0,
+        freeze_upto="auto",
         transfer_upto=None,
         head_hidden_sizes=(),
         head_dropout=0.0,

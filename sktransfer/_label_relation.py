@@ -145,9 +145,11 @@ class LabelRelationTransfer(ImageClassifierBase):
         ``"hungarian"``: that maximisation always
         (``scipy.optimize.linear_sum_assignment``). An array gives the outputs
         by hand (e.g. randomly chosen ones, the paper's Table II).
-    freeze_upto : int, str, "half" or "all", default=0
+    freeze_upto : "auto", int, str, "half" or "all", default="auto"
         Freeze the first units of the source network, as in
-        :class:`~sktransfer.PretrainedCNNClassifier`; ``freeze_epochs``
+        :class:`~sktransfer.PretrainedCNNClassifier` (``"auto"``: only the
+        output layer trains on photo-size images, fewer than 1,000; the whole
+        network otherwise); ``freeze_epochs``
         trains the output layer alone first.
     %(training_parameters)s
 
@@ -200,7 +202,7 @@ class LabelRelationTransfer(ImageClassifierBase):
         weights_sha256=None,
         relation="hard",
         assignment="hungarian",
-        freeze_upto=0,
+        freeze_upto="auto",
         backbone_lr_scale=1.0,
         augment=None,
         tta=None,

@@ -67,6 +67,16 @@ def _input_reason(estimator):
     return f", {size} px input ({why})"
 
 
+def _freezing_reason(estimator):
+    """What ``freeze_upto="auto"`` chose for these images."""
+    freeze_upto = getattr(estimator, "freeze_upto", None)
+    if not (isinstance(freeze_upto, str) and freeze_upto == "auto"):
+        return ""
+    if estimator.n_frozen_ == len(estimator.layer_names_):
+        return ", a head on the frozen body (freeze_upto='auto')"
+    return ", the whole network fine-tuned (freeze_upto='auto')"
+
+
 def _epochs_reason(estimator):
     """Why the fit ran its epochs: the recipe's length, cut short when the
     training loss converged."""
@@ -98,6 +108,7 @@ def fit_line(estimator, n_images, seconds):
     )
     return (
         f"[{type(estimator).__name__}] {params}: {n_images} images, "
-        f"{targets}{_input_reason(estimator)}, {estimator.max_epochs_} epochs in "
+        f"{targets}{_input_reason(estimator)}{_freezing_reason(estimator)}, "
+        f"{estimator.max_epochs_} epochs in "
         f"{seconds:.1f} s{_epochs_reason(estimator)}, train loss {loss:.4g}"
     )

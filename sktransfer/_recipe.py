@@ -10,6 +10,14 @@ Facts of small-data fine-tuning, each measured in
   (Kolesnikov et al.'s BiT-HyperRule sets the schedule by dataset size).
 * A constant learning rate wrecks pretrained weights at the start and never
   settles at the end: a short linear warm-up, then cosine decay to zero.
+* What to train depends on how far the images are from ImageNet's: images
+  of photo size (96 px and more a side) go into the network at its own
+  size, where the pretrained body's features fit them as they are, and
+  fine-tuning its millions of weights on a few hundred images distorts
+  them (Kumar et al.): a head on the frozen body scores higher, in seconds.
+  Small images (digits, garments, patches of 8 to 64 px) are blown up to
+  64 px, far from anything the body saw: there it must adapt, and
+  fine-tuning all of it scores higher (:func:`auto_freezing`).
 * A few dozen images are learned by heart in a few epochs: once the training
   loss has stayed under a hundredth of its first epoch's for three epochs
   after the warm-up, the rest of the cosine decay is compressed into a short
@@ -24,6 +32,12 @@ References
    warm restarts", ICLR 2017 (cosine decay).
 .. [3] J. Howard and S. Gugger, "Fastai: a layered API for deep learning",
    2020 (``fine_tune``: the head alone first).
+.. [4] A. Kumar, A. Raghunathan, R. Jones, T. Ma and P. Liang, "Fine-tuning
+   can distort pretrained features and underperform out-of-distribution",
+   ICLR 2022.
+.. [5] A. Trivedi, "Transfer learning and fine-tuning deep convolutional
+   neural networks", 2017 (a small set similar to the source: a linear
+   classifier on the top features).
 """
 
 from __future__ import annotations
@@ -31,10 +45,12 @@ from __future__ import annotations
 import math
 
 __all__ = [
+    "AUTO_FINE_TUNE_FROM",
     "CONVERGED_EPOCHS",
     "CONVERGED_LOSS_RATIO",
     "LR_SCHEDULES",
     "WARMUP_FRACTION",
+    "auto_freezing",
     "converged_tail",
     "default_epochs",
     "default_input_size",
@@ -64,6 +80,9 @@ MIN_TAIL_EPOCHS = 2
 # SMALL_INPUT_SIZE, not at its own 224 (see default_input_size).
 SMALL_IMAGE = 96
 SMALL_INPUT_SIZE = 64
+# freeze_upto="auto" fine-tunes photo-size images from this many training
+# images on (suggest_strategy's line between a small and a large set).
+AUTO_FINE_TUNE_FROM = 1000
 
 
 def default_epochs(n_train, batch_size, head_only=False):
@@ -141,6 +160,56 @@ def default_input_size(image_side, backbone_size, min_size=32):
     if image_side is None or image_side >= SMALL_IMAGE:
         return backbone_size
     return min(backbone_size, max(SMALL_INPUT_SIZE, min_size))
+
+
+def auto_freezing(image_side, n_images, pretrained=True):
+    """What ``freeze_upto="auto"`` freezes: ``"all"`` (a head on the frozen
+    body) or ``0`` (fine-tune everything).
+
+    Units without pretrained weights (a backbone with random
+    initialisation, units ``transfer_upto`` re-initialises) have nothing to
+    keep: they are always trained. Otherwise two facts decide, both known
+    before any training:
+
+    * how far the images are from the source's. Images of ``SMALL_IMAGE``
+      (96) pixels a side or more go into the network at the backbone's own
+      size, as ImageNet's photos did, and its features fit them as they are:
+      on small sets of photographs and drawings a head on the frozen body
+      beats fine-tuning everything, in a hundredth of the time, because a
+      few hundred images pull millions of weights away from features they
+      cannot relearn (Kumar et al.). Smaller images (digits,
+      garments, patches) are blown up to ``SMALL_INPUT_SIZE``, far from
+      anything the body saw: there the body must adapt, and fine-tuning it
+      wins (``docs/guide/recipe.rst``, measured with
+      ``benchmarks/photo_data.py`` and ``benchmarks/small_data.py``);
+    * how many images there are. From ``AUTO_FINE_TUNE_FROM`` (1,000) on, a
+      set counts as large (Trivedi's rule; the default line of
+      :func:`~sktransfer.suggest_strategy`), enough to fine-tune without
+      distorting the features.
+
+    Parameters
+    ----------
+    image_side : int
+        The smaller side of the training images.
+    n_images : int
+        Number of training images.
+    pretrained : bool, default=True
+        Whether the units hold pretrained weights.
+
+    Returns
+    -------
+    freeze_upto : "all" or 0
+
+    Examples
+    --------
+    >>> auto_freezing(128, 60), auto_freezing(8, 100), auto_freezing(224, 5000)
+    ('all', 0, 0)
+    >>> auto_freezing(128, 60, pretrained=False)
+    0
+    """
+    if pretrained and image_side >= SMALL_IMAGE and n_images < AUTO_FINE_TUNE_FROM:
+        return "all"
+    return 0
 
 
 def converged_tail(planned_epochs, epochs_done):

@@ -107,7 +107,7 @@ class PretrainedCNNRegressor(ImageRegressorBase):
         *,
         weights="DEFAULT",
         weights_sha256=None,
-        freeze_upto=0,
+        freeze_upto="auto",
         transfer_upto=None,
         head_hidden_sizes=(),
         head_dropout=0.0,

@@ -179,7 +179,7 @@ def test_clone_get_set_params_and_pickle_round_trip(digits):
     clf = fast(head_dropout=0.2, optimizer__weight_decay=0.01)
     params = clf.get_params()
     assert params["head_dropout"] == 0.2 and params["optimizer__weight_decay"] == 0.01
-    assert clone(clf).get_params()["freeze_upto"] == 0
+    assert clone(clf).get_params()["freeze_upto"] == "auto"
     clf.set_params(freeze_upto=2).fit(X[:60], y[:60])
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(

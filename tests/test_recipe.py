@@ -9,13 +9,24 @@ import torch
 import torchvision
 from skorch.callbacks import LRScheduler
 
-from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier, lr_find
+from sktransfer import (
+    LabelRelationTransfer,
+    PretrainedCNNClassifier,
+    PretrainedCNNRegressor,
+    _recipe,
+    load_model,
+    lr_find,
+    save_model,
+)
 from sktransfer._batchnorm import trainable_batchnorms
 from sktransfer._callbacks import WarmupCosine
 from sktransfer._recipe import (
+    AUTO_FINE_TUNE_FROM,
     HEAD_MAX_EPOCHS,
     MAX_EPOCHS,
     MIN_EPOCHS,
+    SMALL_IMAGE,
+    auto_freezing,
     default_epochs,
 )
 from sktransfer.inspection import LRFinderDisplay
@@ -342,6 +353,88 @@ def test_label_relation_transfer_uses_the_recipe():
     assert "lr" in lrt.history[-1]
 
 
+# -- what the default freezes -------------------------------------------------
+def test_auto_freezing_follows_the_image_side_and_count():
+    assert auto_freezing(SMALL_IMAGE, 10) == "all"
+    assert auto_freezing(SMALL_IMAGE - 1, 10) == 0
+    assert auto_freezing(224, AUTO_FINE_TUNE_FROM - 1) == "all"
+    assert auto_freezing(224, AUTO_FINE_TUNE_FROM) == 0
+
+
+def small_cnn(**params):
+    defaults = dict(input_size=16, max_epochs=1, random_state=0)
+    return PretrainedCNNClassifier("small_cnn", **{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def source():
+    """A small network trained on stripes: pretrained weights for the
+    tests of what ``"auto"`` freezes."""
+    return small_cnn(freeze_upto=0).fit(*stripes(n=40, size=16))
+
+
+def from_source(source, **params):
+    defaults = dict(max_epochs=2, random_state=0)
+    return PretrainedCNNClassifier(source, **{**defaults, **params})
+
+
+@pytest.mark.parametrize("side, frozen", [(8, False), (SMALL_IMAGE, True)])
+def test_the_default_freezes_the_body_of_photo_size_images_only(source, side, frozen):
+    X, y = stripes(n=40, size=side)
+    clf = from_source(source).fit(X, y)
+    assert clf.freeze_upto == "auto"
+    n_units = len(clf.layer_names_)
+    assert clf.n_frozen_ == clf.n_cached_units_ == (n_units if frozen else 0)
+    # The same fit as the setting "auto" stands for.
+    explicit = from_source(source, freeze_upto="all" if frozen else 0).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), explicit.predict_proba(X))
+
+
+def test_units_without_pretrained_weights_are_always_trained(source):
+    X, y = stripes(n=40, size=SMALL_IMAGE)
+    assert small_cnn().fit(X, y).n_frozen_ == 0  # random initialisation
+    assert from_source(source, weights=None).fit(X, y).n_frozen_ == 0
+    assert from_source(source, transfer_upto=1).fit(X, y).n_frozen_ == 0
+
+
+def test_many_photo_size_images_are_fine_tuned(source, monkeypatch):
+    monkeypatch.setattr(_recipe, "AUTO_FINE_TUNE_FROM", 30)
+    X, y = stripes(n=40, size=SMALL_IMAGE)
+    assert from_source(source).fit(X, y).n_frozen_ == 0
+    clf = from_source(source).fit(X[:20], y[:20])
+    assert clf.n_frozen_ == len(clf.layer_names_)
+
+
+def test_a_warm_start_keeps_what_the_first_fit_chose(source):
+    X, y = stripes(n=40, size=SMALL_IMAGE)
+    clf = from_source(source, warm_start=True).fit(X, y)
+    n_units = len(clf.layer_names_)
+    assert clf.fit(X, y).n_frozen_ == n_units
+    # An explicit value takes effect: fine-tuning from the trained head.
+    assert clf.set_params(freeze_upto=0).fit(X, y).n_frozen_ == 0
+
+
+def test_the_regressor_and_label_relation_transfer_choose_alike(source):
+    X, y = stripes(n=40, size=SMALL_IMAGE)
+    regressor = PretrainedCNNRegressor(source, max_epochs=1, random_state=0)
+    regressor.fit(X, y.astype(float))
+    assert regressor.n_frozen_ == len(regressor.layer_names_)
+    lrt = LabelRelationTransfer(source, max_epochs=1, random_state=0).fit(X, y)
+    assert lrt.n_frozen_ == len(lrt.layer_names_)
+    small = LabelRelationTransfer(source, max_epochs=1, random_state=0)
+    assert small.fit(*stripes(n=40, size=16)).n_frozen_ == 0
+
+
+def test_a_model_file_keeps_what_auto_chose(source, tmp_path):
+    X, y = stripes(n=40, size=SMALL_IMAGE)
+    clf = from_source(source, max_epochs=1).fit(X, y)
+    save_model(clf, tmp_path / "model.skops")
+    loaded = load_model(tmp_path / "model.skops")
+    assert loaded.freeze_upto == "auto"
+    assert loaded.n_frozen_ == clf.n_frozen_ == len(clf.layer_names_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
 # -- learning-rate finder ------------------------------------------------------
 def test_lr_find_returns_a_curve_and_a_suggestion():
     X, y = stripes(n=64, size=8)
@@ -419,14 +512,27 @@ def test_small_images_default_to_64_px(backbone, shape, params, expected):
 @pytest.mark.parametrize(
     "backbone, shape, params, why",
     [
-        ("resnet18", (8, 8), {"weights": None}, "images of 8 px, under 96 px"),
+        (
+            "resnet18",
+            (8, 8),
+            {"weights": None},
+            "images of 8 px, under 96 px, go in small), the whole network "
+            "fine-tuned (freeze_upto='auto'), ",
+        ),
         (
             "efficientnet_lite0",
             (3, 100, 100),
             {},
-            "224 px input (the backbone's own, for images of 100 px)",
+            "224 px input (the backbone's own, for images of 100 px), a head on "
+            "the frozen body (freeze_upto='auto'), ",
         ),
         ("resnet18", (8, 8), {"weights": None, "input_size": 32}, "32 px input, "),
+        (
+            "resnet18",
+            (8, 8),
+            {"weights": None, "freeze_upto": 0},
+            "go in small), 1 epochs",
+        ),
     ],
 )
 def test_verbose_says_the_input_size_and_why(backbone, shape, params, why, capsys):

@@ -223,6 +223,12 @@ def test_transfer_study(digits):
         line.startswith("Time: training the source network ")
         for line in _advice_lines(result)
     )
+    assert result["defaults"]["method"] == "fine-tune, freeze_upto=0"
+    assert any(
+        line.startswith("Defaults: with freeze_upto='auto' the estimators fine-tune ")
+        and "(under 96 px, far from the source's photos)" in line
+        for line in _advice_lines(result)
+    )
 
 
 def test_transfer_study_leaves_out_lrt_when_the_target_has_more_classes(digits):
@@ -263,6 +269,42 @@ def test_transfer_study_from_scratch_false_leaves_out_that_row_only(digits):
     assert {row["method"] for row in result["summary"]} == set(methods)
     assert trains_network(SCRATCH) and trains_network("label-relation transfer")
     assert not trains_network("top features + linear SVM")
+
+
+def test_the_source_network_learns_through_all_its_units(digits):
+    """At photo size the defaults would freeze a pretrained body; the
+    study's source network still learns the source task with all of it."""
+    X, y = digits
+    X = np.kron(X, np.ones((1, 12, 12), np.uint8))  # 96 px
+    pretrained = PretrainedCNNClassifier("small_cnn", **FAST).fit(X[:40], y[:40])
+    result = transfer_study(
+        X[y < 2][:40],
+        y[y < 2][:40],
+        X[y >= 8][:30],
+        y[y >= 8][:30],
+        backbone=pretrained,
+        n_repeats=1,
+        freeze_values=("all",),
+        label_relation=False,
+        from_scratch=False,
+        source_params=FAST,
+        target_params=FAST,
+    )
+    assert result["source"].n_frozen_ == 0
+    # The report says what the defaults train here, and which row measured it.
+    assert result["defaults"] == {
+        "freeze_upto": "all",
+        "image_side": 96,
+        "n_train": 21,
+        "method": "fine-tune, freeze_upto=all",
+    }
+    from sktransfer._cli._report import _advice_lines
+
+    assert (
+        "Defaults: with freeze_upto='auto' the estimators train a head on the "
+        "frozen body on 21 training images of 96 px (photo size, fewer than "
+        "1,000 images): the row 'fine-tune, freeze_upto=all'."
+    ) in _advice_lines(result)
 
 
 @pytest.mark.parametrize(

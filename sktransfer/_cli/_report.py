@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._recipe import AUTO_FINE_TUNE_FROM, SMALL_IMAGE
 from ..model_selection._verdict import verdict_sentence
 
 __all__ = ["format_summary", "print_report", "write_report"]
@@ -56,6 +57,31 @@ def format_summary(result):
     return "\n".join(lines)
 
 
+def _defaults_line(defaults):
+    """What the estimators' defaults train on these images, and its row."""
+    n, side = defaults["n_train"], defaults["image_side"]
+    if defaults["freeze_upto"] == "all":
+        what = "train a head on the frozen body"
+        why = f"photo size, fewer than {AUTO_FINE_TUNE_FROM:,} images"
+    else:
+        what = "fine-tune the whole network"
+        why = (
+            f"{AUTO_FINE_TUNE_FROM:,} images or more"
+            if side >= SMALL_IMAGE
+            else f"under {SMALL_IMAGE} px, far from the source's photos"
+        )
+    row = defaults["method"]
+    measured = (
+        f"the row '{row}'"
+        if row
+        else f"not measured here (add {defaults['freeze_upto']} to --freeze)"
+    )
+    return (
+        f"Defaults: with freeze_upto='auto' the estimators {what} on {n} "
+        f"training images of {side} px ({why}): {measured}."
+    )
+
+
 def _advice_lines(result):
     summary = result["summary"]
     ranks = {row["method"]: rank for rank, row in enumerate(summary, 1)}
@@ -76,6 +102,9 @@ def _advice_lines(result):
             f"Measured: the advised '{method}' ranks {ranks[method]} of "
             f"{len(summary)}; the best is '{result['best']}'."
         )
+    defaults = result.get("defaults")
+    if defaults is not None:
+        lines.append(_defaults_line(defaults))
     verdicts = result.get("verdicts", [])
     if verdicts:
         lines += [f"Verdict: {verdict_sentence(c)}" for c in verdicts]

@@ -26,8 +26,10 @@ how much over a linear SVM?": it trains a source network on the source data,
 then compares on the target data a linear SVM on raw pixels, the CNN trained
 from scratch, a linear SVM on the source network's features (top and
 earlier), fine-tuning at several freeze_upto and label-relation transfer,
-over repeated random splits; it prints the table (mean ± SD, fit time) and
-advice, and writes the table (Markdown, CSV) and plots (PNG) to --out.
+over repeated random splits; it prints the table (mean ± SD, fit time),
+advice and what the estimators' defaults train on these images (and which
+row measured it), and writes the table (Markdown, CSV) and plots (PNG) to
+--out.
 """
 
 STUDY_EPILOG = """\

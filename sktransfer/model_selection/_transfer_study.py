@@ -14,6 +14,7 @@ from .._advice import suggest_strategy
 from .._classifier import PretrainedCNNClassifier
 from .._extractor import CNNFeatureExtractor
 from .._label_relation import LabelRelationTransfer
+from .._recipe import auto_freezing
 from .._registry import get_backbone_spec
 from .._source import layer_names
 from .._units import resolve_unit_count, unit_position
@@ -140,7 +141,10 @@ def transfer_study(
         The test share of each split.
     source_params, target_params : dict, default=None
         Training parameters (``max_epochs``, ``lr``, ``input_size``, ...) of
-        the source network and of every target network.
+        the source network and of every target network. The source network
+        learns the source task through all its units (``freeze_upto=0``,
+        unless ``source_params`` says otherwise), so that its body is the
+        source's to transfer.
     label_relation : bool, default=True
         Include the label-relation transfer row.
     from_scratch : bool, default=True
@@ -168,7 +172,10 @@ def transfer_study(
         the corrected resampled t-test (:func:`corrected_ttest`; empty with
         one repeat);
         ``"similarity"``; ``"advice"`` (:class:`~sktransfer.Advice`);
-        ``"advice_methods"``: the rows that test the advice; ``"source"``: the
+        ``"advice_methods"``: the rows that test the advice; ``"defaults"``:
+        what the estimators' ``freeze_upto="auto"`` freezes on these images
+        (``freeze_upto``, ``image_side``, ``n_train``, and ``method``, the
+        row that measured it, or None); ``"source"``: the
         fitted source network (None without source data); ``"units"``: the
         source body's units; ``"source_fit_time"``: its training, in
         seconds (the table's rows time the target fits); ``"last_run"``:
@@ -193,7 +200,7 @@ def transfer_study(
             "backbone with pretrained weights (e.g. 'efficientnet_lite0')."
         )
     X_target, y_target = as_arrays(X_target, y_target, "target")
-    source_params = dict(source_params or {})
+    source_params = {"freeze_upto": 0, **(source_params or {})}
     target_params = dict(target_params or {})
     announce = on_start or (lambda method: None)
     source, source_fit_time = None, 0.0
@@ -266,6 +273,7 @@ def transfer_study(
     comparisons = study_comparisons(
         recorder.rows, summary, SVM, n_train=len(y_target) - n_test, n_test=n_test
     )
+    defaults = _what_the_defaults_train(last, len(y_target) - n_test)
     similarity, advice, advised = None, None, []
     if not target_only:
         extractor = CNNFeatureExtractor(frozen)
@@ -289,8 +297,30 @@ def transfer_study(
         "similarity": similarity,
         "advice": advice,
         "advice_methods": advised,
+        "defaults": defaults,
         "source": source,
         "units": units,
         "source_fit_time": source_fit_time,
         "last_run": last,
+    }
+
+
+def _what_the_defaults_train(last, n_train):
+    """What ``freeze_upto="auto"`` freezes on the target's images (the
+    study's sources are pretrained), and the row that measured it."""
+    shapes = [
+        model.image_shape_
+        for model in last["models"].values()
+        if hasattr(model, "image_shape_")
+    ]
+    if not shapes:
+        return None
+    side = min(shapes[0][1:])
+    freeze_upto = auto_freezing(side, n_train)
+    method = FINE_TUNE.format(freeze_upto)
+    return {
+        "freeze_upto": freeze_upto,
+        "image_side": int(side),
+        "n_train": int(n_train),
+        "method": method if method in last["predictions"] else None,
     }
