@@ -148,9 +148,12 @@ def _timed(function, *args):
     return time.perf_counter() - start
 
 
-def run(workloads, *, n, epochs, batch_size, device, repeats=1):
-    """Print the table; ``workloads`` is a list of (backbone, size, channels)."""
+def run(workloads, *, n, epochs, batch_size, device, repeats=1, settings=None):
+    """Print the table and return its rows (dicts); ``workloads`` is a list
+    of (backbone, size, channels), ``settings`` the names of the settings
+    to run (default: full fine-tune, half frozen and "all")."""
     rng = np.random.default_rng(0)
+    rows = []
     print(
         f"{n} images, {epochs} epochs, batches of {batch_size}, device {device}, "
         f"torch {torch.__version__}; images/s (best of {repeats}), peak GPU MiB\n"
@@ -166,17 +169,18 @@ def run(workloads, *, n, epochs, batch_size, device, repeats=1):
         labels = rng.integers(0, 10, n)
         reference = _reference(backbone, size, channels, 10, device, 0)
         n_units = len(reference.layer_names_)
-        settings = {
+        every = {
             "full fine-tune": 0,
-            f"freeze_upto={n_units // 2} (half)": n_units // 2,
+            "half frozen": n_units // 2,
             'freeze_upto="all"': "all",
         }
+        chosen = {k: v for k, v in every.items() if settings is None or k in settings}
         network = reference.module_
         X_ready = _prepared(network, torch.as_tensor(images), device)
         y_device = torch.as_tensor(labels, device=device)
         X_numpy = X_ready.float().cpu().numpy()
         hand_written_loop(network, X_ready, y_device, 0, 1, batch_size, device)
-        for setting, freeze in settings.items():
+        for setting, freeze in chosen.items():
             n_frozen = n_units if freeze == "all" else freeze
             rates, memory = [], []
             for method in ("loop", "skorch", "ours"):
@@ -221,9 +225,24 @@ def run(workloads, *, n, epochs, batch_size, device, repeats=1):
                 rates.append(n * epochs / best)
                 memory.append(_peak_memory(device))
             loop, skorch_rate, mine = rates
+            rows.append(
+                {
+                    "network": f"{backbone} {size}px",
+                    "setting": setting,
+                    "loop_images_per_s": loop,
+                    "skorch_images_per_s": skorch_rate,
+                    "ours_images_per_s": mine,
+                    "ours_over_loop": mine / loop,
+                    "ours_over_skorch": mine / skorch_rate,
+                    "peak_mib": dict(
+                        zip(("loop", "skorch", "ours"), memory, strict=True)
+                    ),
+                }
+            )
             print(
                 f"| {backbone} {size}px | {setting} | {loop:,.0f} | "
                 f"{skorch_rate:,.0f} | {mine:,.0f} | {mine / loop:.2f}x | "
                 f"{mine / skorch_rate:.2f}x | {' / '.join(memory)} |",
                 flush=True,
             )
+    return rows

@@ -288,3 +288,80 @@ def test_photo_study_runs_the_command_and_prints_minutes_and_ratio():
     assert "--quick: 2 repeats instead of 5" in done.stdout
     row = next(line for line in done.stdout.splitlines() if line.startswith("| quick"))
     assert row.endswith("x |")
+
+
+@pytest.mark.slow  # the GPU check end to end in its CPU mode (about 1.5 min)
+def test_gpu_check_runs_every_phase_in_its_cpu_mode(tmp_path):
+    import json
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "gpu_check.py"),
+            "--device",
+            "cpu",
+            "--tiny",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=BENCHMARKS,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads((tmp_path / "gpu_check.json").read_text())
+    gpu_check = _benchmark_module("gpu_check")
+    assert [row["check"] for row in result["checks"]] == list(gpu_check.CHECKS)
+    assert all(row["passed"] for row in result["checks"])
+    assert result["training"][0]["ours_over_loop"] > 0
+    assert result["frozen"][0]["setting"] == 'freeze_upto="all"'
+    assert result["predict"][0]["ours_over_raw"] > 0
+    assert 0 < result["recipe"]["recipe_s"]
+    assert [row["n_jobs"] for row in result["search"]] == [1, 2]
+    report = (tmp_path / "gpu_check.md").read_text()
+    assert report.count("| PASS |") == len(gpu_check.CHECKS)
+    assert "Estimated for the GPU sizes on an H100:" in report
+
+
+def test_gpu_check_estimate_fits_the_device_time():
+    gpu_check = _benchmark_module("gpu_check")
+    assert 120 < gpu_check.estimate_seconds(gpu_check.SIZES["gpu"]) < 7 * 60
+
+
+def test_gpu_check_refuses_cuda_where_there_is_none(monkeypatch, tmp_path):
+    gpu_check = _benchmark_module("gpu_check")
+    monkeypatch.setattr(gpu_check.torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit, match="no CUDA device here"):
+        gpu_check.main(["--out", str(tmp_path)])
+
+
+def test_a_failing_gpu_check_is_a_fail_row_not_the_end(monkeypatch, tmp_path, capsys):
+    gpu_check = _benchmark_module("gpu_check")
+
+    def broken(plan):
+        raise AssertionError("the labels differ")
+
+    monkeypatch.setattr(
+        gpu_check, "CHECKS", {"broken": broken, "fine": lambda plan: "ok"}
+    )
+    code = gpu_check.main(
+        ["--device", "cpu", "--tiny", "--no-speed", "--out", str(tmp_path)]
+    )
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "| broken | FAIL |" in out and "the labels differ" in out
+    assert "| fine | PASS |" in out and "Failed: broken." in out
+
+
+def test_gpu_check_script_says_its_device_command():
+    script = BENCHMARKS.parent / "scripts" / "gpu_check.sh"
+    done = subprocess.run(
+        ["bash", str(script), "command"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == (
+        'run(command="bash scripts/gpu_check.sh device", carry=[".whl"], timeout_s=540)'
+    )
+    usage = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+    assert usage.returncode == 2 and "usage:" in usage.stderr
