@@ -231,7 +231,7 @@ def check_displays(plan):
     RelationDisplay.from_estimator(lrt)
     plt.close("all")
     on_device(clf, plan)
-    np.testing.assert_allclose(clf.predict_proba(X[:16]), before, atol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(X[:16]), before, atol=1e-4)
     return "Filter, FeatureMap, GradCAM, Relation; the model stays put"
 
 
@@ -248,7 +248,8 @@ print(json.dumps({"labels": model.predict(X).tolist(),
 
 def check_model_file_on_cpu(plan):
     X, y = digits(plan.n_fit)
-    clf = lite0(plan).fit(X, y)
+    # float32 on both sides: the file is checked, not bf16's rounding.
+    clf = lite0(plan, precision="float32").fit(X, y)
     with tempfile.TemporaryDirectory() as folder:
         path, images = Path(folder, "model.sktransfer"), Path(folder, "X.npy")
         save_model(clf, path)
