@@ -110,13 +110,13 @@ def suggest_strategy(n_samples, similarity, *, small_below=1000, similar_above=0
     The estimators make this choice themselves by default
     (``freeze_upto="auto"``, :func:`sktransfer._recipe.auto_freezing`),
     from what they know before training: under 1,000 images (this
-    function's ``small_below``) of photo size (96 px a side or more, which
-    go into the network as ImageNet's photos did) they take scenario 1, a
-    head on the frozen body; otherwise they fine-tune the whole network.
-    Small images blown up to 64 px (digits, garments, patches) are far from
-    the source, but there fine-tuning everything measured better than
-    scenario 3's earlier features (``docs/guide/recipe.rst``). This function
-    adds the measured similarity, for a source of your own.
+    function's ``small_below``) that are in colour or of photo size (96 px
+    a side or more) they take scenario 1, a head on the frozen body;
+    otherwise they fine-tune the whole network. Small grey images blown up
+    to 64 px (digits, garments, patches) are far from the source, but there
+    fine-tuning everything measured better than scenario 3's earlier
+    features (``docs/guide/recipe.rst``). This function adds the measured
+    similarity, for a source of your own.
 
     References
     ----------

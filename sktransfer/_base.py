@@ -172,8 +172,9 @@ class ImageNetBase(
         the fitted images, when the units are ``pretrained`` (else none)."""
         freeze_upto = self.freeze_upto
         if _is_auto(freeze_upto):
-            side = min(self.image_shape_[1:])
-            freeze_upto = auto_freezing(side, self.n_samples_fit_, pretrained)
+            freeze_upto = auto_freezing(
+                self.image_shape_, self.n_samples_fit_, pretrained
+            )
         return resolve_unit_count(freeze_upto, names, "freeze_upto")
 
     def _freeze(self, network, n_frozen):

@@ -69,18 +69,19 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         The SHA-256 (hex, or a prefix of at least 8 digits) the ``weights``
         file must have; checked before the file is read.
     freeze_upto : "auto", int, str, "half" or "all", default="auto"
-        ``"auto"`` trains a head on the frozen body (``"all"``) when the
-        images are of photo size (96 px a side or more, which go in at the
-        backbone's own size) and fewer than 1,000, and fine-tunes everything
-        (``0``) otherwise: on small sets of photographs the pretrained
-        features fit as they are and fine-tuning distorts them, while small
-        images blown up to 64 px are far from them and the body must adapt
-        (:func:`sktransfer._recipe.auto_freezing`; ``n_frozen_`` says what
-        it chose). ``0`` fine-tunes everything; ``n`` freezes the first
-        ``n`` units of ``layer_names_``; a unit name freezes up to and including it;
-        ``"half"`` freezes half of the units (at least one, as the study's
-        and the command line's ``--freeze half``); ``"all"`` trains only the
-        head (feature extraction). Frozen units get
+        ``"auto"`` trains a head on the frozen body (``"all"``) on fewer
+        than 1,000 colour or photo-size images (96 px a side or more), and
+        fine-tunes everything (``0``) on small grey images and on larger
+        sets: on small sets of photographs the pretrained features fit as
+        they are and fine-tuning distorts them, while small grey images
+        (digits, garments, patches) blown up to 64 px are far from them and
+        the body must adapt (:func:`sktransfer._recipe.auto_freezing`;
+        ``n_frozen_`` says what it chose). ``0`` fine-tunes everything;
+        ``n`` freezes the first ``n`` units of ``layer_names_``; a unit name
+        freezes up to and including it; ``"half"`` freezes half of the
+        units (at least one, as the study's and the command line's
+        ``--freeze half``); ``"all"`` trains only the head (feature
+        extraction). Frozen units get
         no gradient and their BatchNorm layers stay in eval mode.
     transfer_upto : int, str or None, default=None
         Keep the source weights of the first ``n`` units and re-initialise the

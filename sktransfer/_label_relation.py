@@ -148,8 +148,8 @@ class LabelRelationTransfer(ImageClassifierBase):
     freeze_upto : "auto", int, str, "half" or "all", default="auto"
         Freeze the first units of the source network, as in
         :class:`~sktransfer.PretrainedCNNClassifier` (``"auto"``: only the
-        output layer trains on photo-size images, fewer than 1,000; the whole
-        network otherwise); ``freeze_epochs``
+        output layer trains on fewer than 1,000 colour or photo-size images;
+        the whole network on small grey images and larger sets); ``freeze_epochs``
         trains the output layer alone first.
     %(training_parameters)s
 

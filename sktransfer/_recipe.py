@@ -10,13 +10,13 @@ Facts of small-data fine-tuning, each measured in
   (Kolesnikov et al.'s BiT-HyperRule sets the schedule by dataset size).
 * A constant learning rate wrecks pretrained weights at the start and never
   settles at the end: a short linear warm-up, then cosine decay to zero.
-* What to train depends on how far the images are from ImageNet's: images
-  of photo size (96 px and more a side) go into the network at its own
-  size, where the pretrained body's features fit them as they are, and
-  fine-tuning its millions of weights on a few hundred images distorts
-  them (Kumar et al.): a head on the frozen body scores higher, in seconds.
-  Small images (digits, garments, patches of 8 to 64 px) are blown up to
-  64 px, far from anything the body saw: there it must adapt, and
+* What to train depends on how far the images are from ImageNet's colour
+  photographs: on colour images, and on images of photo size, the
+  pretrained body's features fit as they are, and fine-tuning its millions
+  of weights on a few hundred images distorts them (Kumar et al.): a head
+  on the frozen body scores higher, in seconds. Small grey images (digits,
+  garments, patches of 8 to 64 px) are blown up to 64 px and copied into
+  three channels, far from anything the body saw: there it must adapt, and
   fine-tuning all of it scores higher (:func:`auto_freezing`).
 * A few dozen images are learned by heart in a few epochs: once the training
   loss has stayed under a hundredth of its first epoch's for three epochs
@@ -162,7 +162,7 @@ def default_input_size(image_side, backbone_size, min_size=32):
     return min(backbone_size, max(SMALL_INPUT_SIZE, min_size))
 
 
-def auto_freezing(image_side, n_images, pretrained=True):
+def auto_freezing(image_shape, n_images, pretrained=True):
     """What ``freeze_upto="auto"`` freezes: ``"all"`` (a head on the frozen
     body) or ``0`` (fine-tune everything).
 
@@ -171,17 +171,20 @@ def auto_freezing(image_side, n_images, pretrained=True):
     keep: they are always trained. Otherwise two facts decide, both known
     before any training:
 
-    * how far the images are from the source's. Images of ``SMALL_IMAGE``
-      (96) pixels a side or more go into the network at the backbone's own
-      size, as ImageNet's photos did, and its features fit them as they are:
-      on small sets of photographs and drawings a head on the frozen body
-      beats fine-tuning everything, in a hundredth of the time, because a
-      few hundred images pull millions of weights away from features they
-      cannot relearn (Kumar et al.). Smaller images (digits,
-      garments, patches) are blown up to ``SMALL_INPUT_SIZE``, far from
-      anything the body saw: there the body must adapt, and fine-tuning it
-      wins (``docs/guide/recipe.rst``, measured with
-      ``benchmarks/photo_data.py`` and ``benchmarks/small_data.py``);
+    * how far the images are from the source's colour photographs. Small
+      single-channel images (digits, garments, CT patches, signals drawn in
+      grey: under ``SMALL_IMAGE`` (96) pixels a side, one channel) are blown
+      up to ``SMALL_INPUT_SIZE`` and copied into the three colour channels,
+      far from anything the body saw: the body must adapt, and fine-tuning
+      it wins. Colour images, and images of photo size, which go into the
+      network at the backbone's own size as ImageNet's photos did, are near
+      enough that the pretrained features fit as they are: on small sets of
+      photographs and drawings, at 128 px and shrunk to 64 px alike, a head
+      on the frozen body beats fine-tuning everything, in a fraction of the
+      time, because a few hundred images pull millions of weights away from
+      features they cannot relearn (Kumar et al.; measured in
+      ``docs/guide/recipe.rst`` with ``benchmarks/photo_data.py`` and
+      ``benchmarks/small_data.py``);
     * how many images there are. From ``AUTO_FINE_TUNE_FROM`` (1,000) on, a
       set counts as large (Trivedi's rule; the default line of
       :func:`~sktransfer.suggest_strategy`), enough to fine-tune without
@@ -189,8 +192,8 @@ def auto_freezing(image_side, n_images, pretrained=True):
 
     Parameters
     ----------
-    image_side : int
-        The smaller side of the training images.
+    image_shape : tuple of int
+        ``(C, H, W)`` of the training images.
     n_images : int
         Number of training images.
     pretrained : bool, default=True
@@ -202,14 +205,18 @@ def auto_freezing(image_side, n_images, pretrained=True):
 
     Examples
     --------
-    >>> auto_freezing(128, 60), auto_freezing(8, 100), auto_freezing(224, 5000)
-    ('all', 0, 0)
-    >>> auto_freezing(128, 60, pretrained=False)
-    0
+    >>> auto_freezing((3, 128, 128), 60), auto_freezing((3, 32, 32), 60)
+    ('all', 'all')
+    >>> auto_freezing((1, 8, 8), 100), auto_freezing((1, 128, 128), 100)
+    (0, 'all')
+    >>> auto_freezing((3, 224, 224), 5000), auto_freezing((3, 128, 128), 60, False)
+    (0, 0)
     """
-    if pretrained and image_side >= SMALL_IMAGE and n_images < AUTO_FINE_TUNE_FROM:
-        return "all"
-    return 0
+    channels, side = image_shape[0], min(image_shape[1:])
+    far = channels == 1 and side < SMALL_IMAGE
+    if not pretrained or far or n_images >= AUTO_FINE_TUNE_FROM:
+        return 0
+    return "all"
 
 
 def converged_tail(planned_epochs, epochs_done):

@@ -354,11 +354,15 @@ def test_label_relation_transfer_uses_the_recipe():
 
 
 # -- what the default freezes -------------------------------------------------
-def test_auto_freezing_follows_the_image_side_and_count():
-    assert auto_freezing(SMALL_IMAGE, 10) == "all"
-    assert auto_freezing(SMALL_IMAGE - 1, 10) == 0
-    assert auto_freezing(224, AUTO_FINE_TUNE_FROM - 1) == "all"
-    assert auto_freezing(224, AUTO_FINE_TUNE_FROM) == 0
+def test_auto_freezing_fine_tunes_small_grey_images_and_large_sets_only():
+    small = SMALL_IMAGE - 1
+    assert auto_freezing((1, small, small), 10) == 0
+    assert auto_freezing((1, SMALL_IMAGE, SMALL_IMAGE), 10) == "all"
+    assert auto_freezing((3, small, small), 10) == "all"
+    assert auto_freezing((1, small, 500), 10) == 0  # the smaller side counts
+    assert auto_freezing((3, 224, 224), AUTO_FINE_TUNE_FROM - 1) == "all"
+    assert auto_freezing((3, 224, 224), AUTO_FINE_TUNE_FROM) == 0
+    assert auto_freezing((3, 224, 224), 10, pretrained=False) == 0
 
 
 def small_cnn(**params):
@@ -378,9 +382,15 @@ def from_source(source, **params):
     return PretrainedCNNClassifier(source, **{**defaults, **params})
 
 
-@pytest.mark.parametrize("side, frozen", [(8, False), (SMALL_IMAGE, True)])
-def test_the_default_freezes_the_body_of_photo_size_images_only(source, side, frozen):
+@pytest.mark.parametrize(
+    "side, colour, frozen",
+    [(8, False, False), (SMALL_IMAGE, False, True), (8, True, True)],
+    ids=["small grey", "photo-size grey", "small colour"],
+)
+def test_the_default_fine_tunes_small_grey_images_only(source, side, colour, frozen):
     X, y = stripes(n=40, size=side)
+    if colour:
+        X = np.stack([X, X[:, ::-1], X[:, :, ::-1]], axis=1)  # (n, 3, side, side)
     clf = from_source(source).fit(X, y)
     assert clf.freeze_upto == "auto"
     n_units = len(clf.layer_names_)

@@ -226,7 +226,9 @@ def test_transfer_study(digits):
     assert result["defaults"]["method"] == "fine-tune, freeze_upto=0"
     assert any(
         line.startswith("Defaults: with freeze_upto='auto' the estimators fine-tune ")
-        and "(under 96 px, far from the source's photos)" in line
+        and "grey training images of 8 px (small and grey, far from the "
+        "source's photos)"
+        in line
         for line in _advice_lines(result)
     )
 
@@ -294,7 +296,7 @@ def test_the_source_network_learns_through_all_its_units(digits):
     # The report says what the defaults train here, and which row measured it.
     assert result["defaults"] == {
         "freeze_upto": "all",
-        "image_side": 96,
+        "image_shape": (1, 96, 96),
         "n_train": 21,
         "method": "fine-tune, freeze_upto=all",
     }
@@ -302,8 +304,8 @@ def test_the_source_network_learns_through_all_its_units(digits):
 
     assert (
         "Defaults: with freeze_upto='auto' the estimators train a head on the "
-        "frozen body on 21 training images of 96 px (photo size, fewer than "
-        "1,000 images): the row 'fine-tune, freeze_upto=all'."
+        "frozen body on 21 grey training images of 96 px (near the source's "
+        "photos, fewer than 1,000 images): the row 'fine-tune, freeze_upto=all'."
     ) in _advice_lines(result)
 
 

@@ -59,16 +59,18 @@ def format_summary(result):
 
 def _defaults_line(defaults):
     """What the estimators' defaults train on these images, and its row."""
-    n, side = defaults["n_train"], defaults["image_side"]
+    n = defaults["n_train"]
+    channels, side = defaults["image_shape"][0], min(defaults["image_shape"][1:])
+    kind = "grey" if channels == 1 else "colour"
     if defaults["freeze_upto"] == "all":
         what = "train a head on the frozen body"
-        why = f"photo size, fewer than {AUTO_FINE_TUNE_FROM:,} images"
+        why = f"near the source's photos, fewer than {AUTO_FINE_TUNE_FROM:,} images"
     else:
         what = "fine-tune the whole network"
         why = (
-            f"{AUTO_FINE_TUNE_FROM:,} images or more"
-            if side >= SMALL_IMAGE
-            else f"under {SMALL_IMAGE} px, far from the source's photos"
+            "small and grey, far from the source's photos"
+            if channels == 1 and side < SMALL_IMAGE
+            else f"{AUTO_FINE_TUNE_FROM:,} images or more"
         )
     row = defaults["method"]
     measured = (
@@ -78,7 +80,7 @@ def _defaults_line(defaults):
     )
     return (
         f"Defaults: with freeze_upto='auto' the estimators {what} on {n} "
-        f"training images of {side} px ({why}): {measured}."
+        f"{kind} training images of {side} px ({why}): {measured}."
     )
 
 

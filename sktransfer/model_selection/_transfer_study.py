@@ -174,7 +174,7 @@ def transfer_study(
         ``"similarity"``; ``"advice"`` (:class:`~sktransfer.Advice`);
         ``"advice_methods"``: the rows that test the advice; ``"defaults"``:
         what the estimators' ``freeze_upto="auto"`` freezes on these images
-        (``freeze_upto``, ``image_side``, ``n_train``, and ``method``, the
+        (``freeze_upto``, ``image_shape``, ``n_train``, and ``method``, the
         row that measured it, or None); ``"source"``: the
         fitted source network (None without source data); ``"units"``: the
         source body's units; ``"source_fit_time"``: its training, in
@@ -315,12 +315,11 @@ def _what_the_defaults_train(last, n_train):
     ]
     if not shapes:
         return None
-    side = min(shapes[0][1:])
-    freeze_upto = auto_freezing(side, n_train)
+    freeze_upto = auto_freezing(shapes[0], n_train)
     method = FINE_TUNE.format(freeze_upto)
     return {
         "freeze_upto": freeze_upto,
-        "image_side": int(side),
+        "image_shape": tuple(int(v) for v in shapes[0]),
         "n_train": int(n_train),
         "method": method if method in last["predictions"] else None,
     }
