@@ -79,6 +79,7 @@ from sktransfer import CNNFeatureExtractor, PretrainedCNNClassifier
 from sktransfer._recipe import default_epochs
 from sktransfer.baselines import linear_svm_on_pixels
 from sktransfer.datasets import load_digits_images, load_fashion_mnist
+from sktransfer.datasets._reading import read_image
 
 BACKBONE = "efficientnet_lite0"
 SIDE = 128  # of the photo crops
@@ -239,13 +240,10 @@ def folder(source):
 
 
 def on_white(path):
-    """An image file laid on white (transparency), padded with white to a
-    square and resized to ``SIDE`` px, RGB uint8."""
-    image = Image.open(path)
-    image.load()
-    rgba = image.convert("RGBA")
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    image = Image.alpha_composite(white, rgba).convert("RGB")
+    """An image file read as RGB by the library (transparency laid on
+    white), padded with white to a square and resized to ``SIDE`` px, RGB
+    uint8 (the library's ``resize="pad"`` pads with black)."""
+    image = Image.fromarray(read_image(path, color="rgb"))
     side = max(image.size)
     square = Image.new("RGB", (side, side), (255, 255, 255))
     square.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
