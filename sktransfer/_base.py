@@ -49,7 +49,7 @@ from ._loading import ImageLoadingMixin
 from ._params import SklearnParamsMixin
 from ._pickling import TorchStatePickleMixin
 from ._progress import EpochTable, fit_line, verbosity
-from ._recipe import auto_freezing, default_epochs
+from ._recipe import auto_freezing, default_epochs, is_auto
 from ._seeding import seeded
 from ._units import resolve_unit_count
 from ._weighting import WeightedTargets, check_sample_weight, training_set
@@ -63,10 +63,6 @@ _FIT_ROUTING = (
     if "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
     else {}
 )
-
-
-def _is_auto(freeze_upto):
-    return isinstance(freeze_upto, str) and freeze_upto == "auto"
 
 
 class ImageNetBase(
@@ -171,7 +167,7 @@ class ImageNetBase(
         ``"auto"``, what :func:`~sktransfer._recipe.auto_freezing` says for
         the fitted images, when the units are ``pretrained`` (else none)."""
         freeze_upto = self.freeze_upto
-        if _is_auto(freeze_upto):
+        if is_auto(freeze_upto):
             freeze_upto = auto_freezing(
                 self.image_shape_, self.n_samples_fit_, pretrained
             )
@@ -285,7 +281,7 @@ class ImageNetBase(
                 "re-initialise trained units. Fit with warm_start=False to "
                 "start again from the source."
             )
-        if _is_auto(self.freeze_upto):
+        if is_auto(self.freeze_upto):
             return  # decided by the first fit, for the images it had
         names = self.module_.unit_names
         n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")

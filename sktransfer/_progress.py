@@ -9,6 +9,8 @@ import numbers
 
 from skorch.callbacks import PrintLog
 
+from ._recipe import SMALL_IMAGE, is_auto
+
 __all__ = ["EpochTable", "changed_params", "fit_line", "verbosity"]
 
 
@@ -50,8 +52,6 @@ def changed_params(estimator):
 def _input_reason(estimator):
     """The input side and why: the user's, the small-image rule or the
     backbone's own."""
-    from ._recipe import SMALL_IMAGE
-
     module = getattr(estimator, "module_", None)
     size = getattr(module, "input_size", None)
     if size is None:
@@ -69,8 +69,7 @@ def _input_reason(estimator):
 
 def _freezing_reason(estimator):
     """What ``freeze_upto="auto"`` chose for these images."""
-    freeze_upto = getattr(estimator, "freeze_upto", None)
-    if not (isinstance(freeze_upto, str) and freeze_upto == "auto"):
+    if not is_auto(getattr(estimator, "freeze_upto", None)):
         return ""
     if estimator.n_frozen_ == len(estimator.layer_names_):
         return ", a head on the frozen body (freeze_upto='auto')"

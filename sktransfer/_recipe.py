@@ -51,9 +51,11 @@ __all__ = [
     "LR_SCHEDULES",
     "WARMUP_FRACTION",
     "auto_freezing",
+    "auto_freezing_and_why",
     "converged_tail",
     "default_epochs",
     "default_input_size",
+    "is_auto",
 ]
 
 LR_SCHEDULES = ("warmup_cosine", "constant")
@@ -162,6 +164,11 @@ def default_input_size(image_side, backbone_size, min_size=32):
     return min(backbone_size, max(SMALL_INPUT_SIZE, min_size))
 
 
+def is_auto(freeze_upto):
+    """Whether ``freeze_upto`` asks :func:`auto_freezing` to choose."""
+    return isinstance(freeze_upto, str) and freeze_upto == "auto"
+
+
 def auto_freezing(image_shape, n_images, pretrained=True):
     """What ``freeze_upto="auto"`` freezes: ``"all"`` (a head on the frozen
     body) or ``0`` (fine-tune everything).
@@ -212,11 +219,27 @@ def auto_freezing(image_shape, n_images, pretrained=True):
     >>> auto_freezing((3, 224, 224), 5000), auto_freezing((3, 128, 128), 60, False)
     (0, 0)
     """
+    return auto_freezing_and_why(image_shape, n_images, pretrained)[0]
+
+
+def auto_freezing_and_why(image_shape, n_images, pretrained=True):
+    """:func:`auto_freezing`'s choice and the reason for it, in words.
+
+    Examples
+    --------
+    >>> auto_freezing_and_why((1, 8, 8), 100)
+    (0, "small and grey, far from the source's photos")
+    """
     channels, side = image_shape[0], min(image_shape[1:])
-    far = channels == 1 and side < SMALL_IMAGE
-    if not pretrained or far or n_images >= AUTO_FINE_TUNE_FROM:
-        return 0
-    return "all"
+    if not pretrained:
+        return 0, "no pretrained weights to keep"
+    if channels == 1 and side < SMALL_IMAGE:
+        return 0, "small and grey, far from the source's photos"
+    if n_images >= AUTO_FINE_TUNE_FROM:
+        return 0, f"{AUTO_FINE_TUNE_FROM:,} images or more"
+    return "all", (
+        f"near the source's photos, fewer than {AUTO_FINE_TUNE_FROM:,} images"
+    )
 
 
 def converged_tail(planned_epochs, epochs_done):

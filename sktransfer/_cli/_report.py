@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._recipe import AUTO_FINE_TUNE_FROM, SMALL_IMAGE
+from .._recipe import auto_freezing_and_why
 from ..model_selection._verdict import verdict_sentence
 
 __all__ = ["format_summary", "print_report", "write_report"]
@@ -58,29 +58,25 @@ def format_summary(result):
 
 
 def _defaults_line(defaults):
-    """What the estimators' defaults train on these images, and its row."""
-    n = defaults["n_train"]
-    channels, side = defaults["image_shape"][0], min(defaults["image_shape"][1:])
-    kind = "grey" if channels == 1 else "colour"
-    if defaults["freeze_upto"] == "all":
-        what = "train a head on the frozen body"
-        why = f"near the source's photos, fewer than {AUTO_FINE_TUNE_FROM:,} images"
-    else:
-        what = "fine-tune the whole network"
-        why = (
-            "small and grey, far from the source's photos"
-            if channels == 1 and side < SMALL_IMAGE
-            else f"{AUTO_FINE_TUNE_FROM:,} images or more"
-        )
+    """What the estimators' defaults train on these images, why, and the
+    row that measured it."""
+    shape, n = defaults["image_shape"], defaults["n_train"]
+    freeze_upto, why = auto_freezing_and_why(shape, n)
+    what = (
+        "train a head on the frozen body"
+        if freeze_upto == "all"
+        else "fine-tune the whole network"
+    )
+    kind = "grey" if shape[0] == 1 else "colour"
     row = defaults["method"]
     measured = (
         f"the row '{row}'"
         if row
-        else f"not measured here (add {defaults['freeze_upto']} to --freeze)"
+        else f"not measured here (add {freeze_upto} to --freeze)"
     )
     return (
         f"Defaults: with freeze_upto='auto' the estimators {what} on {n} "
-        f"{kind} training images of {side} px ({why}): {measured}."
+        f"{kind} training images of {min(shape[1:])} px ({why}): {measured}."
     )
 
 
