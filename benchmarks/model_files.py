@@ -30,7 +30,7 @@ from sktransfer import (
     load_model,
     save_model,
 )
-from sktransfer._fitted import fitted_network
+from sktransfer._inputs._fitted import fitted_network
 from sktransfer.datasets import load_digits_images
 
 

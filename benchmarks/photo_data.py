@@ -76,7 +76,7 @@ from sklearn.preprocessing import StandardScaler
 from small_data import _LRCV_STABLE
 
 from sktransfer import CNNFeatureExtractor, PretrainedCNNClassifier
-from sktransfer._recipe import default_epochs
+from sktransfer._training._recipe import default_epochs
 from sktransfer.baselines import linear_svm_on_pixels
 from sktransfer.datasets import load_digits_images, load_fashion_mnist
 from sktransfer.datasets._reading import read_image

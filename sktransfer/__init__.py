@@ -6,25 +6,32 @@ from importlib.metadata import PackageNotFoundError, version
 # The built-in backbone families register themselves on import, before any
 # lookup and before a user's own register_backbone.
 from . import backbones  # noqa: F401  (isort: skip)
-from ._advice import Advice, suggest_strategy
-from ._classifier import PretrainedCNNClassifier
-from ._extractor import CNNFeatureExtractor
-from ._images import ImageShapeWarning, PixelScaleWarning
-from ._label_relation import LabelRelationTransfer
-from ._lr_find import LRFindResult, lr_find
-from ._model_file import ModelFileError
-from ._model_info import ModelInfo
-from ._persist import inspect_model, load_model, save_model
-from ._registry import (
+from ._estimators import (
+    Advice,
+    CNNFeatureExtractor,
+    LabelRelationTransfer,
+    PretrainedCNNClassifier,
+    PretrainedCNNRegressor,
+    suggest_strategy,
+)
+from ._inputs import ImageShapeWarning, PixelScaleWarning
+from ._model_files import (
+    ModelFileError,
+    ModelInfo,
+    inspect_model,
+    load_model,
+    save_model,
+)
+from ._networks import layer_names
+from ._training import LRFindResult, lr_find
+from .backbones._registry import (
     BackboneSpec,
     get_backbone_spec,
     list_backbones,
     offline_backbones,
     register_backbone,
 )
-from ._regressor import PretrainedCNNRegressor
-from ._source import layer_names
-from ._weights import WeightsDownloadError, WeightsSpec
+from .backbones._weights import WeightsDownloadError, WeightsSpec
 
 __all__ = [
     "Advice",

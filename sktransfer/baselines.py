@@ -14,8 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
-from ._fitted import check_fitted_images, remember_images
-from ._images import check_images
+from ._inputs import check_fitted_images, check_images, remember_images
 
 __all__ = ["ImageToRows", "linear_svm_on_pixels"]
 

@@ -47,7 +47,7 @@ def embedding_cosine_distance(X_source, X_target, *, extractor=None):
     """
     from sklearn.base import clone
 
-    from ._extractor import CNNFeatureExtractor
+    from ._estimators import CNNFeatureExtractor
 
     if extractor is None:
         extractor = CNNFeatureExtractor("efficientnet_lite0")

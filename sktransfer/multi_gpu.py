@@ -38,8 +38,7 @@ import inspect
 
 from torch.utils.data import DataLoader
 
-from ._classifier import PretrainedCNNClassifier
-from ._docs import shared_docs
+from ._estimators import PretrainedCNNClassifier, shared_docs
 
 try:
     from skorch.hf import AccelerateMixin

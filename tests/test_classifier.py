@@ -378,7 +378,7 @@ def test_augment_runs_in_training_only(digits, augment):
 
 @pytest.mark.parametrize("policy", ["flip", "rot90", "standard"])
 def test_augment_policies_keep_shape_and_range(policy):
-    from sktransfer._augment import AUGMENT_POLICIES
+    from sktransfer._networks._augment import AUGMENT_POLICIES
 
     images = torch.rand(6, 3, 10, 10)
     out = AUGMENT_POLICIES[policy](images)
@@ -499,7 +499,7 @@ def test_set_params_typo_suggests_the_closest_public_name():
     ],
 )
 def test_verbosity_reads_any_verbose_value(verbose, level):
-    from sktransfer._progress import verbosity
+    from sktransfer._training._progress import verbosity
 
     assert verbosity(fast(verbose=verbose)) == level
 

@@ -5,8 +5,12 @@ import numpy as np
 import pytest
 
 from sktransfer import PretrainedCNNClassifier
-from sktransfer._callbacks import ConvergedStop, WarmupCosine
-from sktransfer._recipe import CONVERGED_EPOCHS, converged_tail, default_epochs
+from sktransfer._training._callbacks import ConvergedStop, WarmupCosine
+from sktransfer._training._recipe import (
+    CONVERGED_EPOCHS,
+    converged_tail,
+    default_epochs,
+)
 
 
 def learned_by_heart(n=60, size=8, seed=0):

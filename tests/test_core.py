@@ -13,8 +13,12 @@ from sktransfer import (
     LabelRelationTransfer,
     PretrainedCNNClassifier,
 )
-from sktransfer._inference import batched_inference, iter_batches, require_finite
-from sktransfer._units import half_units, resolve_unit_count, unit_position
+from sktransfer._networks._units import half_units, resolve_unit_count, unit_position
+from sktransfer._runtime._inference import (
+    batched_inference,
+    iter_batches,
+    require_finite,
+)
 from sktransfer.baselines import ImageToRows
 from sktransfer.inspection import FeatureMapDisplay, GradCAMDisplay, grad_cam
 
@@ -117,8 +121,9 @@ def test_batched_inference_of_several_outputs_and_with_gradients():
     )
     assert first.shape == (10, 3) and second.shape == (10,)
     assert not first.requires_grad
-    kept = batched_inference(linear, X, batch_size=3, grad=True)
-    assert kept.requires_grad
+    # Gradients only where a caller asks batch by batch (Grad-CAM).
+    kept = [out for _, _, out in iter_batches(linear, X, batch_size=3, grad=True)]
+    assert all(out.requires_grad for out in kept)
 
 
 def test_iter_batches_leaves_the_callers_mode_alone():
@@ -183,7 +188,7 @@ def _modules_using(names):
 def test_gradients_are_turned_off_in_one_place():
     """Forward passes outside training go through the core: no module but
     the batched inference turns gradients off itself."""
-    assert _modules_using({"no_grad", "inference_mode"}) == {"_inference.py"}
+    assert _modules_using({"no_grad", "inference_mode"}) == {"_runtime/_inference.py"}
 
 
 def _imports(module):
@@ -210,7 +215,12 @@ def _imports(module):
 def test_the_core_does_not_import_skorch():
     """The fitted-image check, the builder and batched inference, and all
     they import, work without skorch."""
-    todo = ["_inference.py", "_fitted.py", "_build.py", "_device.py"]
+    todo = [
+        "_runtime/_inference.py",
+        "_inputs/_fitted.py",
+        "_networks/_build.py",
+        "_runtime/_device.py",
+    ]
     seen = set()
     while todo:
         module = todo.pop()
@@ -220,11 +230,16 @@ def test_the_core_does_not_import_skorch():
         absolute, relative = _imports(module)
         assert not any(name.startswith("skorch") for name in absolute), module
         todo += [m for m in relative if m != "__init__.py"]
-    assert {"_source.py", "_registry.py", "_images.py", "_network.py"} <= seen
+    assert {
+        "_networks/_source.py",
+        "backbones/_registry.py",
+        "_inputs/_images.py",
+        "_networks/_network.py",
+    } <= seen
 
 
 def test_one_answer_to_is_it_cuda(monkeypatch):
-    from sktransfer._device import is_cuda, to_device
+    from sktransfer._runtime._device import is_cuda, to_device
 
     assert is_cuda("cuda") and is_cuda("cuda:1") and is_cuda(torch.device("cuda"))
     assert not is_cuda("cpu") and not is_cuda(None)

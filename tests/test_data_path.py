@@ -5,8 +5,10 @@ import pytest
 import torch
 from sklearn.frozen import FrozenEstimator
 
-from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier, _cache, _device
-from sktransfer._data import BatchLoader, ImageDataset
+from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier
+from sktransfer._runtime import _device
+from sktransfer._runtime._batches import BatchLoader, ImageDataset
+from sktransfer._training import _cache
 
 
 @pytest.fixture(scope="module")

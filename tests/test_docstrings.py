@@ -15,7 +15,7 @@ from sktransfer import (
     PretrainedCNNClassifier,
     PretrainedCNNRegressor,
 )
-from sktransfer._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
+from sktransfer._estimators._docs import FITTED_ATTRIBUTES, TRAINING_PARAMETERS
 from sktransfer.baselines import ImageToRows
 
 X = np.random.default_rng(0).random((20, 16)).astype(np.float32)
@@ -71,7 +71,7 @@ def test_every_fitted_attribute_is_documented(fitted, name, skorch_own):
 
 
 def test_the_shared_documentation_is_the_same_in_both_classifiers():
-    from sktransfer._docs import _entries
+    from sktransfer._estimators._docs import _entries
 
     for text in (TRAINING_PARAMETERS, FITTED_ATTRIBUTES):
         for estimator_class in (PretrainedCNNClassifier, LabelRelationTransfer):

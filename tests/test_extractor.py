@@ -95,7 +95,7 @@ def test_features_of_several_units_side_by_side():
 
 
 def test_multi_takes_the_last_unit_of_each_resolution():
-    from sktransfer._extractor import multi_layers
+    from sktransfer._estimators._extractor import multi_layers
 
     X = np.random.default_rng(0).random((2, 3, 64, 64), dtype=np.float32)
     resnet = CNNFeatureExtractor("resnet18", weights=None, layer="multi").fit(X)

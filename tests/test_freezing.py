@@ -143,7 +143,7 @@ def test_transfer_upto_keeps_first_units_and_reinitialises_the_rest(
 def test_half_is_one_vocabulary_with_the_study_and_the_cli():
     """freeze_upto="half" (and transfer_upto="half") mean what the study's
     and the command line's ``--freeze half`` mean: half the units, at least 1."""
-    from sktransfer._units import resolve_unit_count
+    from sktransfer._networks._units import resolve_unit_count
 
     rng = np.random.default_rng(0)
     X = rng.random((20, 1, 8, 8)).astype(np.float32)

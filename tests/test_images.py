@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sktransfer import ImageShapeWarning, PretrainedCNNClassifier
-from sktransfer._images import check_images, infer_image_shape
+from sktransfer._inputs._images import check_images, infer_image_shape
 
 
 @pytest.mark.parametrize(

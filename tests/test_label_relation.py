@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from torch import nn
 
 from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier
-from sktransfer._label_relation import label_relation, select_outputs
+from sktransfer._estimators._label_relation import label_relation, select_outputs
 
 
 def fixed_source():
@@ -152,7 +152,7 @@ def test_unfitted_source_is_refused_with_a_hint(digits):
     X, y = digits
     with pytest.raises(NotFittedError, match="FrozenEstimator"):
         LabelRelationTransfer(PretrainedCNNClassifier("mlp")).fit(X[:10], y[:10] % 2)
-    with pytest.raises(ValueError, match="`estimator` is required"):
+    with pytest.raises(ValueError, match="`backbone` is required"):
         LabelRelationTransfer().fit(X[:10], y[:10] % 2)
 
 
@@ -183,7 +183,7 @@ def test_clone_and_pickle(digits, digit_source):
     lrt = LabelRelationTransfer(
         FrozenEstimator(digit_source), max_epochs=1, random_state=0
     )
-    assert clone(lrt).get_params()["estimator"] is lrt.estimator
+    assert clone(lrt).get_params()["backbone"] is lrt.backbone
     lrt.fit(X[y >= 6], y[y >= 6])
     restored = pickle.loads(pickle.dumps(lrt))
     np.testing.assert_array_equal(
@@ -229,7 +229,7 @@ def test_source_outputs_go_through_the_device_data_budget(
     # The source network's pass over X (before the relation exists) must use
     # the classifier's data path, which keeps images in host memory when
     # they do not fit the device budget, not move all of X to the device.
-    import sktransfer._inference as inference
+    import sktransfer._runtime._inference as inference
 
     X, y = digits
     target = y >= 6
@@ -244,3 +244,9 @@ def test_source_outputs_go_through_the_device_data_budget(
     monkeypatch.setattr(inference, "place_images", spy)
     lrt.fit(X[target], y[target])
     assert (int(target.sum()), False) in placed
+
+
+def test_the_source_is_the_backbone_as_in_every_estimator():
+    with pytest.raises(TypeError, match="takes `backbone`, no longer `estimator`"):
+        LabelRelationTransfer(estimator="mlp")
+    assert LabelRelationTransfer("mlp").get_params()["backbone"] == "mlp"

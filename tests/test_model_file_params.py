@@ -20,7 +20,7 @@ from sktransfer import (
     load_model,
     save_model,
 )
-from sktransfer._file_kinds import (
+from sktransfer._model_files._file_kinds import (
     Boolean,
     Choice,
     Instance,
@@ -36,7 +36,7 @@ from sktransfer._file_kinds import (
     Source,
     Text,
 )
-from sktransfer._file_schema import (
+from sktransfer._model_files._file_schema import (
     FITTED,
     RUNTIME,
     check_fitted,
@@ -44,8 +44,8 @@ from sktransfer._file_schema import (
     is_runtime,
     schema_of,
 )
-from sktransfer._file_values import Array, Opaque, Record, Ref, file_value
-from sktransfer._stored import estimator_classes, store
+from sktransfer._model_files._file_values import Array, Opaque, Record, Ref, file_value
+from sktransfer._model_files._stored import estimator_classes, store
 from sktransfer.multi_gpu import AcceleratedCNNClassifier
 
 FAST = {"input_size": 16, "max_epochs": 1, "random_state": 0}
@@ -238,7 +238,7 @@ def test_a_function_parameter_takes_what_the_loader_trusts():
 
 
 def test_a_saved_function_loads_when_trusted(images, tmp_path):
-    from sktransfer._network import HEAD_ACTIVATIONS  # noqa: F401
+    from sktransfer._networks._network import HEAD_ACTIVATIONS  # noqa: F401
 
     X, y, X_new = images
     model = PretrainedCNNClassifier(

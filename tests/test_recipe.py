@@ -13,19 +13,19 @@ from sktransfer import (
     LabelRelationTransfer,
     PretrainedCNNClassifier,
     PretrainedCNNRegressor,
-    _recipe,
     load_model,
     lr_find,
     save_model,
 )
-from sktransfer._batchnorm import trainable_batchnorms
-from sktransfer._callbacks import WarmupCosine
-from sktransfer._recipe import (
+from sktransfer._networks._input_size import SMALL_IMAGE
+from sktransfer._training import _recipe
+from sktransfer._training._batchnorm import trainable_batchnorms
+from sktransfer._training._callbacks import WarmupCosine
+from sktransfer._training._recipe import (
     AUTO_FINE_TUNE_FROM,
     HEAD_MAX_EPOCHS,
     MAX_EPOCHS,
     MIN_EPOCHS,
-    SMALL_IMAGE,
     auto_freezing,
     default_epochs,
 )
@@ -481,7 +481,10 @@ def test_lr_find_names_a_bad_argument(kwargs, name):
 
 
 def test_default_input_size_rule():
-    from sktransfer._recipe import SMALL_IMAGE, SMALL_INPUT_SIZE, default_input_size
+    from sktransfer._networks._input_size import (
+        SMALL_INPUT_SIZE,
+        default_input_size,
+    )
 
     assert default_input_size(8, 224) == SMALL_INPUT_SIZE == 64
     assert default_input_size(SMALL_IMAGE - 1, 224) == 64

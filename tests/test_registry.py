@@ -10,8 +10,8 @@ from sktransfer import (
     list_backbones,
     register_backbone,
 )
-from sktransfer._network import TransferNetwork
-from sktransfer._source import resolve_source
+from sktransfer._networks._network import TransferNetwork
+from sktransfer._networks._source import resolve_source
 from sktransfer.backbones import sequential_units
 
 REQUIRED = [
@@ -215,7 +215,7 @@ def test_layer_names_rejects_other_objects():
 
 
 def test_a_taken_name_is_refused_unless_replaced():
-    from sktransfer import _registry
+    from sktransfer.backbones import _registry
 
     with pytest.raises(ValueError, match="'resnet18' is already a registered"):
         register_backbone("resnet18", decompose=sequential_units)(lambda c, s: None)
@@ -230,7 +230,7 @@ def test_a_taken_name_is_refused_unless_replaced():
 
 
 def test_lookups_return_copies_of_the_entry():
-    from sktransfer._registry import get_backbone_spec
+    from sktransfer.backbones._registry import get_backbone_spec
 
     spec = get_backbone_spec("small_cnn")
     spec.input_size = 999
@@ -246,7 +246,7 @@ def test_a_registration_before_the_first_lookup_survives():
     code = (
         "from sktransfer import register_backbone\n"
         "from sktransfer.backbones import sequential_units\n"
-        "from sktransfer._registry import get_backbone_spec\n"
+        "from sktransfer.backbones._registry import get_backbone_spec\n"
         "build = lambda c, s: None\n"
         "register_backbone('resnet18', replace=True, decompose=sequential_units)"
         "(build)\n"
@@ -261,7 +261,7 @@ def test_the_registry_is_pure_data():
     import ast
     import inspect
 
-    from sktransfer import _registry
+    from sktransfer.backbones import _registry
 
     tree = ast.parse(inspect.getsource(_registry))
     imported = {
@@ -285,7 +285,7 @@ def test_importing_the_package_registers_the_built_ins():
     import sys
 
     code = (
-        "import sktransfer._registry as r\n"
+        "import sktransfer.backbones._registry as r\n"
         "assert {'resnet18', 'small_cnn', 'efficientnet_lite0'} <= set(r._BACKBONES)\n"
         "import torchvision\n"
         "assert r.module_rule(torchvision.models.googlenet(init_weights=False)) "
@@ -331,7 +331,7 @@ def test_weights_of_a_package(tmp_path, monkeypatch):
     import sys
 
     from sktransfer import WeightsSpec
-    from sktransfer._weights import sha256_of
+    from sktransfer.backbones._weights import sha256_of
 
     package = tmp_path / "my_weights_pkg"
     (package / "models").mkdir(parents=True)

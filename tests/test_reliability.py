@@ -375,7 +375,7 @@ def test_warm_start_refuses_a_changed_transfer_upto(data):
     [("cuda:0", None, True), ("cuda:0", 0, False), ("cpu", None, False)],
 )
 def test_cudnn_autotune_is_scoped_and_off_when_seeded(device, random_state, inside):
-    from sktransfer._device import cudnn_autotune
+    from sktransfer._runtime._device import cudnn_autotune
 
     before = torch.backends.cudnn.benchmark
     with cudnn_autotune(device, random_state):
@@ -397,7 +397,7 @@ def test_seeded_blocks_of_two_threads_do_not_interleave():
     # left as one of the threads left it.
     import threading
 
-    from sktransfer._seeding import seeded
+    from sktransfer._runtime._seeding import seeded
 
     torch.manual_seed(123)
     caller = torch.random.get_rng_state()

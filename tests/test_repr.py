@@ -19,7 +19,7 @@ def test_the_repr_shows_what_differs_from_the_defaults():
     routed = PretrainedCNNClassifier(optimizer__weight_decay=0.05)
     assert repr(routed) == "PretrainedCNNClassifier(optimizer__weight_decay=0.05)"
     assert repr(LabelRelationTransfer("efficientnet_lite0")) == (
-        "LabelRelationTransfer(estimator='efficientnet_lite0')"
+        "LabelRelationTransfer(backbone='efficientnet_lite0')"
     )
 
 

@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier
-from sktransfer._weighting import (
+from sktransfer._training._training_set import (
     _copies,
     check_sample_weight,
     training_set,

@@ -7,7 +7,7 @@ import torch
 import torchvision
 
 from sktransfer import PretrainedCNNClassifier, get_backbone_spec
-from sktransfer._source import resolve_source
+from sktransfer._networks._source import resolve_source
 
 X4 = np.random.default_rng(0).random((6, 3, 32, 32)).astype(np.float32)
 Y4 = np.array([0, 1, 2] * 2)
@@ -140,7 +140,7 @@ def test_efficientnet_lite_imagenet_head_ranks_sensible_classes(variant, size):
     source = resolve_source(f"efficientnet_{variant}")
     assert source.pretrained and len(source.categories) == 1000
     assert source.input_size == size
-    from sktransfer._network import TransferNetwork
+    from sktransfer._networks._network import TransferNetwork
 
     units = source.decomposed.units
     network = TransferNetwork(

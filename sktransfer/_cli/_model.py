@@ -27,14 +27,14 @@ or whose sender you trust. The new file is what to share.
 
 
 def _inspect(args):
-    from .._persist import inspect_model
+    from .._model_files import inspect_model
 
     print(inspect_model(args.model))
     return 0
 
 
 def _convert(args):
-    from .._persist import inspect_model, load_model, save_model
+    from .._model_files import inspect_model, load_model, save_model
 
     with warnings.catch_warnings():
         # The command says it below, once, in its own words.

@@ -49,7 +49,7 @@ def predict_images(
     import numpy as np
     from sklearn.base import is_regressor
 
-    from .._persist import fitted_image_shape
+    from .._model_files import fitted_image_shape
     from ..datasets import load_images
 
     shape = fitted_image_shape(model)
@@ -148,7 +148,7 @@ def _write_atomically(rows, out):
 
 
 def _predict(args):
-    from .._persist import load_model
+    from .._model_files import load_model
 
     out = None if args.out == "-" else Path(args.out)
     if out is not None and not out.parent.is_dir():

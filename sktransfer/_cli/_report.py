@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._recipe import auto_freezing_and_why
+from .._training import auto_freezing_and_why
 from ..model_selection._verdict import verdict_sentence
 
 __all__ = ["format_summary", "print_report", "write_report"]

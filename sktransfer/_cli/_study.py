@@ -12,8 +12,7 @@ import time
 
 import numpy as np
 
-from .._classifier import PretrainedCNNClassifier
-from .._params import default_of
+from .._estimators import PretrainedCNNClassifier, default_of
 from ._plan import QUICK_FREEZE, QUICK_REPEATS, StudyClock, apply_quick, plan
 
 __all__ = ["DESCRIPTION", "add_study_parser", "load_study_data"]
@@ -216,7 +215,7 @@ def _save_best(result, X, y, path):
     """Refit the study's best method on the whole target set and save it."""
     from sklearn.base import clone
 
-    from .._persist import save_model
+    from .._model_files import save_model
 
     best = result["best"]
     print(f"\nFitting {best!r} (the best method) on all {len(y)} target images...")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .._registry import register_backbone
+from ._registry import register_backbone
 from ._rules import sequential_units
 
 

@@ -27,8 +27,8 @@ import math
 import torch.nn.functional as F
 from torch import nn
 
-from .._registry import DecomposedNetwork, register_backbone
-from .._weights import WeightsSpec
+from ._registry import DecomposedNetwork, register_backbone
+from ._weights import WeightsSpec
 
 # (expand ratio, kernel, stride) per stage, as in EfficientNet-B0.
 _STAGES = [(1, 3, 1), (6, 3, 2), (6, 5, 2), (6, 3, 2), (6, 5, 1), (6, 5, 2), (6, 3, 1)]

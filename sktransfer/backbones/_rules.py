@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .._registry import DecomposedNetwork
+from ._registry import DecomposedNetwork
 
 _PARAMETRISED = (nn.Conv2d, nn.Linear)
 

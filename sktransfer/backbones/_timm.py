@@ -9,8 +9,8 @@ fine-tunes everything.
 
 from __future__ import annotations
 
-from .._registry import BackboneSpec, DecomposedNetwork, register_backbone_prefix
-from .._weights import WeightsSpec
+from ._registry import BackboneSpec, DecomposedNetwork, register_backbone_prefix
+from ._weights import WeightsSpec
 
 
 def timm_units(model):

@@ -35,9 +35,9 @@ from urllib.parse import urlparse
 import torchvision
 from torch import nn
 
-from .._registry import DecomposedNetwork, register_backbone, register_module_rule
-from .._weights import WeightsSpec
+from ._registry import DecomposedNetwork, register_backbone, register_module_rule
 from ._rules import group_layers
+from ._weights import WeightsSpec
 
 
 def _pool(*extra):

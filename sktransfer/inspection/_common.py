@@ -8,10 +8,14 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from .._fitted import check_fitted_images
-from .._fitted import fitted_network as _fitted_network
-from .._inference import PREDICT_BATCH_SIZE, batched_inference
-from .._units import unit_position
+from .._inputs import check_fitted_images
+from .._inputs import fitted_network as _fitted_network
+from .._networks import unit_position
+from .._runtime import (
+    PREDICT_BATCH_SIZE,
+    batched_inference,
+    prediction_batch_size,
+)
 
 
 def fitted_network(estimator):
@@ -59,11 +63,13 @@ def one_image(estimator, image):
 def inference_settings(estimator, network):
     """How the estimator runs batches: the device its network is on (left
     there), its precision and its prediction batch size."""
-    batch_size = getattr(estimator, "_predict_batch_size", None)
+    skorch_net = hasattr(estimator, "get_params_for")
     return {
         "device": network_device(network),
         "precision": getattr(estimator, "precision", None),
-        "batch_size": batch_size() if batch_size else PREDICT_BATCH_SIZE,
+        "batch_size": (
+            prediction_batch_size(estimator) if skorch_net else PREDICT_BATCH_SIZE
+        ),
     }
 
 

@@ -6,9 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._fitted import check_fitted_images
-from .._inference import iter_batches
-from .._labels import encode_labels
+from .._inputs import check_fitted_images, encode_labels
+from .._runtime import iter_batches
 from ._common import (
     evaluating,
     grid,

@@ -7,8 +7,7 @@ import time
 import numpy as np
 from sklearn.frozen import FrozenEstimator
 
-from .._classifier import PretrainedCNNClassifier
-from .._label_relation import LabelRelationTransfer
+from .._estimators import LabelRelationTransfer, PretrainedCNNClassifier
 from ..baselines import linear_svm_on_pixels
 from ._tables import summarise
 from ._verdict import paired_comparison

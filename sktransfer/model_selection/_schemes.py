@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.frozen import FrozenEstimator
 
-from .._classifier import PretrainedCNNClassifier
-from .._label_relation import LabelRelationTransfer
-from .._labels import encode_labels
+from .._estimators import LabelRelationTransfer, PretrainedCNNClassifier
+from .._inputs import encode_labels
 from ._runs import Recorder, as_arrays, split_target
 
 __all__ = ["validation_schemes_study"]

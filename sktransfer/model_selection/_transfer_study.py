@@ -10,14 +10,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from .._advice import suggest_strategy
-from .._classifier import PretrainedCNNClassifier
-from .._extractor import CNNFeatureExtractor
-from .._label_relation import LabelRelationTransfer
-from .._recipe import auto_freezing
-from .._registry import get_backbone_spec
-from .._source import layer_names
-from .._units import resolve_unit_count, unit_position
+from .._estimators import (
+    CNNFeatureExtractor,
+    LabelRelationTransfer,
+    PretrainedCNNClassifier,
+    suggest_strategy,
+)
+from .._networks import layer_names, resolve_unit_count, unit_position
+from .._training import auto_freezing
+from ..backbones._registry import get_backbone_spec
 from ..baselines import linear_svm_on_pixels
 from ..metrics import embedding_cosine_distance
 from ._runs import Recorder, as_arrays, split_target

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sklearn.frozen import FrozenEstimator
 
-from .._classifier import PretrainedCNNClassifier
+from .._estimators import PretrainedCNNClassifier
 from ._runs import Recorder, as_arrays, split_target
 
 __all__ = ["transferability_curve"]

@@ -1,0 +1,393 @@
+"""The base of the skorch estimators: ``fit`` and ``partial_fit`` wired to
+the training recipe.
+
+Each step hands over to the folder that owns it: images are checked by
+:mod:`sktransfer._inputs`, the network is built by :mod:`sktransfer._networks`,
+the training set (content order, sample weights), callbacks, schedule,
+frozen-prefix cache and BatchNorm recalibration come from
+:mod:`sktransfer._training`, forward passes outside training run on
+:mod:`sktransfer._runtime`. What stays here is the wiring: the default
+callbacks, the optimizer with the body's learning rate, freezing (and
+``freeze_upto="auto"``), warm starts. The classifiers' and the regressor's
+bases add their targets; subclasses turn their parameters into a network in
+``initialize_module``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+
+import numpy as np
+from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet
+from skorch.callbacks import (
+    EarlyStopping,
+    EpochTimer,
+    PassthroughScoring,
+    ProgressBar,
+)
+
+from .._inputs import check_fitted_images, check_images, remember_images
+from .._networks import build_network, load_source, resolve_tta, resolve_unit_count
+from .._runtime import prediction_batch_size, resolve_device, seeded
+from .._training import (
+    ConvergedStop,
+    EpochTable,
+    FreezeSchedule,
+    RecordLR,
+    TrainingGuard,
+    WarmupCosine,
+    WeightedTargets,
+    auto_freezing,
+    check_sample_weight,
+    default_epochs,
+    explain_input_size,
+    explain_out_of_memory,
+    fit_line,
+    frozen_prefix,
+    is_auto,
+    recalibrate_batchnorm,
+    resave_checkpoints,
+    training_set,
+    user_schedules,
+    verbosity,
+)
+from ._data_hooks import ImageDataHooks
+
+__all__ = ["ImageEstimatorBase"]
+
+# skorch 1.4 routes metadata by the public method that was called (fit runs
+# through partial_fit here); earlier versions take no such argument.
+_FIT_ROUTING = (
+    {"_routing_method": "fit"}
+    if "_routing_method" in inspect.signature(NeuralNet.fit_loop).parameters
+    else {}
+)
+
+
+class ImageEstimatorBase(ImageDataHooks):
+    """A skorch net on images that trains by the recipe, with scikit-learn's
+    input contract.
+
+    Not for direct use: the classifiers' and the regressor's bases add
+    their targets (``_encode_fit_targets``, ``_encode_more_targets``,
+    ``_training_targets``) and skorch's net class; subclasses define
+    their ``_parameters`` and ``initialize_module``.
+    """
+
+    # -- skorch hooks ---------------------------------------------------------
+    @property
+    def _default_callbacks(self):
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("freeze_schedule", FreezeSchedule()),
+            ("lr_schedule", self._lr_schedule_callback()),
+            ("training_guard", TrainingGuard()),
+            ("converged_stop", ConvergedStop()),
+        ]
+        # Read leniently: get_params lists these callbacks' parameters before
+        # fit has validated the hyper-parameters (they may be anything then).
+        if isinstance(self.early_stopping, bool | np.bool_) and self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(patience=self.n_iter_no_change, load_best=True),
+                )
+            )
+        if verbosity(self) >= 3:
+            callbacks.append(("progress_bar", ProgressBar()))
+        callbacks.append(("print_log", EpochTable()))
+        return callbacks
+
+    def _yield_callbacks(self):
+        # The converged-run stop ends the fit loop from on_epoch_end: it goes
+        # after every other callback (skorch's PrintLog included), so that
+        # they all see the last epoch.
+        last = []
+        for item in super()._yield_callbacks():
+            if item[0] == "converged_stop":
+                last.append(item)
+            else:
+                yield item
+        yield from last
+
+    def _lr_schedule_callback(self):
+        """The recipe's schedule, unless the user's callbacks set the rate."""
+        constant = isinstance(self.lr_schedule, str) and self.lr_schedule == "constant"
+        if constant or user_schedules(self.callbacks):
+            return RecordLR()
+        return WarmupCosine()
+
+    def _load_source(self, backbone):
+        """The source network for the fitted images' channels and size."""
+        check_is_fitted(self, "image_shape_", msg="Call fit to build the network.")
+        return load_source(
+            backbone,
+            weights=self.weights,
+            weights_sha256=self.weights_sha256,
+            image_shape=self.image_shape_,
+            input_size=self.input_size,
+        )
+
+    def _build_network(self, source, head):
+        """Source body + ``head`` -> configured network (frozen, re-initialised)."""
+        network = build_network(
+            source,
+            head,
+            augment=self.augment,
+            batchnorm=self.batchnorm,
+        )
+        names = network.unit_names
+        transfer_upto = getattr(self, "transfer_upto", None)
+        # Only pretrained units are worth keeping as they are.
+        n_frozen = self._frozen_units(
+            names, pretrained=source.pretrained and transfer_upto is None
+        )
+        if transfer_upto is not None:
+            n_kept = resolve_unit_count(
+                transfer_upto, names, "transfer_upto", allow_all=False
+            )
+            network.reinitialise_from(n_kept)
+        self._freeze(network, n_frozen)
+        self._fitted_transfer_upto = transfer_upto
+        self.layer_names_ = names
+        self.source_categories_ = source.categories
+        return network
+
+    def _frozen_units(self, names, pretrained):
+        """How many of the units ``names`` ``freeze_upto`` freezes: for
+        ``"auto"``, what :func:`~sktransfer._training._recipe.auto_freezing` says for
+        the fitted images, when the units are ``pretrained`` (else none)."""
+        freeze_upto = self.freeze_upto
+        if is_auto(freeze_upto):
+            freeze_upto = auto_freezing(
+                self.image_shape_, self.n_samples_fit_, pretrained
+            )
+        return resolve_unit_count(freeze_upto, names, "freeze_upto")
+
+    def _freeze(self, network, n_frozen):
+        """Freeze the first ``n_frozen`` units (all of them first, when
+        ``freeze_epochs`` trains the head alone) and tell the schedule."""
+        network.set_frozen(len(network.unit_names) if self.freeze_epochs else n_frozen)
+        self.n_frozen_ = n_frozen
+        for name, callback in self.callbacks_:
+            if name == "freeze_schedule":
+                callback.freeze_epochs = self.freeze_epochs
+                callback.n_frozen = n_frozen
+
+    def initialize_optimizer(self, triggered_directly=None):
+        network = self.module_
+        trainable = [
+            (name, p)
+            for name, p in network.named_parameters()
+            if network.unit_of(name) >= self.n_frozen_
+        ]
+        args, kwargs = self.get_params_for_optimizer("optimizer", trainable)
+        user_groups = "param_groups" in self.get_params_for("optimizer")
+        if self.backbone_lr_scale != 1.0 and not user_groups:
+            lr = kwargs.get("lr", self.lr)
+            body = [p for name, p in trainable if not name.startswith("head.")]
+            head = [p for name, p in trainable if name.startswith("head.")]
+            groups = [{"params": head, "lr": lr}]
+            if body:
+                groups.insert(0, {"params": body, "lr": lr * self.backbone_lr_scale})
+            args = (groups,)
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        return self
+
+    # -- scikit-learn API -----------------------------------------------------
+    def _validate_hyperparameters(self):
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {key: getattr(self, key) for key in self._parameter_constraints},
+            caller_name=type(self).__name__,
+        )
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the network to images ``X`` and targets ``y``.
+
+        Every call starts again from the source weights, unless
+        ``warm_start=True`` and the network was fitted before.
+
+        Parameters
+        ----------
+        X : array-like or tensor
+            Images: ``(n, C, H, W)``, ``(n, H, W, C)``, ``(n, H, W)`` or rows
+            ``(n, C*H*W)`` with ``image_shape``; uint8 or float in [0, 1].
+        y : array-like of shape (n,) or (n, n_outputs)
+            Labels of any type (classifiers) or numbers (the regressor).
+        sample_weight : array-like of shape (n,) or None, default=None
+            How often each image counts: an integer weight is that many
+            copies of the image, 0 leaves it out, a fraction weighs its loss
+            (:mod:`sktransfer._training._training_set`); combined with ``class_weight``.
+            Also the early-stopping split's validation loss is weighted.
+        **fit_params
+            Passed on to skorch.
+
+        Returns
+        -------
+        self : object
+        """
+        start = time.perf_counter()
+        self._validate_hyperparameters()
+        resolve_tta(self.tta, self.augment)  # a ValueError now, not at predict
+        X = check_images(X, self.image_shape, estimator_name=type(self).__name__)
+        weights = check_sample_weight(sample_weight, len(X))
+        continuing = (
+            self.warm_start
+            and getattr(self, "initialized_", False)
+            and hasattr(self, "module_")
+            and getattr(self, "image_shape_", None) is not None
+        )
+        if continuing and tuple(X.shape[1:]) != tuple(self.image_shape_):
+            raise ValueError(
+                f"`warm_start=True` needs images of the previous shape "
+                f"{self.image_shape_}; got {tuple(X.shape[1:])}."
+            )
+        y_encoded = self._encode_fit_targets(y, len(X), continuing)
+        remember_images(self, X)
+        X, y_encoded, loss_weight = training_set(X, y_encoded, weights)
+        y_encoded = self._training_targets(y_encoded, weights is not None, continuing)
+        with seeded(self.random_state), self._on_device():
+            if continuing:
+                self._refresh_callbacks()
+                self._apply_changed_freezing()
+            else:
+                self._before_initialize(X, y_encoded)
+                self.initialize()
+            self._train(X, y_encoded, "fit", loss_weight, **_FIT_ROUTING, **fit_params)
+        if verbosity(self) >= 1:
+            print(fit_line(self, len(X), time.perf_counter() - start), flush=True)
+        return self
+
+    def _apply_changed_freezing(self):
+        """On a warm start, let a changed ``freeze_upto`` take effect (with a
+        new optimizer over the now trainable parameters); refuse a changed
+        ``transfer_upto``, which would re-initialise trained units."""
+        transfer_upto = getattr(self, "transfer_upto", None)
+        fitted = getattr(self, "_fitted_transfer_upto", transfer_upto)
+        if transfer_upto != fitted:
+            raise ValueError(
+                f"`transfer_upto` changed from {fitted!r} to "
+                f"{transfer_upto!r} with `warm_start=True`: that would "
+                "re-initialise trained units. Fit with warm_start=False to "
+                "start again from the source."
+            )
+        if is_auto(self.freeze_upto):
+            return  # decided by the first fit, for the images it had
+        names = self.module_.unit_names
+        n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")
+        if n_frozen == self.n_frozen_:
+            return
+        self._freeze(self.module_, n_frozen)
+        self.initialize_optimizer()
+
+    def _n_train(self, n):
+        """Images a fit on ``n`` trains on (less the early-stopping split)."""
+        if self.early_stopping and self.train_split is None:
+            return n - math.ceil(n * self.validation_fraction)
+        return n
+
+    def _train(self, X, y_encoded, stage, loss_weight=None, **fit_params):
+        """Run the epochs of one ``fit``/``partial_fit`` on the training set
+        (with its loss weights, if any), then the BatchNorm recalibration of
+        the recipe."""
+        epochs = fit_params.pop("epochs", None)
+        if epochs is None:
+            epochs = self.max_epochs
+        recipe_length = epochs is None
+        with (
+            explain_out_of_memory(stage, self.batch_size),
+            explain_input_size(self.module_.input_size, self.backbone),
+            frozen_prefix(self, X, resolve_device(self.device)) as X_train,
+        ):
+            # Only the head trains, on the cached output of the whole body.
+            head_only = self.n_cached_units_ == len(self.module_.unit_names)
+            if epochs is None:
+                epochs = default_epochs(
+                    self._n_train(len(X)), self.batch_size, head_only=head_only
+                )
+            self.max_epochs_ = epochs
+            callbacks = dict(self.callbacks_)
+            schedule = callbacks.get("lr_schedule")
+            stop = callbacks.get("converged_stop")
+            if isinstance(schedule, WarmupCosine):
+                schedule.epochs_ = epochs
+            if isinstance(stop, ConvergedStop):
+                # Only a length the recipe chose ends early, and only while
+                # the body trains (a head on cached features costs nothing).
+                ends_early = recipe_length and isinstance(schedule, WarmupCosine)
+                stop.epochs_ = epochs if ends_early and not head_only else None
+            targets = y_encoded
+            if loss_weight is not None:
+                targets = WeightedTargets(y_encoded, loss_weight)
+            super().partial_fit(X_train, targets, epochs=epochs, **fit_params)
+            self._planned_epochs = epochs
+            self.converged_epoch_ = None
+            if isinstance(stop, ConvergedStop) and stop.stopped_epoch_:
+                self.converged_epoch_ = stop.converged_epoch_
+                self.max_epochs_ = stop.stopped_epoch_
+            self.n_recalibrated_ = 0
+            if self.batchnorm == "recalibrate" and epochs:
+                self.n_recalibrated_ = recalibrate_batchnorm(
+                    self.module_,
+                    X_train,
+                    self.infer,  # moves each batch to the device
+                    prediction_batch_size(self),
+                )
+                if self.n_recalibrated_:
+                    resave_checkpoints(self)
+
+    def _before_initialize(self, X, y_encoded):
+        """Hook for work on the training data before the network is built."""
+
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising.
+
+        An unfitted estimator is fitted instead (as ``fit``).
+
+        Parameters
+        ----------
+        X : array-like or tensor
+            Images the fitted estimator takes (as ``predict``).
+        y : array-like of shape (n,) or (n, n_outputs)
+            Targets: labels among ``classes_``, or numbers for the regressor.
+        classes : array-like or None, default=None
+            Ignored: the classes are those of the first ``fit``.
+        sample_weight : array-like of shape (n,) or None, default=None
+            As in ``fit``.
+        **fit_params
+            Passed on to skorch.
+
+        Returns
+        -------
+        self : object
+        """
+        if not self.__sklearn_is_fitted__():
+            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+        X = check_fitted_images(self, X)
+        weights = check_sample_weight(sample_weight, len(X))
+        y_encoded = self._encode_more_targets(y, len(X))
+        X, y_encoded, loss_weight = training_set(X, y_encoded, weights)
+        with seeded(self.random_state), self._on_device():
+            self._refresh_callbacks()
+            self._train(X, y_encoded, "partial_fit", loss_weight, **fit_params)
+        return self
+
+    def __sklearn_is_fitted__(self):
+        # skorch's bookkeeping keys end in "_" too; scikit-learn 1.6 would
+        # take them for fitted attributes.
+        return bool(getattr(self, "initialized_", False)) and hasattr(
+            self, "image_shape_"
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = self.random_state is None
+        return tags

@@ -1,0 +1,17 @@
+"""TODO"""
+
+from ._fitted import check_fitted_images, fitted_network, remember_images
+from ._images import ImageShapeWarning, PixelScaleWarning, check_images
+from ._labels import check_labels, encode_labels, encode_targets
+
+__all__ = [
+    "ImageShapeWarning",
+    "PixelScaleWarning",
+    "check_fitted_images",
+    "check_images",
+    "check_labels",
+    "encode_labels",
+    "encode_targets",
+    "fitted_network",
+    "remember_images",
+]

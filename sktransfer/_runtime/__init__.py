@@ -1,0 +1,40 @@
+"""TODO"""
+
+from ._batches import BatchLoader, ImageDataset, ShuffledBatchLoader, content_order
+from ._device import (
+    autocast_for,
+    cudnn_autotune,
+    free_cuda_bytes,
+    is_cuda,
+    place_images,
+    resolve_device,
+    to_device,
+)
+from ._inference import (
+    PREDICT_BATCH_SIZE,
+    batched_inference,
+    iter_batches,
+    prediction_batch_size,
+    require_finite,
+)
+from ._seeding import seeded
+
+__all__ = [
+    "autocast_for",
+    "cudnn_autotune",
+    "to_device",
+    "BatchLoader",
+    "ImageDataset",
+    "PREDICT_BATCH_SIZE",
+    "ShuffledBatchLoader",
+    "batched_inference",
+    "content_order",
+    "free_cuda_bytes",
+    "is_cuda",
+    "iter_batches",
+    "place_images",
+    "prediction_batch_size",
+    "require_finite",
+    "resolve_device",
+    "seeded",
+]

@@ -1,0 +1,231 @@
+"""The fine-tuning recipe: input size and schedule length (the skorch
+callbacks that run the schedules are in :mod:`sktransfer._training._callbacks`,
+BatchNorm statistics in :mod:`sktransfer._training._batchnorm`).
+
+Facts of small-data fine-tuning, each measured in
+``benchmarks/small_data.py`` and ``docs/guide/recipe.rst``:
+
+* A fixed number of epochs ignores the dataset size: 100 images are 4
+  optimiser steps an epoch. The default length is counted in optimiser steps
+  (Kolesnikov et al.'s BiT-HyperRule sets the schedule by dataset size).
+* A constant learning rate wrecks pretrained weights at the start and never
+  settles at the end: a short linear warm-up, then cosine decay to zero.
+* What to train depends on how far the images are from ImageNet's colour
+  photographs: on colour images, and on images of photo size, the
+  pretrained body's features fit as they are, and fine-tuning its millions
+  of weights on a few hundred images distorts them (Kumar et al.): a head
+  on the frozen body scores higher, in seconds. Small grey images (digits,
+  garments, patches of 8 to 64 px) are blown up to 64 px and copied into
+  three channels, far from anything the body saw: there it must adapt, and
+  fine-tuning all of it scores higher (:func:`auto_freezing`).
+* A few dozen images are learned by heart in a few epochs: once the training
+  loss has stayed under a hundredth of its first epoch's for three epochs
+  after the warm-up, the rest of the cosine decay is compressed into a short
+  tail and the fit stops (:func:`converged_tail`), when the recipe chose the
+  length (``max_epochs=None``).
+
+References
+----------
+.. [1] A. Kolesnikov et al., "Big Transfer (BiT): General visual
+   representation learning", ECCV 2020 (the BiT-HyperRule).
+.. [2] I. Loshchilov and F. Hutter, "SGDR: Stochastic gradient descent with
+   warm restarts", ICLR 2017 (cosine decay).
+.. [3] J. Howard and S. Gugger, "Fastai: a layered API for deep learning",
+   2020 (``fine_tune``: the head alone first).
+.. [4] A. Kumar, A. Raghunathan, R. Jones, T. Ma and P. Liang, "Fine-tuning
+   can distort pretrained features and underperform out-of-distribution",
+   ICLR 2022.
+.. [5] A. Trivedi, "Transfer learning and fine-tuning deep convolutional
+   neural networks", 2017 (a small set similar to the source: a linear
+   classifier on the top features).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .._networks import SMALL_IMAGE
+
+__all__ = [
+    "AUTO_FINE_TUNE_FROM",
+    "CONVERGED_EPOCHS",
+    "CONVERGED_LOSS_RATIO",
+    "LR_SCHEDULES",
+    "WARMUP_FRACTION",
+    "auto_freezing",
+    "auto_freezing_and_why",
+    "converged_tail",
+    "default_epochs",
+    "is_auto",
+]
+
+LR_SCHEDULES = ("warmup_cosine", "constant")
+
+# The default schedule length: about this many optimiser steps, within
+# [MIN_EPOCHS, MAX_EPOCHS] epochs (see default_epochs).
+TARGET_STEPS = 300
+MIN_EPOCHS = 5
+MAX_EPOCHS = 60
+# When only the head trains on cached features, an epoch costs next to
+# nothing and a head learned from scratch needs many more steps.
+HEAD_TARGET_STEPS = 2000
+HEAD_MAX_EPOCHS = 300
+WARMUP_FRACTION = 0.1
+# The training loss has converged when it stayed under CONVERGED_LOSS_RATIO
+# times the first epoch's for CONVERGED_EPOCHS epochs after the warm-up; the
+# decay then ends in TAIL_FRACTION of the planned epochs (at least
+# MIN_TAIL_EPOCHS) instead of running the whole schedule.
+CONVERGED_LOSS_RATIO = 0.01
+CONVERGED_EPOCHS = 3
+TAIL_FRACTION = 0.1
+MIN_TAIL_EPOCHS = 2
+# freeze_upto="auto" fine-tunes photo-size images from this many training
+# images on (suggest_strategy's line between a small and a large set).
+AUTO_FINE_TUNE_FROM = 1000
+
+
+def default_epochs(n_train, batch_size, head_only=False):
+    """Epochs of the default schedule for ``n_train`` training images.
+
+    About ``TARGET_STEPS`` optimiser steps: a small dataset gets more epochs,
+    a large one fewer, within ``[MIN_EPOCHS, MAX_EPOCHS]``. When only the head
+    trains, on the cached output of the frozen body, an epoch is a pass of a
+    linear layer over stored features: the schedule is then about
+    ``HEAD_TARGET_STEPS`` steps, within ``[MIN_EPOCHS, HEAD_MAX_EPOCHS]``
+    (a head learned from scratch underfits at 150 steps: 0.74 against 0.98
+    test accuracy on the digits study). The numbers were chosen by
+    measurement on the tasks of ``benchmarks/small_data.py`` and the
+    ``sktransfer study``.
+
+    Parameters
+    ----------
+    n_train : int
+        Number of training images (after any validation split).
+    batch_size : int
+    head_only : bool, default=False
+        Whether only the head trains, on cached features.
+
+    Returns
+    -------
+    epochs : int
+
+    Examples
+    --------
+    >>> default_epochs(100, 32), default_epochs(300, 32), default_epochs(5000, 32)
+    (60, 30, 5)
+    >>> default_epochs(300, 32, head_only=True)
+    200
+    """
+    steps_per_epoch = max(1, math.ceil(n_train / batch_size))
+    target, most = (TARGET_STEPS, MAX_EPOCHS)
+    if head_only:
+        target, most = (HEAD_TARGET_STEPS, HEAD_MAX_EPOCHS)
+    epochs = round(target / steps_per_epoch)
+    return int(min(most, max(MIN_EPOCHS, epochs)))
+
+
+def is_auto(freeze_upto):
+    """Whether ``freeze_upto`` asks :func:`auto_freezing` to choose."""
+    return isinstance(freeze_upto, str) and freeze_upto == "auto"
+
+
+def auto_freezing(image_shape, n_images, pretrained=True):
+    """What ``freeze_upto="auto"`` freezes: ``"all"`` (a head on the frozen
+    body) or ``0`` (fine-tune everything).
+
+    Units without pretrained weights (a backbone with random
+    initialisation, units ``transfer_upto`` re-initialises) have nothing to
+    keep: they are always trained. Otherwise two facts decide, both known
+    before any training:
+
+    * how far the images are from the source's colour photographs. Small
+      single-channel images (digits, garments, CT patches, signals drawn in
+      grey: under ``SMALL_IMAGE`` (96) pixels a side, one channel) are blown
+      up to ``SMALL_INPUT_SIZE`` and copied into the three colour channels,
+      far from anything the body saw: the body must adapt, and fine-tuning
+      it wins. Colour images, and images of photo size, which go into the
+      network at the backbone's own size as ImageNet's photos did, are near
+      enough that the pretrained features fit as they are: on small sets of
+      photographs and drawings, at 128 px and shrunk to 64 px alike, a head
+      on the frozen body beats fine-tuning everything, in a fraction of the
+      time, because a few hundred images pull millions of weights away from
+      features they cannot relearn (Kumar et al.; measured in
+      ``docs/guide/recipe.rst`` with ``benchmarks/photo_data.py`` and
+      ``benchmarks/small_data.py``);
+    * how many images there are. From ``AUTO_FINE_TUNE_FROM`` (1,000) on, a
+      set counts as large (Trivedi's rule; the default line of
+      :func:`~sktransfer.suggest_strategy`), enough to fine-tune without
+      distorting the features.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(C, H, W)`` of the training images.
+    n_images : int
+        Number of training images.
+    pretrained : bool, default=True
+        Whether the units hold pretrained weights.
+
+    Returns
+    -------
+    freeze_upto : "all" or 0
+
+    Examples
+    --------
+    >>> auto_freezing((3, 128, 128), 60), auto_freezing((3, 32, 32), 60)
+    ('all', 'all')
+    >>> auto_freezing((1, 8, 8), 100), auto_freezing((1, 128, 128), 100)
+    (0, 'all')
+    >>> auto_freezing((3, 224, 224), 5000), auto_freezing((3, 128, 128), 60, False)
+    (0, 0)
+    """
+    return auto_freezing_and_why(image_shape, n_images, pretrained)[0]
+
+
+def auto_freezing_and_why(image_shape, n_images, pretrained=True):
+    """:func:`auto_freezing`'s choice and the reason for it, in words.
+
+    Examples
+    --------
+    >>> auto_freezing_and_why((1, 8, 8), 100)
+    (0, "small and grey, far from the source's photos")
+    """
+    channels, side = image_shape[0], min(image_shape[1:])
+    if not pretrained:
+        return 0, "no pretrained weights to keep"
+    if channels == 1 and side < SMALL_IMAGE:
+        return 0, "small and grey, far from the source's photos"
+    if n_images >= AUTO_FINE_TUNE_FROM:
+        return 0, f"{AUTO_FINE_TUNE_FROM:,} images or more"
+    return "all", (
+        f"near the source's photos, fewer than {AUTO_FINE_TUNE_FROM:,} images"
+    )
+
+
+def converged_tail(planned_epochs, epochs_done):
+    """Epochs left after the training loss converged at ``epochs_done``.
+
+    The rest of the cosine decay is compressed into ``TAIL_FRACTION`` of
+    the planned epochs (at least ``MIN_TAIL_EPOCHS``), never more than the
+    epochs the plan has left.
+
+    Parameters
+    ----------
+    planned_epochs : int
+        The schedule's length.
+    epochs_done : int
+        Epochs trained when the loss was found converged.
+
+    Returns
+    -------
+    tail : int
+        Epochs still to run (0: the plan ends now anyway).
+
+    Examples
+    --------
+    >>> converged_tail(60, 9), converged_tail(20, 9), converged_tail(10, 9)
+    (6, 2, 1)
+    """
+    left = max(0, planned_epochs - epochs_done)
+    tail = max(MIN_TAIL_EPOCHS, round(TAIL_FRACTION * planned_epochs))
+    return min(left, tail)
