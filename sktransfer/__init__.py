@@ -1,8 +1,6 @@
 """sktransfer: transfer learning of CNNs for small image datasets, as
 scikit-learn estimators."""
 
-from importlib.metadata import PackageNotFoundError, version
-
 # The built-in backbone families register themselves on import, before any
 # lookup and before a user's own register_backbone.
 from . import backbones  # noqa: F401  (isort: skip)
@@ -24,6 +22,7 @@ from ._model_files import (
 )
 from ._networks import layer_names
 from ._training import LRFindResult, lr_find
+from ._version import __version__ as __version__
 from .backbones._registry import (
     BackboneSpec,
     get_backbone_spec,
@@ -58,8 +57,3 @@ __all__ = [
     "WeightsDownloadError",
     "WeightsSpec",
 ]
-
-try:  # the version is written once, in pyproject.toml
-    __version__ = version("sktransfer")
-except PackageNotFoundError:  # a source tree that is not installed
-    __version__ = "0+unknown"

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 from imblearn.metrics import sensitivity_score, specificity_score  # noqa: F401
+from sklearn.base import clone
+
+from ._estimators import CNNFeatureExtractor
 
 # sensitivity_score and specificity_score are importable from here, and
 # documented by imbalanced-learn.
@@ -45,9 +48,6 @@ def embedding_cosine_distance(X_source, X_target, *, extractor=None):
     .. [1] M. A. Molina et al., "A preliminary study on deep transfer learning
        applied to image classification for small datasets", 2020.
     """
-    from sklearn.base import clone
-
-    from ._estimators import CNNFeatureExtractor
 
     if extractor is None:
         extractor = CNNFeatureExtractor("efficientnet_lite0")

@@ -25,7 +25,7 @@ from sktransfer import (
     save_model,
 )
 from sktransfer._cli import main
-from sktransfer._model_files._stored import StoredObject
+from sktransfer._model_files._records import StoredObject
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sktransfer import ModelFileError, PretrainedCNNClassifier, load_model, save_model
-from sktransfer._model_files._stored import StoredObject
+from sktransfer._model_files._records import StoredObject
 
 FUZZ = settings(
     deadline=None,

@@ -11,12 +11,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sktransfer import LabelRelationTransfer, PretrainedCNNClassifier
-from sktransfer._training._training_set import (
-    _copies,
-    check_sample_weight,
-    training_set,
-    weighted_loss,
-)
+from sktransfer._inputs._sample_weight import check_sample_weight
+from sktransfer._training._training_set import _copies, training_set, weighted_loss
 from sktransfer.baselines import ImageToRows
 
 FAST = {"input_size": 16, "max_epochs": 3, "random_state": 0}

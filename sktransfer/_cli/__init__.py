@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .._version import __version__
 from ._model import add_convert_parser, add_inspect_parser
 from ._predict import add_predict_parser
 from ._study import DESCRIPTION, add_study_parser
@@ -17,7 +18,6 @@ __all__ = ["build_parser", "main"]
 
 def build_parser():
     """The parser of the ``sktransfer`` command and its sub-commands."""
-    from .. import __version__
 
     parser = argparse.ArgumentParser(
         prog="sktransfer",

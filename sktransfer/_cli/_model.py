@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import warnings
 
+from .._model_files import inspect_model, load_model, save_model
+
 __all__ = ["add_convert_parser", "add_inspect_parser"]
 
 INSPECT_DESCRIPTION = """\
@@ -27,15 +29,11 @@ or whose sender you trust. The new file is what to share.
 
 
 def _inspect(args):
-    from .._model_files import inspect_model
-
     print(inspect_model(args.model))
     return 0
 
 
 def _convert(args):
-    from .._model_files import inspect_model, load_model, save_model
-
     with warnings.catch_warnings():
         # The command says it below, once, in its own words.
         warnings.filterwarnings("ignore", message=".*loads a pickle.*")

@@ -11,6 +11,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+from sklearn.base import is_regressor
+
+from .._inputs import fitted_image_shape
+from .._model_files import load_model
+from ..datasets import load_images
+
 __all__ = ["add_predict_parser", "predict_images"]
 
 PREDICT_DESCRIPTION = """\
@@ -46,11 +53,6 @@ def predict_images(
 
     ``image_size`` and ``color`` default to the model's fitted image shape.
     """
-    import numpy as np
-    from sklearn.base import is_regressor
-
-    from .._model_files import fitted_image_shape
-    from ..datasets import load_images
 
     shape = fitted_image_shape(model)
     if image_size is None and shape is not None:
@@ -81,8 +83,6 @@ def predict_images(
 
 
 def _regression_rows(paths, predictions):
-    import numpy as np
-
     predictions = np.asarray(predictions, dtype=float)
     if predictions.ndim == 1:
         names, predictions = ["prediction"], predictions[:, None]
@@ -148,8 +148,6 @@ def _write_atomically(rows, out):
 
 
 def _predict(args):
-    from .._model_files import load_model
-
     out = None if args.out == "-" else Path(args.out)
     if out is not None and not out.parent.is_dir():
         raise FileNotFoundError(

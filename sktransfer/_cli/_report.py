@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+from sklearn.metrics import ConfusionMatrixDisplay
 
 from .._training import auto_freezing_and_why
+from ..inspection import FilterDisplay, GradCAMDisplay, StudyDisplay
 from ..model_selection._verdict import verdict_sentence
 
 __all__ = ["format_summary", "print_report", "write_report"]
@@ -138,8 +142,6 @@ def print_report(result):
 
 
 def _save(figure, path, written):
-    import matplotlib.pyplot as plt
-
     figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)
     written.append(path)
@@ -148,7 +150,6 @@ def _save(figure, path, written):
 def _freeze_curve(result):
     """Accuracy at each measured ``freeze_upto``: points with SD bars, no
     line through values never measured, "all" labelled as such."""
-    import matplotlib.pyplot as plt
 
     units = result["units"]
     points = []
@@ -186,13 +187,8 @@ def write_report(result, out, description=""):
     """Write study.md, study.csv (one row per run), comparisons.csv (each
     method against the linear SVM on pixels, the best against the runner-up)
     and the PNG plots; return the paths."""
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    from ..inspection import FilterDisplay, GradCAMDisplay, StudyDisplay
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

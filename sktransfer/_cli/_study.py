@@ -11,9 +11,23 @@ import argparse
 import time
 
 import numpy as np
+from sklearn.base import clone
+from tqdm.auto import tqdm
 
-from .._estimators import PretrainedCNNClassifier, default_of
+from .._estimators import CNNFeatureExtractor, PretrainedCNNClassifier, default_of
+from .._model_files import save_model
+from ..datasets import (
+    FASHION_MNIST_CLASSES,
+    class_split,
+    dendrogram_split,
+    load_digits_images,
+    load_fashion_mnist,
+    load_image_folder,
+)
+from ..model_selection import transfer_study
+from ..model_selection._transfer_study import SOURCE_FIT, n_source_classes
 from ._plan import QUICK_FREEZE, QUICK_REPEATS, StudyClock, apply_quick, plan
+from ._report import print_report, write_report
 
 __all__ = ["DESCRIPTION", "add_study_parser", "load_study_data"]
 
@@ -61,14 +75,6 @@ def _per_class(X, y, limit, seed):
 
 def load_study_data(args):
     """Source and target sets the arguments ask for, with a description."""
-    from ..datasets import (
-        FASHION_MNIST_CLASSES,
-        class_split,
-        dendrogram_split,
-        load_digits_images,
-        load_fashion_mnist,
-        load_image_folder,
-    )
 
     if args.source is not None and args.target is None:
         raise SystemExit(
@@ -96,8 +102,6 @@ def load_study_data(args):
         if args.split == "dendrogram":
             embedding = None
             if args.split_embedding != "pixels":
-                from .. import CNNFeatureExtractor
-
                 embedding = CNNFeatureExtractor(
                     args.split_embedding,
                     input_size=args.input_size,
@@ -129,12 +133,6 @@ def load_study_data(args):
 
 
 def _study(args):
-    from tqdm.auto import tqdm
-
-    from ..model_selection import transfer_study
-    from ..model_selection._transfer_study import SOURCE_FIT, n_source_classes
-    from ._report import print_report, write_report
-
     if args.backbone is None:  # pretrained when the study has no source data
         target_only = args.target is not None and args.source is None
         args.backbone = "efficientnet_lite0" if target_only else "small_cnn"
@@ -213,9 +211,6 @@ def _study(args):
 
 def _save_best(result, X, y, path):
     """Refit the study's best method on the whole target set and save it."""
-    from sklearn.base import clone
-
-    from .._model_files import save_model
 
     best = result["best"]
     print(f"\nFitting {best!r} (the best method) on all {len(y)} target images...")

@@ -30,7 +30,12 @@ from skorch.callbacks import (
     ProgressBar,
 )
 
-from .._inputs import check_fitted_images, check_images, remember_images
+from .._inputs import (
+    check_fitted_images,
+    check_images,
+    check_sample_weight,
+    remember_images,
+)
 from .._networks import build_network, load_source, resolve_tta, resolve_unit_count
 from .._runtime import prediction_batch_size, resolve_device, seeded
 from .._training import (
@@ -42,7 +47,6 @@ from .._training import (
     WarmupCosine,
     WeightedTargets,
     auto_freezing,
-    check_sample_weight,
     default_epochs,
     explain_input_size,
     explain_out_of_memory,

@@ -18,7 +18,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._images import check_images, pixel_max
 
-__all__ = ["check_fitted_images", "fitted_network", "remember_images"]
+__all__ = [
+    "check_fitted_images",
+    "fitted_image_shape",
+    "fitted_network",
+    "remember_images",
+]
 
 
 def fitted_network(estimator):
@@ -73,3 +78,22 @@ def check_fitted_images(estimator, X, *, check_scale=True):
         fitted_max=getattr(estimator, "pixel_max_", None) if check_scale else None,
         resizable=getattr(network, "input_size", None) is not None,
     )
+
+
+def fitted_image_shape(model):
+    """The ``(C, H, W)`` images ``model`` was fitted on, or None.
+
+    Looks at the model, then at the steps of a pipeline (first one that
+    knows) or the estimator a search or a wrapper holds, so that images for
+    it can be read the same way.
+    """
+    shape = getattr(model, "image_shape_", None)
+    if shape is not None:
+        return tuple(int(v) for v in shape)
+    inner = [step for _, step in getattr(model, "steps", [])]
+    inner += [getattr(model, name, None) for name in ("best_estimator_", "estimator")]
+    for step in inner:
+        shape = fitted_image_shape(step) if step is not None else None
+        if shape is not None:
+            return shape
+    return None

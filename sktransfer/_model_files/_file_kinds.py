@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 
+from ..backbones._registry import list_backbones
 from ._file_values import Array, Opaque, Record, Ref
 
 __all__ = [
@@ -308,8 +309,6 @@ class Source(Kind):
         ):
             return None
         if NAME.check(value, trusted) is None:
-            from ..backbones._registry import list_backbones
-
             if value in list_backbones() or value.startswith("timm/"):
                 return None
             return (

@@ -21,8 +21,15 @@ Values are compared in the form the file gives them
 
 from __future__ import annotations
 
+import importlib
 import re
 
+from torch.utils.data import DataLoader
+
+from .._estimators import LOSSES
+from .._networks import AUGMENT_POLICIES, HEAD_ACTIVATIONS, TTA_MODES
+from .._runtime import BatchLoader, ShuffledBatchLoader
+from .._training import BATCHNORM_MODES, LR_SCHEDULES
 from ._file_kinds import (
     NAME,
     NONE,
@@ -45,7 +52,7 @@ from ._file_kinds import (
     Text,
 )
 from ._file_values import shown
-from ._trust import type_name
+from ._trust import allowed_classes, type_name
 
 __all__ = [
     "DATA_PREFIXES",
@@ -63,8 +70,6 @@ def _allowed(predicate):
     accepts, read when first needed."""
 
     def names():
-        from ._trust import allowed_classes
-
         return frozenset(type_name(cls) for cls in allowed_classes() if predicate(cls))
 
     return names
@@ -74,8 +79,6 @@ def _subclass_of(dotted):
     module, _, name = dotted.rpartition(".")
 
     def predicate(cls):
-        import importlib
-
         base = getattr(importlib.import_module(module), name)
         return isinstance(cls, type) and issubclass(cls, base)
 
@@ -83,11 +86,7 @@ def _subclass_of(dotted):
 
 
 def _loaders(cls):
-    return type_name(cls) in {
-        "sktransfer._runtime._batches.BatchLoader",
-        "sktransfer._runtime._batches.ShuffledBatchLoader",
-        "torch.utils.data.dataloader.DataLoader",
-    }
+    return cls in (BatchLoader, ShuffledBatchLoader, DataLoader)
 
 
 TRUSTED_FUNCTION = Named(frozenset, "a function")
@@ -126,8 +125,6 @@ RUNTIME = {
 
 def _training():
     """The parameters of the fine-tuning estimators (skorch's included)."""
-    from .._networks import AUGMENT_POLICIES, TTA_MODES
-    from .._training import BATCHNORM_MODES, LR_SCHEDULES
 
     return {
         **RUNTIME,
@@ -170,7 +167,6 @@ def _training():
 
 def _head():
     """The parameters of the estimators with a new head."""
-    from .._networks import HEAD_ACTIVATIONS
 
     return {
         "head_activation": OneOf(Choice(HEAD_ACTIVATIONS), TRUSTED_FUNCTION),
@@ -199,7 +195,6 @@ _CACHE = {}
 def _schemas():
     if _CACHE:
         return _CACHE
-    from .._estimators import LOSSES
 
     training = _training()
     classifier = {**training, **_head(), "backbone": Source()}

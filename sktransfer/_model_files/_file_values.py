@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._records import StoredEstimator, StoredObject
 from ._trust import type_name
 
 __all__ = ["Array", "Opaque", "Record", "Ref", "file_value", "shown"]
@@ -57,7 +58,6 @@ def file_value(value):
     """``value`` in the form a model file gives it (see the module): a value
     as :mod:`sktransfer._model_files._stored` keeps it, this library's estimators
     already records."""
-    from ._stored import StoredEstimator, StoredObject
 
     if value is None or isinstance(value, bool | int | float | str):
         return value

@@ -23,7 +23,7 @@ SCHEMA_LIMIT = 16 << 20
 __all__ = ["RENAMED_MODULES", "RENAMED_PARAMETERS", "upgrade_tree"]
 
 RENAMED_MODULES = {
-    "sktransfer._stored": "sktransfer._model_files._stored",
+    "sktransfer._stored": "sktransfer._model_files._records",
     "sktransfer._data": "sktransfer._runtime._batches",
 }
 RENAMED_PARAMETERS = {"LabelRelationTransfer": {"estimator": "backbone"}}

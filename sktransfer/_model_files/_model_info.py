@@ -19,7 +19,12 @@ from io import BytesIO
 import numpy as np
 from sklearn.base import is_regressor
 
-from .._inputs import fitted_network
+from .._inputs import fitted_image_shape, fitted_network
+from .._networks import find_weights
+from ..backbones._registry import get_backbone_spec
+from ..backbones._weights import sha256_of
+from ._file_values import file_value, shown
+from ._stored import estimator_classes
 
 __all__ = ["ModelInfo", "describe", "named_types"]
 
@@ -44,8 +49,6 @@ def changed_parameters(record):
     """The parameters of a file's estimator ``record`` (a
     :class:`~sktransfer._model_files._model_tree.RecordInfo`) that differ from its
     class's defaults, as text."""
-    from ._file_values import file_value, shown
-    from ._stored import estimator_classes
 
     cls = estimator_classes().get(record.estimator)
     defaults = inspect.signature(cls).parameters if cls is not None else {}
@@ -73,9 +76,6 @@ def _safe_json(value):
 
 def _pretrained_origin(estimator):
     """Where the pretrained weights of the estimator's source came from."""
-    from .._networks import find_weights
-    from ..backbones._registry import get_backbone_spec
-    from ..backbones._weights import sha256_of
 
     backbone = getattr(estimator, "backbone", None)
     weights = getattr(estimator, "weights", None)
@@ -185,7 +185,6 @@ def describe(model, networks):
     -------
     summary : dict
     """
-    from ._persist import fitted_image_shape
 
     steps = getattr(model, "steps", None)
     first = model

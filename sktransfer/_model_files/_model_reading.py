@@ -14,10 +14,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import safetensors.torch
+import skops.io
+
 from ._legacy import upgrade_tree
 from ._member_headers import check_summary, weights_shapes
 from ._model_file import ModelFileError, not_a_model_file, read_model_file
 from ._model_tree import check_tree
+from ._restoring import takes
+from ._stored import estimator_classes
+from ._trust import allowed_type_names
 
 __all__ = [
     "Weights",
@@ -39,7 +45,6 @@ def existing_file(path):
 def untrusted_types(found, trusted):
     """Of the types skops.io does not trust (``found``), those outside the
     allowed set and ``trusted``."""
-    from ._trust import allowed_type_names
 
     return sorted(set(found) - allowed_type_names() - set(trusted))
 
@@ -47,7 +52,6 @@ def untrusted_types(found, trusted):
 def _skops_types(path, tree):
     """The types of the skops.io ``tree`` that skops does not trust by
     default (read off the tree, nothing built)."""
-    import skops.io
 
     try:
         return skops.io.get_untrusted_types(data=tree)
@@ -92,8 +96,6 @@ class Weights:
         return self._shapes[index]
 
     def load(self, index):
-        import safetensors.torch
-
         try:
             return safetensors.torch.load(self._blob(index))
         except Exception as error:  # safetensors' own error type varies
@@ -123,8 +125,6 @@ def read_checked(path, trusted, *, schema=True):
 def check_overrides(params, records, path):
     """``params`` of ``load_model``: a dict of parameter names that some
     estimator of the model takes."""
-    from ._restoring import takes
-    from ._stored import estimator_classes
 
     if params is None:
         return {}

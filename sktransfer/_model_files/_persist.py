@@ -19,7 +19,14 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ._model_file import ModelFileError, not_a_model_file
+import joblib
+import safetensors.torch
+import skops.io
+import torch
+
+from .._version import __version__
+from ._model_file import ModelFileError, not_a_model_file, write_model_file
+from ._model_info import ModelInfo, describe, named_types, short
 from ._model_reading import (
     check_overrides,
     existing_file,
@@ -28,27 +35,9 @@ from ._model_reading import (
     untrusted_types,
 )
 from ._restoring import restore
+from ._stored import store
 
-__all__ = ["fitted_image_shape", "inspect_model", "load_model", "save_model"]
-
-
-def fitted_image_shape(model):
-    """The ``(C, H, W)`` images ``model`` was fitted on, or None.
-
-    Looks at the model, then at the steps of a pipeline (first one that
-    knows) or the estimator a search or a wrapper holds, so that images for
-    it can be read the same way.
-    """
-    shape = getattr(model, "image_shape_", None)
-    if shape is not None:
-        return tuple(int(v) for v in shape)
-    inner = [step for _, step in getattr(model, "steps", [])]
-    inner += [getattr(model, name, None) for name in ("best_estimator_", "estimator")]
-    for step in inner:
-        shape = fitted_image_shape(step) if step is not None else None
-        if shape is not None:
-            return shape
-    return None
+__all__ = ["inspect_model", "load_model", "save_model"]
 
 
 def save_model(model, path, *, card=False):
@@ -105,14 +94,6 @@ def save_model(model, path, *, card=False):
     >>> bool((load_model(path).predict(X[:5]) == model.predict(X[:5])).all())
     True
     """
-    import safetensors.torch
-    import skops.io
-    import torch
-
-    from .. import __version__
-    from ._model_file import write_model_file
-    from ._model_info import ModelInfo, describe, named_types
-    from ._stored import store
 
     if not (hasattr(model, "predict") or hasattr(model, "transform")):
         raise TypeError(
@@ -162,8 +143,6 @@ def save_model(model, path, *, card=False):
 
 
 def _warn_left_out(path, left_out):
-    from ._model_info import short
-
     settings = ", ".join(f"{key}={short(value)}" for _, key, value in left_out)
     names = sorted({key for _, key, _ in left_out})
     warnings.warn(
@@ -228,9 +207,6 @@ def load_model(path, *, trusted=False, params=None):
         When the file was saved by another version of sktransfer, and when
         ``trusted=True`` loads a pickle.
     """
-    import skops.io
-
-    from .. import __version__
 
     path = existing_file(path)
     extra = trusted_names(trusted)
@@ -273,9 +249,6 @@ def load_model(path, *, trusted=False, params=None):
 
 def _load_pickle(path):
     """A pickle or joblib file of an earlier version, trusted by the caller."""
-    import joblib
-
-    from .. import __version__
 
     warnings.warn(
         f"load_model({str(path)!r}, trusted=True) loads a pickle, which runs any "
@@ -336,7 +309,6 @@ def inspect_model(path):
         parameter outside the file schema (types the loader would have to
         trust are listed, not refused).
     """
-    from ._model_info import ModelInfo, named_types
 
     contents, _, records, found = read_checked(path, True)
     return ModelInfo(

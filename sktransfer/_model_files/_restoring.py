@@ -22,6 +22,8 @@ import types
 import warnings
 
 import torch
+from skorch.exceptions import DeviceWarning
+from skorch.history import History
 
 from .._estimators import CNNFeatureExtractor
 from .._inputs import fitted_network
@@ -232,8 +234,6 @@ class _Restoring:
             )
 
     def _initialize_net(self, net, fitted, history):
-        from skorch.history import History
-
         with net._on_device():
             net.initialize()
         # initialize() computes some of them again (the same values).
@@ -282,7 +282,6 @@ def _map_device(params, file):
     """A CUDA (or Apple MPS) ``device`` on a machine without one, or a CUDA
     device index past the machine's: the CPU, with skorch's
     ``DeviceWarning`` (as skorch does when it unpickles a net)."""
-    from skorch.exceptions import DeviceWarning
 
     device = params.get("device")
     if device is None or (isinstance(device, str) and device == "auto"):

@@ -27,13 +27,23 @@ import inspect
 import types
 
 import numpy as np
+import skorch.callbacks
 import torch
 
+from .._estimators import (
+    CNNFeatureExtractor,
+    ImageEstimatorBase,
+    LabelRelationTransfer,
+    PretrainedCNNClassifier,
+    PretrainedCNNRegressor,
+)
 from .._inputs import fitted_network
+from ..multi_gpu import AcceleratedCNNClassifier
 from ._file_schema import check_parameter, is_runtime
 from ._file_values import file_value
+from ._records import StoredEstimator, StoredObject
 
-__all__ = ["StoredEstimator", "StoredObject", "Storing", "estimator_classes", "store"]
+__all__ = ["Storing", "estimator_classes", "store"]
 
 # Fitted attributes that are rebuilt (the network, skorch's components)
 # rather than kept; and the private ones that are kept.
@@ -53,62 +63,9 @@ REBUILT = frozenset(
 PRIVATE_FITTED = ("_fitted_transfer_upto",)
 
 
-class StoredEstimator:
-    """An estimator of this library as a model file keeps it (data only).
-
-    Parameters
-    ----------
-    estimator : str
-        The class's name (``"PretrainedCNNClassifier"``).
-    params : dict
-        ``get_params(deep=False)``, with the estimators of this library in
-        it stored in turn.
-    fitted : dict or None, default=None
-        The fitted attributes; None for an unfitted estimator.
-    history : list of dict or None, default=None
-        skorch's history.
-    network : dict or None, default=None
-        ``{"weights": i, "n_frozen": n}``: the index of the network's
-        weights in the file, and its number of frozen units.
-    """
-
-    def __init__(self, estimator, params, fitted=None, history=None, network=None):
-        self.estimator = estimator
-        self.params = params
-        self.fitted = fitted
-        self.history = history
-        self.network = network
-
-
-class StoredObject:
-    """An object a model file rebuilds from its class and parameters rather
-    than from its state: a skorch callback, an ``accelerate.Accelerator``.
-
-    Parameters
-    ----------
-    kind : {"callback", "accelerator"}
-    name : str
-        The class's name.
-    params : dict
-    """
-
-    def __init__(self, kind, name, params):
-        self.kind = kind
-        self.name = name
-        self.params = params
-
-
 @functools.cache
 def estimator_classes():
     """This library's estimators a model file can hold, by class name."""
-    from .._estimators import (
-        CNNFeatureExtractor,
-        LabelRelationTransfer,
-        PretrainedCNNClassifier,
-        PretrainedCNNRegressor,
-    )
-    from ..multi_gpu import AcceleratedCNNClassifier
-
     classes = (
         PretrainedCNNClassifier,
         PretrainedCNNRegressor,
@@ -120,8 +77,6 @@ def estimator_classes():
 
 
 def _is_ours(obj):
-    from .._estimators import CNNFeatureExtractor, ImageEstimatorBase
-
     return isinstance(obj, ImageEstimatorBase | CNNFeatureExtractor)
 
 
@@ -192,8 +147,6 @@ class Storing:
         return self._memo[key][1]
 
     def _store(self, obj, where):
-        import skorch.callbacks
-
         if obj is None or isinstance(
             obj, bool | int | float | complex | str | bytes | np.generic | np.ndarray
         ):

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from ._file_values import Array, Opaque, Record, Ref
 from ._model_file import ModelFileError, parse_json
+from ._records import StoredEstimator, StoredObject
+from ._trust import type_name
 
 __all__ = ["RECORDS", "TreeReader", "quoted", "text"]
 
-RECORDS = (
-    "sktransfer._model_files._stored.StoredEstimator",
-    "sktransfer._model_files._stored.StoredObject",
-)
+# The type names of the records a tree may hold.
+RECORDS = tuple(type_name(cls) for cls in (StoredEstimator, StoredObject))
 
 
 def quoted(value, limit=60):

@@ -24,6 +24,24 @@ import functools
 import inspect
 import pickle
 
+import imblearn
+import imblearn.combine
+import imblearn.ensemble
+import imblearn.over_sampling
+import imblearn.pipeline
+import imblearn.under_sampling
+import sklearn.model_selection
+import skorch.dataset
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.metrics._scorer import _PassthroughScorer
+from sklearn.model_selection._split import BaseCrossValidator, BaseShuffleSplit
+from sklearn.utils import _metadata_requests as routing
+
+from .._runtime import BatchLoader, ShuffledBatchLoader
+from ..baselines import ImageToRows
+from ._records import StoredEstimator, StoredObject
+
 __all__ = ["allowed_classes", "allowed_type_names", "type_name"]
 
 
@@ -59,23 +77,6 @@ def allowed_classes():
     -------
     classes : tuple of type
     """
-    import imblearn
-    import imblearn.combine
-    import imblearn.ensemble
-    import imblearn.over_sampling
-    import imblearn.pipeline
-    import imblearn.under_sampling
-    import sklearn.model_selection
-    import skorch.dataset
-    import torch
-    from sklearn.base import BaseEstimator
-    from sklearn.metrics._scorer import _PassthroughScorer
-    from sklearn.model_selection._split import BaseCrossValidator, BaseShuffleSplit
-    from sklearn.utils import _metadata_requests as routing
-
-    from .._runtime import BatchLoader, ShuffledBatchLoader
-    from ..baselines import ImageToRows
-    from ._stored import StoredEstimator, StoredObject
 
     imblearn_modules = (
         imblearn,

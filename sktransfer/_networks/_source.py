@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 from sklearn.frozen import FrozenEstimator
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ..backbones._registry import (
@@ -269,7 +270,6 @@ def resolve_source(
     -------
     source : Source
     """
-    from sklearn.utils.validation import check_is_fitted
 
     if isinstance(backbone, str):
         return _spec_source(

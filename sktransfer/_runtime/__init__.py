@@ -20,15 +20,14 @@ from ._inference import (
 from ._seeding import seeded
 
 __all__ = [
-    "autocast_for",
-    "cudnn_autotune",
-    "to_device",
     "BatchLoader",
     "ImageDataset",
     "PREDICT_BATCH_SIZE",
     "ShuffledBatchLoader",
+    "autocast_for",
     "batched_inference",
     "content_order",
+    "cudnn_autotune",
     "free_cuda_bytes",
     "is_cuda",
     "iter_batches",
@@ -37,4 +36,5 @@ __all__ = [
     "require_finite",
     "resolve_device",
     "seeded",
+    "to_device",
 ]

@@ -20,12 +20,7 @@ from ._recipe import (
     default_epochs,
     is_auto,
 )
-from ._training_set import (
-    WeightedTargets,
-    check_sample_weight,
-    training_set,
-    weighted_loss,
-)
+from ._training_set import WeightedTargets, training_set, weighted_loss
 
 __all__ = [
     "BATCHNORM_MODES",
@@ -40,7 +35,6 @@ __all__ = [
     "WeightedTargets",
     "auto_freezing",
     "auto_freezing_and_why",
-    "check_sample_weight",
     "default_epochs",
     "explain_input_size",
     "explain_out_of_memory",

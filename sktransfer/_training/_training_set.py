@@ -20,8 +20,6 @@ repeated ones above are the same training set.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 
@@ -30,7 +28,6 @@ from .._runtime import content_order
 __all__ = [
     "MAX_COPIES",
     "WeightedTargets",
-    "check_sample_weight",
     "training_set",
     "weighted_loss",
 ]
@@ -50,41 +47,6 @@ class WeightedTargets:
 
     def __len__(self):
         return len(self.targets)
-
-
-def check_sample_weight(sample_weight, n_samples):
-    """``sample_weight`` as a float64 array of ``n_samples`` finite,
-    non-negative weights, not all zero (None stays None); a number is every
-    image's weight."""
-    if sample_weight is None:
-        return None
-    if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
-        sample_weight = np.full(n_samples, float(sample_weight))
-    if isinstance(sample_weight, torch.Tensor):
-        sample_weight = sample_weight.detach().cpu().numpy()
-    try:
-        weights = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            "`sample_weight` must be numbers, one per image; got "
-            f"{type(sample_weight).__name__}."
-        ) from error
-    if weights.shape != (n_samples,):
-        raise ValueError(
-            f"`sample_weight` must have shape ({n_samples},), one weight per "
-            f"image; got shape {weights.shape}."
-        )
-    if not np.isfinite(weights).all() or (weights < 0).any():
-        raise ValueError(
-            "`sample_weight` must be finite and non-negative; got values in "
-            f"[{np.nanmin(weights)}, {np.nanmax(weights)}]."
-        )
-    if not weights.any():
-        raise ValueError(
-            "`sample_weight` is zero for every image: sample weights must "
-            "contain at least one non-zero weight."
-        )
-    return weights
 
 
 def _copies(weights):
@@ -116,7 +78,7 @@ def training_set(X, y, sample_weight=None):
     y : ndarray or tensor of shape (n, ...)
         Encoded targets.
     sample_weight : ndarray of shape (n,) or None
-        From :func:`check_sample_weight`.
+        From :func:`~sktransfer._inputs._sample_weight.check_sample_weight`.
 
     Returns
     -------

@@ -26,6 +26,7 @@ import math
 
 import torch.nn.functional as F
 from torch import nn
+from torchvision.models import ResNet18_Weights
 
 from ._registry import DecomposedNetwork, register_backbone
 from ._weights import WeightsSpec
@@ -142,8 +143,6 @@ def lite_units(model):
 
 
 def _imagenet_categories():
-    from torchvision.models import ResNet18_Weights
-
     return tuple(ResNet18_Weights.DEFAULT.meta["categories"])
 
 

@@ -26,6 +26,8 @@ from urllib.parse import urlparse
 
 import torch
 
+from ._registry import offline_backbones
+
 __all__ = [
     "WeightsSpec",
     "WeightsDownloadError",
@@ -256,8 +258,6 @@ class WeightsSpec:
         return load_state_dict_file(path)
 
     def _download(self, backbone):
-        from ._registry import offline_backbones
-
         try:
             return torch.hub.load_state_dict_from_url(
                 self.url,

@@ -8,6 +8,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+from sklearn.datasets import load_digits
 
 __all__ = ["FASHION_MNIST_CLASSES", "load_digits_images", "load_fashion_mnist"]
 
@@ -43,7 +44,6 @@ def load_digits_images():
     >>> X.shape, X.dtype, int(X.max())
     ((1797, 8, 8), dtype('uint8'), 255)
     """
-    from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
     images = (X.reshape(-1, 8, 8) * (255 / 16)).round().astype(np.uint8)

@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from tqdm.auto import tqdm
 
 __all__ = [
     "COLORS",
@@ -85,7 +87,6 @@ def check_reading_params(image_size, resize, color, progress, n_jobs):
 
 def _flatten_alpha(image):
     """Transparent pixels become white, as an image viewer shows them."""
-    from PIL import Image
 
     rgba = image.convert("RGBA")
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -95,7 +96,6 @@ def _flatten_alpha(image):
 def _to_mode(image, color):
     """``image`` as ``L`` (grayscale) or ``RGB``: 16-bit scaled to 8 bits,
     alpha composited on white, palettes and CMYK converted."""
-    from PIL import Image
 
     if image.mode in ("I;16", "I;16B", "I;16L"):
         pixels = np.asarray(image, dtype=np.uint16) // 257
@@ -112,8 +112,6 @@ def _to_mode(image, color):
 
 
 def _resize(image, image_size, resize):
-    from PIL import Image, ImageOps
-
     size = image_size[::-1]  # PIL sizes are (width, height)
     if image.size == size:
         return image
@@ -130,7 +128,6 @@ def read_image(path, image_size=None, resize="stretch", color="auto"):
     upright by its EXIF orientation (phone photos). Of an animated GIF, PNG
     or WebP and of a multi-page TIFF, the first frame, with a warning (a
     phone's MPO photo holds its preview as a second frame: no warning)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
@@ -179,7 +176,6 @@ def read_images(
     (``color="auto"``): then all are RGB. ``where`` names the folder in error
     messages. Decoding runs on ``n_jobs`` threads (PIL releases the GIL).
     """
-    from tqdm.auto import tqdm
 
     show = progress is True or (progress == "auto" and len(files) >= PROGRESS_THRESHOLD)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.cluster.hierarchy import linkage, to_tree
 
 __all__ = ["class_split", "dendrogram_split"]
 
@@ -80,7 +81,6 @@ def class_split(X, y, source_classes, target_classes=None):
 
 def _nodes(members, embedding, level, method, metric):
     """The 2 (level 1) or up to 4 (level 2) top nodes of one label's dendrogram."""
-    from scipy.cluster.hierarchy import linkage, to_tree
 
     root = to_tree(linkage(embedding[members], method=method, metric=metric))
     nodes = [root]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["LRFinderDisplay", "StudyDisplay", "TransferabilityDisplay"]
 
 
 def _axes(ax, size):
-    import matplotlib.pyplot as plt
-
     if ax is None:
         _, ax = plt.subplots(figsize=size)
     return ax.figure, ax
@@ -115,7 +115,6 @@ class TransferabilityDisplay:
                 xs, means - sds, means + sds, color=line.get_color(), alpha=0.15
             )
             self.lines_[name] = line
-        from matplotlib.ticker import MaxNLocator
 
         self.ax_.xaxis.set_major_locator(MaxNLocator(integer=True))
         self.ax_.set_xlabel(self.xlabel or f"units transferred ({self.x})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -240,7 +241,6 @@ class GradCAMDisplay:
         -------
         self : GradCAMDisplay
         """
-        import matplotlib.pyplot as plt
 
         n = len(self.images)
         if ax is None:

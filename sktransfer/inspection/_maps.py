@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 from torch import nn
 
@@ -36,8 +37,6 @@ def _tiles(ax, tiles, columns, title, cmap):
 
 
 def _figure_axes(ax):
-    import matplotlib.pyplot as plt
-
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 6))
     return ax.figure, ax

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
@@ -98,7 +99,6 @@ class RelationDisplay:
         -------
         self : RelationDisplay
         """
-        import matplotlib.pyplot as plt
 
         relation = np.asarray(self.relation, dtype=float)
         n_classes, n_outputs = relation.shape

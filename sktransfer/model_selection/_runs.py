@@ -7,6 +7,8 @@ import time
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from ._tables import summarise
+
 
 def as_arrays(X, y, name):
     X, y = np.asarray(X), np.asarray(y)
@@ -55,7 +57,6 @@ class Recorder:
 
     def result(self, *by, **extra):
         """``{"summary": mean/SD rows grouped by ``by``, "runs": rows, **extra}``."""
-        from ._tables import summarise
 
         return {"summary": summarise(self.rows, by=by), "runs": self.rows, **extra}
 
