@@ -8,8 +8,10 @@ from ._estimators import (
     Advice,
     CNNFeatureExtractor,
     LabelRelationTransfer,
+    LRFindResult,
     PretrainedCNNClassifier,
     PretrainedCNNRegressor,
+    lr_find,
     suggest_strategy,
 )
 from ._inputs import ImageShapeWarning, PixelScaleWarning
@@ -21,7 +23,6 @@ from ._model_files import (
     save_model,
 )
 from ._networks import layer_names
-from ._training import LRFindResult, lr_find
 from ._version import __version__ as __version__
 from .backbones._registry import (
     BackboneSpec,

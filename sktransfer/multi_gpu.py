@@ -177,6 +177,15 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
             accelerator.gradient_state = GradientState()
         super().__setstate__(state)
 
+    def _finish_restoring(self):
+        # As after fit: the model unwrapped, the accelerator emptied.
+        if (
+            getattr(self, "_wrapped_with_accelerator", False)
+            and self.unwrap_after_train
+        ):
+            self._unwrap_accelerator()
+            self._release_accelerator()
+
     def _release_accelerator(self):
         # Accelerate's ``prepare`` keeps every model, optimizer and data
         # loader it wrapped; once the model is unwrapped those references are

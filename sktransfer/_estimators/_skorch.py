@@ -210,6 +210,11 @@ class SkorchEstimator:
         self._callbacks_changed = False
         return super()._initialize_callbacks()
 
+    def _finish_restoring(self):
+        """What a fit leaves done after training that an estimator rebuilt
+        from a model file needs too (nothing here; Accelerate's unwrapping
+        in :class:`~sktransfer.multi_gpu.AcceleratedCNNClassifier`)."""
+
     def _refresh_callbacks(self):
         """Build the callbacks again when ``callbacks`` changed after the last
         initialisation (a warm start does not initialise again)."""

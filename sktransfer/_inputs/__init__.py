@@ -1,4 +1,7 @@
-"""TODO"""
+"""What comes in, checked before anything runs: images in any layout and
+their scale (``_images.py``), labels (``_labels.py``), sample weights
+(``_sample_weight.py``), and new images against a fitted model's, with the
+readers of fitted state (``_fitted.py``)."""
 
 from ._fitted import (
     check_fitted_images,

@@ -1,5 +1,5 @@
-"""The model of a model file, each record of :mod:`sktransfer._model_files._stored`
-rebuilt.
+"""The model of a model file, each of its records
+(:mod:`sktransfer._model_files._records`) rebuilt.
 
 An estimator is made by its class (one of this library's, looked up by
 name in a fixed table) from its parameters, those the loading program sets
@@ -23,10 +23,8 @@ import warnings
 
 import torch
 from skorch.exceptions import DeviceWarning
-from skorch.history import History
 
-from .._estimators import CNNFeatureExtractor
-from .._inputs import fitted_network
+from .._estimators import build_network_of, initialize_fitted
 from .._networks import structure_only
 from .._runtime import seeded
 from ._file_kinds import AcceleratorRecord
@@ -191,12 +189,11 @@ class _Restoring:
         fitted = {k: self.restore(v) for k, v in fitted.items()}
         vars(estimator).update(fitted)
         self._check_shapes(cls, params, fitted, network["weights"])
+        history = stored.history
+        if history is not None and not isinstance(history, list):
+            raise self.malformed("the history is not a list")
         with seeded(0), structure_only():  # the initial weights are replaced
-            if isinstance(estimator, CNNFeatureExtractor):
-                estimator._build_network()
-            else:
-                self._initialize_net(estimator, fitted, stored.history)
-        built = fitted_network(estimator)
+            built = initialize_fitted(estimator, fitted, history)
         state_dict = self.weights.load(network["weights"])
         built.load_state_dict(state_dict)  # its keys and shapes: _check_shapes
         built.set_frozen(network["n_frozen"])
@@ -210,17 +207,8 @@ class _Restoring:
         probe = cls(**params)
         vars(probe).update(fitted)
         with torch.device("meta"), seeded(0), structure_only():
-            if isinstance(probe, CNNFeatureExtractor):
-                # The units a fit took, rather than "multi", which runs images
-                # through the network to choose them.
-                if isinstance(probe.layer, str) and probe.layer == "multi":
-                    probe.layer = fitted.get("layer_", probe.layer)
-                probe._build_network()
-            else:
-                probe.initialize_callbacks()
-                probe.init_context_ = "module"  # as skorch's initialize() sets it
-                probe.initialize_module()
-        own = {k: tuple(v.shape) for k, v in fitted_network(probe).state_dict().items()}
+            network = build_network_of(probe)
+        own = {k: tuple(v.shape) for k, v in network.state_dict().items()}
         if own != saved:
             differ = sorted(
                 f"{k}: file {saved.get(k)}, network {own.get(k)}"
@@ -232,19 +220,6 @@ class _Restoring:
                 f"the weights of a {cls.__name__} do not fit the network its "
                 f"parameters build ({len(differ)} differ: {differ[:3]})",
             )
-
-    def _initialize_net(self, net, fitted, history):
-        with net._on_device():
-            net.initialize()
-        # initialize() computes some of them again (the same values).
-        vars(net).update(fitted)
-        if history is not None and not isinstance(history, list):
-            raise self.malformed("the history is not a list")
-        net.history_ = History(history or [])
-        if getattr(net, "_wrapped_with_accelerator", False) and net.unwrap_after_train:
-            # As after fit: the model unwrapped, the accelerator emptied.
-            net._unwrap_accelerator()
-            net._release_accelerator()
 
     # -- objects rebuilt from their parameters ----------------------------
     def _object(self, stored):

@@ -1,4 +1,9 @@
-"""TODO"""
+"""The network: a backbone cut into transferable units, with a new or the
+source's head (``_network.py``), built from a source (``_build.py``: backbone,
+weights and the fitted images' shape); the sources (``_source.py``), unit
+names and counts (``_units.py``), the input side (``_input_size.py``) and the
+on-device augmentation and test-time variants (``_augment.py``). No skorch:
+the extractor, Grad-CAM and the model files build networks here too."""
 
 from ._augment import AUGMENT_POLICIES, TTA_MODES, resolve_tta
 from ._build import build_network, load_source, structure_only

@@ -1,4 +1,6 @@
-"""TODO"""
+"""Where and how the work runs: devices, precision and memory budgets
+(``_device.py``), the one batched inference loop (``_inference.py``), batches
+and their content order (``_batches.py``) and seeding (``_seeding.py``)."""
 
 from ._batches import BatchLoader, ImageDataset, ShuffledBatchLoader, content_order
 from ._device import (

@@ -1,4 +1,9 @@
-"""TODO"""
+"""The training recipe around skorch's fit loop: the schedule's length and
+``freeze_upto="auto"`` (``_recipe.py``), its callbacks (``_callbacks.py``),
+the guard that stops a diverging run (``_guard.py``), the learning-rate range
+test (``_lr_find.py``), BatchNorm recalibration (``_batchnorm.py``), the
+frozen-prefix cache (``_cache.py``), the training set with its sample
+weights (``_training_set.py``) and the epoch table (``_progress.py``)."""
 
 from ._batchnorm import BATCHNORM_MODES, recalibrate_batchnorm, trainable_batchnorms
 from ._cache import frozen_prefix
@@ -11,7 +16,6 @@ from ._callbacks import (
     user_schedules,
 )
 from ._guard import TrainingGuard, explain_input_size, explain_out_of_memory
-from ._lr_find import LRFindResult, lr_find
 from ._progress import EpochTable, fit_line, verbosity
 from ._recipe import (
     LR_SCHEDULES,
@@ -27,7 +31,6 @@ __all__ = [
     "ConvergedStop",
     "EpochTable",
     "FreezeSchedule",
-    "LRFindResult",
     "LR_SCHEDULES",
     "RecordLR",
     "TrainingGuard",
@@ -41,7 +44,6 @@ __all__ = [
     "fit_line",
     "frozen_prefix",
     "is_auto",
-    "lr_find",
     "recalibrate_batchnorm",
     "resave_checkpoints",
     "trainable_batchnorms",
