@@ -204,12 +204,10 @@ class PretrainedCNNClassifier(ImageClassifierBase):
     head_batchnorm : bool, default=False
         Start the head with a ``BatchNorm1d`` over the pooled features, as
         fastai's head does. It standardises features of unequal, uncentred
-        scales: on the ``sktransfer study`` digits task (``small_cnn``
-        source, ``freeze_upto="all"``, 630 images) it lifted test accuracy
-        from 0.94 to 0.98. On EfficientNet-Lite0 features of 100 images it
-        cost 0.07 to 0.13 (``benchmarks/small_data.py``), hence off by
-        default. Its statistics are re-estimated with the body's
-        (``batchnorm``).
+        scales: it helps a head on a small built-in network's features and
+        costs the EfficientNet-Lite0 defaults on small sets (the recipe
+        guide), hence off by default. Its statistics are re-estimated with
+        the body's (``batchnorm``).
     %(training_parameters)s
 
     Attributes

@@ -1,11 +1,13 @@
-"""The documentation of what the image classifiers share, written once.
+"""The documentation of what the image estimators share, written once.
 
-:class:`~sktransfer.PretrainedCNNClassifier` and
+:class:`~sktransfer.PretrainedCNNClassifier`,
+:class:`~sktransfer.PretrainedCNNRegressor` and
 :class:`~sktransfer.LabelRelationTransfer` take the same training parameters
-(the recipe, the data path, skorch's) and have the same fitted attributes.
-Their docstrings say ``%(training_parameters)s`` and
+(the recipe, the data path, skorch's: :data:`RECIPE` and :data:`SKORCH` of
+:mod:`sktransfer._estimators._parameters`) and have the same fitted
+attributes. Their docstrings say ``%(training_parameters)s`` and
 ``%(fitted_attributes)s`` where these go, and :func:`shared_docs` puts them
-there, so that the two never describe one parameter differently.
+there, so that no two describe one parameter differently.
 """
 
 from __future__ import annotations

@@ -110,10 +110,7 @@ def build_network(source, head=None, *, upto=None, augment=None, batchnorm="trai
         batchnorm=batchnorm,
     )
     # Channels-last on every device: cuDNN's bf16 convolutions and oneDNN's
-    # CPU convolutions both run fastest so (training Lite0 on 2 CPU cores:
-    # 1.5 to 1.9 times the images a second of the default layout from 64 to
-    # 224 px, benchmarks/cpu_layout.py). PyTorch's CPU BatchNorm is less
-    # exact in this layout (relative error 1e-6 to 1e-4 against 1e-7 to
-    # 1e-5, worst where a channel's mean dwarfs its spread); the nine-fit
-    # probe of digits-10 scored 0.921 in either layout.
+    # CPU convolutions both run fastest so (benchmarks/cpu_layout.py; the GPU
+    # guide). It changes the order of roundings only: the recipe guide
+    # measures what that moves.
     return network.to(memory_format=torch.channels_last)

@@ -116,7 +116,7 @@ class TransferNetwork(nn.Module):
         (its running statistics fixed, its affine weights still learned);
         otherwise the trainable units' BatchNorm layers run in training mode
         (``"recalibrate"`` re-estimates their statistics after training, see
-        :func:`sktransfer._training._recipe.recalibrate_batchnorm`).
+        :func:`sktransfer._training._batchnorm.recalibrate_batchnorm`).
     """
 
     def __init__(

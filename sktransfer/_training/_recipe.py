@@ -1,6 +1,8 @@
-"""The fine-tuning recipe: input size and schedule length (the skorch
-callbacks that run the schedules are in :mod:`sktransfer._training._callbacks`,
-BatchNorm statistics in :mod:`sktransfer._training._batchnorm`).
+"""The fine-tuning recipe: the schedule's length, its early end on a
+converged run, and what ``freeze_upto="auto"`` trains (the skorch callbacks
+that run the schedules are in :mod:`sktransfer._training._callbacks`,
+BatchNorm statistics in :mod:`sktransfer._training._batchnorm`, the input
+size in :mod:`sktransfer._networks._input_size`).
 
 Facts of small-data fine-tuning, each measured in
 ``benchmarks/small_data.py`` and ``docs/guide/recipe.rst``:
@@ -91,11 +93,10 @@ def default_epochs(n_train, batch_size, head_only=False):
     a large one fewer, within ``[MIN_EPOCHS, MAX_EPOCHS]``. When only the head
     trains, on the cached output of the frozen body, an epoch is a pass of a
     linear layer over stored features: the schedule is then about
-    ``HEAD_TARGET_STEPS`` steps, within ``[MIN_EPOCHS, HEAD_MAX_EPOCHS]``
-    (a head learned from scratch underfits at 150 steps: 0.74 against 0.98
-    test accuracy on the digits study). The numbers were chosen by
-    measurement on the tasks of ``benchmarks/small_data.py`` and the
-    ``sktransfer study``.
+    ``HEAD_TARGET_STEPS`` steps, within ``[MIN_EPOCHS, HEAD_MAX_EPOCHS]``: a
+    head learned from scratch underfits in the body's 300 steps. The numbers
+    were chosen by measurement on the tasks of ``benchmarks/small_data.py``
+    and the ``sktransfer study`` (the recipe guide says what they gave).
 
     Parameters
     ----------
