@@ -4,7 +4,7 @@ file may set, with its kind.
 A model file keeps an estimator of this library as its class's name, its parameters and
 its fitted state (:mod:`sktransfer._model_files._stored`). Before anything is built,
 each parameter the file sets is read off the file as data
-(:mod:`sktransfer._model_files._model_tree`) and checked here: a number in a range, a
+(:mod:`sktransfer._model_files._tree`) and checked here: a number in a range, a
 string from a set, a tuple of integers, a class from a fixed set. A parameter outside
 the schema is refused, naming it; so is a value of another kind.
 

@@ -15,7 +15,7 @@ import io
 import json
 import zipfile
 
-from ._model_file import archive_members, parse_json
+from ._archive import archive_members, parse_json
 
 # The schema of a tree this reads at most (the tree's check refuses more).
 SCHEMA_LIMIT = 16 << 20

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ._model_file import ModelFileError, damaged, parse_json, refuse, weights_member
+from ._archive import ModelFileError, damaged, parse_json, refuse, weights_member
 
 __all__ = ["NPY_HEADER_LIMIT", "check_summary", "npy_header", "weights_shapes"]
 

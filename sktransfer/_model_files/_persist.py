@@ -1,6 +1,6 @@
 """Saving and loading fitted models in a file that cannot run code.
 
-:func:`save_model` writes one archive (:mod:`sktransfer._model_files._model_file`): the
+:func:`save_model` writes one archive (:mod:`sktransfer._model_files._archive`): the
 model as skops.io keeps scikit-learn objects, with this library's estimators in it as
 records of their parameters and fitted state (:mod:`sktransfer._model_files._stored`)
 and their networks' weights as safetensors. :func:`load_model` reads that format only:
@@ -25,9 +25,9 @@ import skops.io
 import torch
 
 from .._version import __version__
-from ._model_file import ModelFileError, not_a_model_file, write_model_file
-from ._model_info import ModelInfo, describe, named_types, short
-from ._model_reading import (
+from ._archive import ModelFileError, not_a_model_file, write_model_file
+from ._info import ModelInfo, describe, named_types, short
+from ._reading import (
     check_overrides,
     existing_file,
     read_checked,

@@ -27,9 +27,9 @@ from skorch.exceptions import DeviceWarning
 from .._estimators import build_network_of, initialize_fitted
 from .._networks import structure_only
 from .._runtime import seeded
+from ._archive import ModelFileError
 from ._file_kinds import AcceleratorRecord
 from ._file_values import Opaque
-from ._model_file import ModelFileError
 from ._stored import (
     PRIVATE_FITTED,
     REBUILT,

@@ -2,7 +2,7 @@
 
 An estimator of this library is kept as a :class:`StoredEstimator`: its
 class's name, its parameters and fitted attributes as data, and the weights
-of its network apart (a state dict, which :mod:`sktransfer._model_files._model_file`
+of its network apart (a state dict, which :mod:`sktransfer._model_files._archive`
 writes as safetensors). Everything around it (pipelines, scalers, ``SMOTE``,
 linear models) stays as it is, for skops.io to keep. Loading rebuilds each
 estimator from its class (looked up among this library's own, never

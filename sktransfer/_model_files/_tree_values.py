@@ -13,8 +13,8 @@ skops.io builds any of it.
 
 from __future__ import annotations
 
+from ._archive import ModelFileError, parse_json
 from ._file_values import Array, Opaque, Record, Ref
-from ._model_file import ModelFileError, parse_json
 from ._records import StoredEstimator, StoredObject
 from ._trust import type_name
 

@@ -336,7 +336,7 @@ def read_model_file(path):
 
     Reads no more than the file holds: members must be stored as they are
     (:func:`archive_members`), each of the size and SHA-256 the manifest
-    gives; the model tree is checked apart (:mod:`sktransfer._model_files._model_tree`).
+    gives; the model tree is checked apart (:mod:`sktransfer._model_files._tree`).
 
     Raises
     ------

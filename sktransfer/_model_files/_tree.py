@@ -8,7 +8,7 @@ anything is built:
   encryption) under plain names; each array's header is read, never its
   data, and must describe a non-object array of exactly the member's size;
 * the schema parses and nests at most
-  :data:`~sktransfer._model_files._model_file.MAX_JSON_DEPTH` deep;
+  :data:`~sktransfer._model_files._archive.MAX_JSON_DEPTH` deep;
 * every node's loader is one skops.io writes, and builds only what that
   loader is for: a container node its container, a NumPy node NumPy types,
   a constructor call ``torch.device`` alone (never ``print`` or another
@@ -39,10 +39,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._archive import ModelFileError, archive_members, parse_json
 from ._file_schema import check_fitted, check_parameter, schema_of
 from ._file_values import Array
 from ._member_headers import NPY_HEADER_LIMIT, npy_header
-from ._model_file import ModelFileError, archive_members, parse_json
 from ._tree_values import RECORDS, TreeReader, quoted, text
 
 __all__ = ["RecordInfo", "check_tree"]
@@ -137,7 +137,7 @@ class _Checker(TreeReader):
         """Check every node under ``value``; return its digest: all it says
         but memo ids, which skops.io gives afresh to what it writes again
         (the types of a dict's keys). The recursion is as deep as the JSON,
-        which :func:`~sktransfer._model_files._model_file.parse_json` bounds."""
+        which :func:`~sktransfer._model_files._archive.parse_json` bounds."""
         if isinstance(value, list):
             digest = hashlib.sha256(b"[")
             for item in value:

@@ -2,9 +2,9 @@
 
 :func:`read_checked` is the one door ``load_model``, ``inspect_model`` and the command
 line take: a pickle is refused unread; the archive's members, sizes and SHA-256 are
-checked (:mod:`sktransfer._model_files._model_file`), the summary's fields and the
+checked (:mod:`sktransfer._model_files._archive`), the summary's fields and the
 weights' headers read (:mod:`sktransfer._model_files._member_headers`), the model tree
-checked as data against the file schema (:mod:`sktransfer._model_files._model_tree`),
+checked as data against the file schema (:mod:`sktransfer._model_files._tree`),
 and the types it names listed against the allowed set
 (:mod:`sktransfer._model_files._trust`). :class:`Weights` gives the networks' shapes
 from their headers and their tensors when asked.
@@ -17,12 +17,12 @@ from pathlib import Path
 import safetensors.torch
 import skops.io
 
+from ._archive import ModelFileError, not_a_model_file, read_model_file
 from ._legacy import upgrade_tree
 from ._member_headers import check_summary, weights_shapes
-from ._model_file import ModelFileError, not_a_model_file, read_model_file
-from ._model_tree import check_tree
 from ._restoring import takes
 from ._stored import estimator_classes
+from ._tree import check_tree
 from ._trust import allowed_type_names
 
 __all__ = [

@@ -47,7 +47,7 @@ def escaped(text):
 
 def changed_parameters(record):
     """The parameters of a file's estimator ``record`` (a
-    :class:`~sktransfer._model_files._model_tree.RecordInfo`) that differ from its
+    :class:`~sktransfer._model_files._tree.RecordInfo`) that differ from its
     class's defaults, as text."""
 
     cls = estimator_classes().get(record.estimator)
