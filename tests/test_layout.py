@@ -5,6 +5,8 @@ name crossing a folder."""
 
 import ast
 import collections
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -242,3 +244,18 @@ def test_a_shallow_class_stack(name):
     ]
     assert len(ours) <= 4
     assert ours[-3:] == ["ImageEstimatorBase", "ImageDataHooks", "SkorchEstimator"]
+
+
+def test_the_model_files_load_on_first_use():
+    """``import sktransfer`` leaves skops.io for a model's first save or load,
+    and the names are there all the same."""
+    code = (
+        "import sys, sktransfer\n"
+        "assert 'skops.io' not in sys.modules\n"
+        "from sktransfer import ModelFileError, save_model\n"
+        "assert 'skops.io' in sys.modules and 'load_model' in dir(sktransfer)\n"
+        "assert sktransfer.load_model.__module__.endswith('._persist')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        sktransfer.nothing  # noqa: B018
