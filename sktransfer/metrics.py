@@ -48,7 +48,6 @@ def embedding_cosine_distance(X_source, X_target, *, extractor=None):
     .. [1] M. A. Molina et al., "A preliminary study on deep transfer learning
        applied to image classification for small datasets", 2020.
     """
-
     if extractor is None:
         extractor = CNNFeatureExtractor("efficientnet_lite0")
     if not hasattr(extractor, "network_"):

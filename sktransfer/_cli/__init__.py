@@ -18,7 +18,6 @@ __all__ = ["build_parser", "main"]
 
 def build_parser():
     """The parser of the ``sktransfer`` command and its sub-commands."""
-
     parser = argparse.ArgumentParser(
         prog="sktransfer",
         description=DESCRIPTION,

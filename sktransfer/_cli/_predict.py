@@ -53,7 +53,6 @@ def predict_images(
 
     ``image_size`` and ``color`` default to the model's fitted image shape.
     """
-
     shape = fitted_image_shape(model)
     if image_size is None and shape is not None:
         image_size = shape[1:]

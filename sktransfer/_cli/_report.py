@@ -150,7 +150,6 @@ def _save(figure, path, written):
 def _freeze_curve(result):
     """Accuracy at each measured ``freeze_upto``: points with SD bars, no
     line through values never measured, "all" labelled as such."""
-
     units = result["units"]
     points = []
     for row in result["summary"]:
@@ -187,7 +186,6 @@ def write_report(result, out, description=""):
     """Write study.md, study.csv (one row per run), comparisons.csv (each
     method against the linear SVM on pixels, the best against the runner-up)
     and the PNG plots; return the paths."""
-
     matplotlib.use("Agg")
 
     out = Path(out)

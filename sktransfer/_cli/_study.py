@@ -75,7 +75,6 @@ def _per_class(X, y, limit, seed):
 
 def load_study_data(args):
     """Source and target sets the arguments ask for, with a description."""
-
     if args.source is not None and args.target is None:
         raise SystemExit(
             "sktransfer study: --source DIR needs --target DIR (the data to "
@@ -211,7 +210,6 @@ def _study(args):
 
 def _save_best(result, X, y, path):
     """Refit the study's best method on the whole target set and save it."""
-
     best = result["best"]
     print(f"\nFitting {best!r} (the best method) on all {len(y)} target images...")
     model = clone(result["last_run"]["models"][best]).fit(X, y)

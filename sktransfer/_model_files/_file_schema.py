@@ -125,7 +125,6 @@ RUNTIME = {
 
 def _training():
     """The parameters of the fine-tuning estimators (skorch's included)."""
-
     return {
         **RUNTIME,
         "weights": OneOf(NONE, Text(4096, what="a weights name or path")),
@@ -167,7 +166,6 @@ def _training():
 
 def _head():
     """The parameters of the estimators with a new head."""
-
     return {
         "head_activation": OneOf(Choice(HEAD_ACTIVATIONS), TRUSTED_FUNCTION),
         "transfer_upto": OneOf(NONE, UNITS),

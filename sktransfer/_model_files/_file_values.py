@@ -58,7 +58,6 @@ def file_value(value):
     """``value`` in the form a model file gives it (see the module): a value
     as :mod:`sktransfer._model_files._stored` keeps it, this library's estimators
     already records."""
-
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, np.generic) and value.dtype.kind in "biufU":

@@ -49,7 +49,6 @@ def changed_parameters(record):
     """The parameters of a file's estimator ``record`` (a
     :class:`~sktransfer._model_files._tree.RecordInfo`) that differ from its
     class's defaults, as text."""
-
     cls = estimator_classes().get(record.estimator)
     defaults = inspect.signature(cls).parameters if cls is not None else {}
     changed = {}
@@ -76,7 +75,6 @@ def _safe_json(value):
 
 def _pretrained_origin(estimator):
     """Where the pretrained weights of the estimator's source came from."""
-
     backbone = getattr(estimator, "backbone", None)
     weights = getattr(estimator, "weights", None)
     if not isinstance(backbone, str):
@@ -185,7 +183,6 @@ def describe(model, networks):
     -------
     summary : dict
     """
-
     steps = getattr(model, "steps", None)
     first = model
     while getattr(first, "steps", None):

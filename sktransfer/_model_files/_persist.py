@@ -94,7 +94,6 @@ def save_model(model, path, *, card=False):
     >>> bool((load_model(path).predict(X[:5]) == model.predict(X[:5])).all())
     True
     """
-
     if not (hasattr(model, "predict") or hasattr(model, "transform")):
         raise TypeError(
             "`model` must be a fitted estimator with predict or transform; got "
@@ -207,7 +206,6 @@ def load_model(path, *, trusted=False, params=None):
         When the file was saved by another version of sktransfer, and when
         ``trusted=True`` loads a pickle.
     """
-
     path = existing_file(path)
     extra = trusted_names(trusted)
     if trusted is True and not_a_model_file(path) is not None:
@@ -249,7 +247,6 @@ def load_model(path, *, trusted=False, params=None):
 
 def _load_pickle(path):
     """A pickle or joblib file of an earlier version, trusted by the caller."""
-
     warnings.warn(
         f"load_model({str(path)!r}, trusted=True) loads a pickle, which runs any "
         "code it holds while it loads. Convert it once with save_model and share "
@@ -309,7 +306,6 @@ def inspect_model(path):
         parameter outside the file schema (types the loader would have to
         trust are listed, not refused).
     """
-
     contents, _, records, found = read_checked(path, True)
     return ModelInfo(
         path=contents.path,

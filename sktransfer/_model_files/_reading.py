@@ -45,14 +45,12 @@ def existing_file(path):
 def untrusted_types(found, trusted):
     """Of the types skops.io does not trust (``found``), those outside the
     allowed set and ``trusted``."""
-
     return sorted(set(found) - allowed_type_names() - set(trusted))
 
 
 def _skops_types(path, tree):
     """The types of the skops.io ``tree`` that skops does not trust by
     default (read off the tree, nothing built)."""
-
     try:
         return skops.io.get_untrusted_types(data=tree)
     except Exception as error:  # skops raises many types for a bad tree
@@ -125,7 +123,6 @@ def read_checked(path, trusted, *, schema=True):
 def check_overrides(params, records, path):
     """``params`` of ``load_model``: a dict of parameter names that some
     estimator of the model takes."""
-
     if params is None:
         return {}
     if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):

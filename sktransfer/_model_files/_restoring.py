@@ -257,7 +257,6 @@ def _map_device(params, file):
     """A CUDA (or Apple MPS) ``device`` on a machine without one, or a CUDA
     device index past the machine's: the CPU, with skorch's
     ``DeviceWarning`` (as skorch does when it unpickles a net)."""
-
     device = params.get("device")
     if device is None or (isinstance(device, str) and device == "auto"):
         return

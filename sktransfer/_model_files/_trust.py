@@ -77,7 +77,6 @@ def allowed_classes():
     -------
     classes : tuple of type
     """
-
     imblearn_modules = (
         imblearn,
         imblearn.combine,

@@ -270,7 +270,6 @@ def resolve_source(
     -------
     source : Source
     """
-
     if isinstance(backbone, str):
         return _spec_source(
             get_backbone_spec(backbone),

@@ -44,7 +44,6 @@ def load_digits_images():
     >>> X.shape, X.dtype, int(X.max())
     ((1797, 8, 8), dtype('uint8'), 255)
     """
-
     X, y = load_digits(return_X_y=True)
     images = (X.reshape(-1, 8, 8) * (255 / 16)).round().astype(np.uint8)
     return images, y

@@ -87,7 +87,6 @@ def check_reading_params(image_size, resize, color, progress, n_jobs):
 
 def _flatten_alpha(image):
     """Transparent pixels become white, as an image viewer shows them."""
-
     rgba = image.convert("RGBA")
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(background, rgba)
@@ -96,7 +95,6 @@ def _flatten_alpha(image):
 def _to_mode(image, color):
     """``image`` as ``L`` (grayscale) or ``RGB``: 16-bit scaled to 8 bits,
     alpha composited on white, palettes and CMYK converted."""
-
     if image.mode in ("I;16", "I;16B", "I;16L"):
         pixels = np.asarray(image, dtype=np.uint16) // 257
         image = Image.fromarray(pixels.astype(np.uint8), mode="L")
@@ -128,7 +126,6 @@ def read_image(path, image_size=None, resize="stretch", color="auto"):
     upright by its EXIF orientation (phone photos). Of an animated GIF, PNG
     or WebP and of a multi-page TIFF, the first frame, with a warning (a
     phone's MPO photo holds its preview as a second frame: no warning)."""
-
     try:
         with Image.open(path) as image:
             image.load()
@@ -176,7 +173,6 @@ def read_images(
     (``color="auto"``): then all are RGB. ``where`` names the folder in error
     messages. Decoding runs on ``n_jobs`` threads (PIL releases the GIL).
     """
-
     show = progress is True or (progress == "auto" and len(files) >= PROGRESS_THRESHOLD)
 
     def read(file):

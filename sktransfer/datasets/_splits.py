@@ -81,7 +81,6 @@ def class_split(X, y, source_classes, target_classes=None):
 
 def _nodes(members, embedding, level, method, metric):
     """The 2 (level 1) or up to 4 (level 2) top nodes of one label's dendrogram."""
-
     root = to_tree(linkage(embedding[members], method=method, metric=metric))
     nodes = [root]
     for _ in range(level):

@@ -241,7 +241,6 @@ class GradCAMDisplay:
         -------
         self : GradCAMDisplay
         """
-
         n = len(self.images)
         if ax is None:
             rows, columns = grid(n, min(n, 4))

@@ -99,7 +99,6 @@ class RelationDisplay:
         -------
         self : RelationDisplay
         """
-
         relation = np.asarray(self.relation, dtype=float)
         n_classes, n_outputs = relation.shape
         chosen = (

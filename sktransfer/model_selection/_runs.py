@@ -57,7 +57,6 @@ class Recorder:
 
     def result(self, *by, **extra):
         """``{"summary": mean/SD rows grouped by ``by``, "runs": rows, **extra}``."""
-
         return {"summary": summarise(self.rows, by=by), "runs": self.rows, **extra}
 
     def fit(self, model, X_train, y_train, X_test, y_test, **keys):
