@@ -14,22 +14,15 @@ import numpy as np
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
-from .._estimators import CNNFeatureExtractor, PretrainedCNNClassifier, default_of
+from .._estimators import PretrainedCNNClassifier, default_of
 from .._model_files import save_model
-from ..datasets import (
-    FASHION_MNIST_CLASSES,
-    class_split,
-    dendrogram_split,
-    load_digits_images,
-    load_fashion_mnist,
-    load_image_folder,
-)
 from ..model_selection import transfer_study
 from ..model_selection._transfer_study import SOURCE_FIT, n_source_classes
 from ._plan import QUICK_FREEZE, QUICK_REPEATS, StudyClock, apply_quick, plan
 from ._report import print_report, write_report
+from ._study_data import load_study_data, parse_labels
 
-__all__ = ["DESCRIPTION", "add_study_parser", "load_study_data"]
+__all__ = ["DESCRIPTION", "add_study_parser"]
 
 DESCRIPTION = """\
 Transfer learning of CNNs for small image datasets.
@@ -55,80 +48,6 @@ examples:
   sktransfer study --backbone efficientnet_lite0 --input-size 64 --device cuda
   sktransfer study --save-model model.sktransfer        # then: sktransfer predict
 """
-
-
-def _labels(values):
-    """Command-line labels: ints where they are ints."""
-    return [int(v) if v.lstrip("-").isdigit() else v for v in values]
-
-
-def _per_class(X, y, limit, seed):
-    if limit is None:
-        return X, y
-    rng = np.random.default_rng(seed)
-    keep = np.concatenate(
-        [rng.permutation(np.flatnonzero(y == label))[:limit] for label in np.unique(y)]
-    )
-    keep.sort()
-    return X[keep], y[keep]
-
-
-def load_study_data(args):
-    """Source and target sets the arguments ask for, with a description."""
-    if args.source is not None and args.target is None:
-        raise SystemExit(
-            "sktransfer study: --source DIR needs --target DIR (the data to "
-            "classify); --target DIR alone uses an ImageNet backbone as the source."
-        )
-    if args.target is not None and args.source is None:
-        X_t, y_t = load_image_folder(args.target, image_size=args.image_size)
-        X_t, y_t = _per_class(X_t, y_t, args.per_class, args.seed)
-        description = (
-            f"image folder {args.target}, with the ImageNet-pretrained "
-            f"{args.backbone} as the source"
-        )
-        return None, None, X_t, y_t, description
-    if args.source is not None:
-        X_s, y_s = load_image_folder(args.source, image_size=args.image_size)
-        X_t, y_t = load_image_folder(args.target, image_size=args.image_size)
-        description = f"image folders {args.source} -> {args.target}"
-    else:
-        if args.dataset == "digits":
-            X, y = load_digits_images()
-        else:
-            X, y = load_fashion_mnist(args.data_home)
-            y = np.array(FASHION_MNIST_CLASSES)[y]  # names read better in plots
-        if args.split == "dendrogram":
-            embedding = None
-            if args.split_embedding != "pixels":
-                embedding = CNNFeatureExtractor(
-                    args.split_embedding,
-                    input_size=args.input_size,
-                    random_state=args.seed,
-                )
-            X_s, y_s, X_t, y_t = dendrogram_split(X, y, embedding=embedding)
-            how = (
-                f"dendrogram split on {args.split_embedding} embeddings (larger "
-                "node of each label -> source)"
-            )
-        else:
-            labels = np.unique(y)
-            source = (
-                _labels(args.source_classes)
-                if args.source_classes
-                else labels[: len(labels) // 2].tolist()
-            )
-            if args.dataset == "fashion-mnist":  # class indices or names
-                source = [
-                    FASHION_MNIST_CLASSES[v] if isinstance(v, int) else v
-                    for v in source
-                ]
-            X_s, y_s, X_t, y_t = class_split(X, y, source)
-            how = f"classes {source} -> the rest"
-        description = f"{args.dataset}, {how}"
-    X_s, y_s = _per_class(X_s, y_s, args.source_per_class, args.seed)
-    X_t, y_t = _per_class(X_t, y_t, args.per_class, args.seed)
-    return X_s, y_s, X_t, y_t, description
 
 
 def _study(args):
@@ -187,7 +106,7 @@ def _study(args):
             y_t,
             backbone=args.backbone,
             weights=None if args.weights == "none" else args.weights,
-            freeze_values=[_labels([v])[0] for v in args.freeze],
+            freeze_values=[parse_labels([v])[0] for v in args.freeze],
             n_repeats=args.repeats,
             test_size=args.test_size,
             source_params={"max_epochs": args.source_epochs, **common},

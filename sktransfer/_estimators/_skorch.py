@@ -100,6 +100,7 @@ class SkorchEstimator:
     from it."""
 
     _parameters: dict = {}
+    _parameter_constraints: dict = {}
     _renamed_parameters: dict = {}
 
     history_ = _kept_privately("history_")
