@@ -66,8 +66,13 @@ if TYPE_CHECKING:
         load_model,
         save_model,
     )
-_MODEL_FILES = ("ModelFileError", "ModelInfo", "inspect_model", "load_model")
-_MODEL_FILES += ("save_model",)
+_MODEL_FILES = (
+    "ModelFileError",
+    "ModelInfo",
+    "inspect_model",
+    "load_model",
+    "save_model",
+)
 
 
 def __getattr__(name):

@@ -35,8 +35,14 @@ LAYERS = [
     {"__main__"},
 ]
 RANK = {folder: rank for rank, layer in enumerate(LAYERS) for folder in layer}
-PRIVATE_FOLDERS = {"_estimators", "_networks", "_training", "_runtime", "_inputs"}
-PRIVATE_FOLDERS |= {"_model_files"}
+PRIVATE_FOLDERS = {
+    "_estimators",
+    "_networks",
+    "_training",
+    "_runtime",
+    "_inputs",
+    "_model_files",
+}
 # Optional dependencies, imported where they are used.
 OPTIONAL = {"timm", "accelerate"}
 

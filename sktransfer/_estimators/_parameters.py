@@ -25,6 +25,7 @@ from .._runtime import BatchLoader, ShuffledBatchLoader
 from .._training import BATCHNORM_MODES, LR_SCHEDULES
 
 __all__ = [
+    "CLASSIFIER_CRITERION",
     "CLASSIFIER_SKORCH",
     "FREEZING",
     "NEW_HEAD",
@@ -64,7 +65,7 @@ def _count(low, closed="left"):
     return [Interval(numbers.Integral, low, None, closed=closed)]
 
 
-UNITS = [Interval(numbers.Integral, 0, None, closed="left"), str]
+_UNITS = [Interval(numbers.Integral, 0, None, closed="left"), str]
 
 # Where the body comes from: the backbone's weights.
 SOURCE = {
@@ -72,11 +73,11 @@ SOURCE = {
     "weights_sha256": Parameter(None, [None, str]),
 }
 
-FREEZING = {"freeze_upto": Parameter("auto", UNITS)}
+FREEZING = {"freeze_upto": Parameter("auto", _UNITS)}
 
 # A new head in place of the source's classifier, on some of its units.
 NEW_HEAD = {
-    "transfer_upto": Parameter(None, [None, *UNITS]),
+    "transfer_upto": Parameter(None, [None, *_UNITS]),
     "head_hidden_sizes": Parameter((), ["array-like"]),
     "head_dropout": Parameter(0.0, [Interval(numbers.Real, 0, 1, closed="left")]),
     "head_activation": Parameter("relu", [StrOptions(set(HEAD_ACTIVATIONS)), callable]),
