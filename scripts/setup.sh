@@ -18,5 +18,6 @@ if [ ! -e /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; 
          && $sudo apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; } \
     || echo "setup.sh: could not install dataset-fashion-mnist; the Fashion-MNIST tests need it" >&2
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+source scripts/_pip.sh
+pip_install .venv/bin/python --upgrade pip
+pip_install .venv/bin/python -e ".[dev]"

@@ -8,6 +8,7 @@ python=${PYTHON:-python3}
 if [ ! -x .venv-floors/bin/python ]; then
   "$python" -m venv .venv-floors
 fi
-.venv-floors/bin/python -m pip install --quiet --upgrade pip
-.venv-floors/bin/python -m pip install --quiet -c .ci/floors.txt \
+source scripts/_pip.sh
+pip_install .venv-floors/bin/python --upgrade pip
+pip_install .venv-floors/bin/python -c .ci/floors.txt \
   -e ".[lite,accelerate,timm]" pytest pytest-xdist hypothesis pandas numpydoc
