@@ -5,7 +5,7 @@
 # cut off; when the install still fails, it is run again from the start, up to
 # $PIP_INSTALL_TRIES times in all (3), waiting $PIP_INSTALL_WAIT seconds (30)
 # times the try's number in between. CI once failed on a 731 MB cuDNN wheel cut
-# off at the same byte six times in a row: a fresh start is what helps there.
+# off at the same byte six times in a row.
 
 pip_install() {
   local python=$1
@@ -25,6 +25,9 @@ pip_install() {
       sleep $((wait * try))
     fi
   done
+  # A full disk shows up as a download "interrupted" at the same byte on every
+  # resume: say how much room there is, so the log tells the two apart.
   echo "pip install failed $tries times: $*" >&2
+  df -h "${TMPDIR:-/tmp}" "$(dirname "$python")" >&2 || true
   return 1
 }

@@ -10,5 +10,7 @@ if [ ! -x .venv-floors/bin/python ]; then
 fi
 source scripts/_pip.sh
 pip_install .venv-floors/bin/python --upgrade pip
-pip_install .venv-floors/bin/python -c .ci/floors.txt \
+# --no-cache-dir: the floors' torch brings 2.6 GB of CUDA wheels, which would
+# otherwise be kept a second time in pip's cache beside the first environment.
+pip_install .venv-floors/bin/python --no-cache-dir -c .ci/floors.txt \
   -e ".[lite,accelerate,timm]" pytest pytest-xdist hypothesis pandas numpydoc

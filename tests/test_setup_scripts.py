@@ -77,6 +77,8 @@ def test_pip_install_gives_up_after_its_tries_and_says_so(tmp_path):
     assert done.returncode == 1
     assert len(calls.read_text().splitlines()) == 2
     assert "pip install failed 2 times: torch==2.1.2" in done.stderr
+    # A full disk looks like a cut-off download: the room left is logged.
+    assert "Avail" in done.stderr
 
 
 @pytest.mark.parametrize("resume", [True, False])
@@ -94,3 +96,11 @@ def test_the_set_up_scripts_install_only_through_pip_install(script):
     assert "source scripts/_pip.sh" in text
     assert "-m pip install" not in text
     assert text.count("pip_install ") >= 2
+
+
+def test_the_floors_keep_no_second_copy_of_their_wheels():
+    # CI's disk holds both environments; pip's cache would add 2.6 GB more.
+    text = (SCRIPTS / "setup_floors.sh").read_text()
+    assert (
+        "pip_install .venv-floors/bin/python --no-cache-dir -c .ci/floors.txt" in text
+    )
