@@ -8,9 +8,11 @@ python=${PYTHON:-python3}
 if [ ! -x .venv-floors/bin/python ]; then
   "$python" -m venv .venv-floors
 fi
+source scripts/_debian.sh
+install_fashion_mnist
 source scripts/_pip.sh
 pip_install .venv-floors/bin/python --upgrade pip
-# --no-cache-dir: the floors' torch brings 2.6 GB of CUDA wheels, which would
-# otherwise be kept a second time in pip's cache beside the first environment.
+# --no-cache-dir: the floors' torch brings 2.6 GB of CUDA wheels, which pip
+# would otherwise keep a second time in its cache.
 pip_install .venv-floors/bin/python --no-cache-dir -c .ci/floors.txt \
   -e ".[lite,accelerate,timm]" pytest pytest-xdist hypothesis pandas numpydoc

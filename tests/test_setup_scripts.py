@@ -4,6 +4,7 @@ CI once failed because a 731 MB wheel was cut off mid-way six times in a row;
 ``pip_install`` starts the install again from the beginning when it fails.
 """
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -104,3 +105,60 @@ def test_the_floors_keep_no_second_copy_of_their_wheels():
     assert (
         "pip_install .venv-floors/bin/python --no-cache-dir -c .ci/floors.txt" in text
     )
+
+
+def _install_fashion_mnist(tmp_path, apt_fails):
+    """``install_fashion_mnist`` with a stand-in ``apt-get`` that logs its calls."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    apt = bin_dir / "apt-get"
+    apt.write_text(
+        f'#!/usr/bin/env bash\necho "$*" >> {tmp_path / "apt.txt"}\n'
+        f"exit {1 if apt_fails else 0}\n"
+    )
+    apt.chmod(0o755)
+    return subprocess.run(
+        ["bash", "-c", f"source {SCRIPTS / '_debian.sh'} && install_fashion_mnist"],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "FASHION_MNIST_DIR": str(tmp_path / "fashion-mnist"),
+        },
+        timeout=60,
+    )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="without root it goes through sudo")
+def test_install_fashion_mnist_asks_apt_get_when_the_files_are_missing(tmp_path):
+    done = _install_fashion_mnist(tmp_path, apt_fails=False)
+    assert done.returncode == 0
+    assert (tmp_path / "apt.txt").read_text() == (
+        "install -y -qq dataset-fashion-mnist\n"
+    )
+    (tmp_path / "apt.txt").unlink()
+    (tmp_path / "fashion-mnist").mkdir()
+    assert _install_fashion_mnist(tmp_path, apt_fails=False).returncode == 0
+    assert not (tmp_path / "apt.txt").exists()  # there already: apt-get not asked
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="without root it goes through sudo")
+def test_install_fashion_mnist_updates_then_says_when_it_cannot(tmp_path):
+    done = _install_fashion_mnist(tmp_path, apt_fails=True)
+    assert done.returncode == 0  # set-up goes on; only those tests need the files
+    assert (tmp_path / "apt.txt").read_text().splitlines() == [
+        "install -y -qq dataset-fashion-mnist",
+        "update -qq",
+    ]
+    assert "could not install dataset-fashion-mnist" in done.stderr
+
+
+def test_ci_removes_the_floors_environment_before_the_main_one():
+    # Both hold torch with its CUDA libraries (5.3 and 6.1 GB): one at a time.
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    floors_tier = lines.index(
+        '.venv-floors/bin/python -m pytest -m "not slow" -n 2 -p no:cacheprovider'
+    )
+    removed = lines.index("rm -rf .venv-floors")
+    main = lines.index("bash scripts/setup.sh && .venv/bin/python -m pytest")
+    assert floors_tier < removed < main
