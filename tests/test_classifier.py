@@ -6,6 +6,7 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback
 from torch import nn
 
 from sktransfer import PretrainedCNNClassifier
@@ -327,6 +328,31 @@ def test_class_weight_reaches_the_loss(digits):
     assert weight[1] > weight[0]
     clf = fast(class_weight={0: 1.0, 1: 5.0}, max_epochs=1).fit(X[:60], y2)
     torch.testing.assert_close(clf.criterion_.weight, torch.tensor([1.0, 5.0]))
+
+
+def test_a_warm_start_weighs_the_classes_of_its_own_labels(digits):
+    """class_weight="balanced" on a second fit with other labels: the loss it
+    trains with weighs the new labels, not the first fit's."""
+    X, _ = digits
+    y = np.array([0] * 45 + [1] * 15)
+    clf = fast(class_weight="balanced", max_epochs=1, warm_start=True)
+    clf.fit(X[:60], y)
+    torch.testing.assert_close(clf.criterion_.weight, torch.tensor([2 / 3, 2.0]))
+    seen = []
+    clf.set_params(callbacks=[("seen", _LossWeights(seen))]).fit(X[:60], 1 - y)
+    np.testing.assert_allclose(clf.class_weight_, [2.0, 2 / 3])
+    torch.testing.assert_close(seen[0], torch.tensor([2.0, 2 / 3]))
+
+
+class _LossWeights(Callback):
+    """Records the weights of the loss each training batch uses."""
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.seen.append(net.criterion_.weight.detach().cpu().clone())
 
 
 def test_early_stopping_uses_a_validation_split(digits):

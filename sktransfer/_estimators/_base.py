@@ -29,6 +29,7 @@ from skorch.callbacks import (
     PassthroughScoring,
     ProgressBar,
 )
+from torch import nn
 
 from .._inputs import (
     check_fitted_images,
@@ -261,6 +262,7 @@ class ImageEstimatorBase(ImageDataHooks):
             if continuing:
                 self._refresh_callbacks()
                 self._apply_changed_freezing()
+                self._rebuild_criterion()
             else:
                 self._before_initialize(X, y_encoded)
                 self.initialize()
@@ -290,6 +292,14 @@ class ImageEstimatorBase(ImageDataHooks):
             return
         self._freeze(self.module_, n_frozen)
         self.initialize_optimizer()
+
+    def _rebuild_criterion(self):
+        """The loss of a warm start, built again for its own targets: the
+        class weights of ``class_weight`` follow the new labels."""
+        self.initialize_criterion()
+        # None: the accelerator places it.
+        if self.device is not None and isinstance(self.criterion_, nn.Module):
+            self.criterion_ = self.criterion_.to(resolve_device(self.device))
 
     def _n_train(self, n):
         """Images a fit on ``n`` trains on (less the early-stopping split)."""
