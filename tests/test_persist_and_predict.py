@@ -112,6 +112,30 @@ def test_predict_command_writes_path_label_probabilities(fitted, tmp_path, capsy
     np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-4)
 
 
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_model_files_and_csvs_get_the_mode_the_umask_gives(
+    fitted, tmp_path, capsys, umask, mode
+):
+    model, X, _ = fitted
+    _new_images(tmp_path / "new", X)
+    old = os.umask(umask)
+    try:
+        path = save_model(model, tmp_path / "model.sktransfer")
+        out = tmp_path / "labels.csv"
+        assert (
+            main(["predict", str(path), str(tmp_path / "new"), "--out", str(out)]) == 0
+        )
+    finally:
+        os.umask(old)
+    assert os.stat(path).st_mode & 0o777 == mode
+    assert os.stat(out).st_mode & 0o777 == mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "labels.csv",
+        "model.sktransfer",
+        "new",
+    ]
+
+
 def test_predict_command_on_files_to_stdout_and_a_pipeline(digits, tmp_path, capsys):
     X, y = digits
     svm = linear_svm_on_pixels(random_state=0).fit(X[:100], y[:100])

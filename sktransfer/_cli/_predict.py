@@ -8,7 +8,6 @@ import argparse
 import csv
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from sklearn.base import is_regressor
 
 from .._inputs import fitted_image_shape
 from .._model_files import load_model
+from .._runtime import written_whole
 from ..datasets import load_images
 
 __all__ = ["add_predict_parser", "predict_images"]
@@ -131,21 +131,6 @@ def _check_names(rows):
             ) from None
 
 
-def _write_atomically(rows, out):
-    """The CSV at ``out``, written under a temporary name next to it and
-    renamed once whole: an error leaves the old file as it was."""
-    handle, temporary = tempfile.mkstemp(
-        dir=out.parent, prefix=f".{out.name}.", suffix=".part"
-    )
-    try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
-            _write_csv(rows, stream)
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _predict(args):
     out = None if args.out == "-" else Path(args.out)
     if out is not None and not out.parent.is_dir():
@@ -166,7 +151,8 @@ def _predict(args):
     if out is None:
         _write_csv(rows, sys.stdout)
         return 0
-    _write_atomically(rows, out)
+    with written_whole(out, "w", newline="", encoding="utf-8") as stream:
+        _write_csv(rows, stream)
     print(f"{_summary(rows)}; wrote {out}")
     return 0
 

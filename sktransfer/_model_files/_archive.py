@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from .._runtime import written_whole
 
 __all__ = [
     "FORMAT",
@@ -118,20 +118,12 @@ def write_model_file(path, manifest, tree, weights):
             for name, data in members.items()
         },
     }
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            with zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as archive:
-                text = json.dumps(manifest, indent=1)
-                for name, data in [(MANIFEST, text.encode()), *members.items()]:
-                    # A fixed time stamp: equal models, equal members.
-                    archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with written_whole(path) as stream:
+        with zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as archive:
+            text = json.dumps(manifest, indent=1)
+            for name, data in [(MANIFEST, text.encode()), *members.items()]:
+                # A fixed time stamp: equal models, equal members.
+                archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
     return manifest
 
 

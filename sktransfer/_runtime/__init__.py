@@ -1,6 +1,7 @@
 """Where and how the work runs: devices, precision and memory budgets
 (``_device.py``), the one batched inference loop (``_inference.py``), batches
-and their content order (``_batches.py``) and seeding (``_seeding.py``)."""
+and their content order (``_batches.py``), seeding (``_seeding.py``) and
+files written whole (``_files.py``)."""
 
 from ._batches import BatchLoader, ImageDataset, ShuffledBatchLoader, content_order
 from ._device import (
@@ -12,6 +13,7 @@ from ._device import (
     resolve_device,
     to_device,
 )
+from ._files import written_whole
 from ._inference import (
     PREDICT_BATCH_SIZE,
     batched_inference,
@@ -39,4 +41,5 @@ __all__ = [
     "resolve_device",
     "seeded",
     "to_device",
+    "written_whole",
 ]
