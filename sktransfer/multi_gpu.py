@@ -34,8 +34,10 @@ Example (``train.py``, run with ``accelerate launch train.py``)::
 from __future__ import annotations
 
 import copy
-import inspect
 
+import torch
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from skorch.dataset import Dataset
 from torch.utils.data import DataLoader
 
 from ._estimators import PretrainedCNNClassifier, shared_docs
@@ -48,6 +50,7 @@ except ImportError as error:  # pragma: no cover - skorch always has skorch.hf
 __all__ = ["AcceleratedCNNClassifier"]
 
 
+@shared_docs
 class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
     """:class:`~sktransfer.PretrainedCNNClassifier` trained through Accelerate.
 
@@ -91,28 +94,112 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
     (4,)
     """
 
+    _parameter_constraints = {
+        **PretrainedCNNClassifier._parameter_constraints,
+        "accelerator": [HasMethods(["prepare"])],
+        "unwrap_after_train": ["boolean"],
+        "iterator_train__shuffle": ["boolean"],
+        "callbacks__print_log__sink": [StrOptions({"auto"}), callable],
+    }
+
     def __init__(
         self,
         backbone="resnet18",
         *,
         accelerator,
-        device=None,
+        weights="DEFAULT",
+        weights_sha256=None,
+        freeze_upto="auto",
+        transfer_upto=None,
+        head_hidden_sizes=(),
+        head_dropout=0.0,
+        head_activation="relu",
+        head_batchnorm=False,
+        backbone_lr_scale=1.0,
+        augment=None,
+        tta=None,
+        image_shape=None,
+        input_size=None,
+        random_state=None,
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        freeze_epochs=0,
         precision="float32",
-        unwrap_after_train=True,
+        cache_frozen=True,
+        batchnorm="recalibrate",
+        lr_schedule="warmup_cosine",
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=3e-3,
+        max_epochs=None,
+        batch_size=32,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device=None,
         iterator_train=DataLoader,
         iterator_valid=DataLoader,
+        dataset=Dataset,
+        predict_nonlinearity="auto",
+        compile=False,
+        use_caching="auto",
+        torch_load_kwargs=None,
+        classes=None,
+        unwrap_after_train=True,
         iterator_train__shuffle=True,
+        callbacks__print_log__sink="auto",
         **kwargs,
     ):
         super().__init__(
             backbone,
             accelerator=accelerator,
-            device=device,
+            weights=weights,
+            weights_sha256=weights_sha256,
+            freeze_upto=freeze_upto,
+            transfer_upto=transfer_upto,
+            head_hidden_sizes=head_hidden_sizes,
+            head_dropout=head_dropout,
+            head_activation=head_activation,
+            head_batchnorm=head_batchnorm,
+            backbone_lr_scale=backbone_lr_scale,
+            augment=augment,
+            tta=tta,
+            image_shape=image_shape,
+            input_size=input_size,
+            random_state=random_state,
+            class_weight=class_weight,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            freeze_epochs=freeze_epochs,
             precision=precision,
-            unwrap_after_train=unwrap_after_train,
+            cache_frozen=cache_frozen,
+            batchnorm=batchnorm,
+            lr_schedule=lr_schedule,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
             iterator_train=iterator_train,
             iterator_valid=iterator_valid,
+            dataset=dataset,
+            predict_nonlinearity=predict_nonlinearity,
+            compile=compile,
+            use_caching=use_caching,
+            torch_load_kwargs=torch_load_kwargs,
+            classes=classes,
+            unwrap_after_train=unwrap_after_train,
             iterator_train__shuffle=iterator_train__shuffle,
+            callbacks__print_log__sink=callbacks__print_log__sink,
             **kwargs,
         )
 
@@ -211,37 +298,3 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
             return super()._initialize_callbacks()
         finally:
             vars(self)["callbacks__print_log__sink"] = requested
-
-
-def _signature():
-    """The parameters, as scikit-learn reads them (repr, ``clone``): those of
-    :class:`~sktransfer.PretrainedCNNClassifier`, the ``accelerator`` after
-    ``backbone``, Accelerate's defaults for the device, the precision and the
-    loaders, and the mixin's own parameters before ``**kwargs``."""
-    own = inspect.signature(AcceleratedCNNClassifier.__init__).parameters
-    parameters = []
-    for name, parameter in inspect.signature(
-        PretrainedCNNClassifier.__init__
-    ).parameters.items():
-        if parameter.kind is parameter.VAR_KEYWORD:
-            continue
-        parameters.append(own.get(name, parameter))
-        if name == "backbone":
-            parameters.append(own["accelerator"])
-    sink = inspect.Parameter(
-        "callbacks__print_log__sink", inspect.Parameter.KEYWORD_ONLY, default="auto"
-    )
-    return inspect.Signature(
-        [
-            *parameters,
-            own["unwrap_after_train"],
-            own["iterator_train__shuffle"],
-            sink,
-            own["kwargs"],
-        ]
-    )
-
-
-# The signature first: the shared documentation follows its order.
-AcceleratedCNNClassifier.__init__.__signature__ = _signature()
-shared_docs(AcceleratedCNNClassifier)

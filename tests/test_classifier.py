@@ -163,7 +163,7 @@ def test_predict_before_fit_and_with_other_shape(digits):
     [
         ({"head_dropout": 1.5}, "head_dropout"),
         ({"head_activation": "swishy"}, "head_activation"),
-        ({"augment": "jitterbug"}, "`augment` must be None"),
+        ({"augment": "jitterbug"}, "The 'augment' parameter"),
         ({"precision": "fp8"}, "precision"),
         ({"lr": -1.0}, "lr"),
         ({"class_weight": {"nine": 2.0}}, "`class_weight` names classes not in y"),

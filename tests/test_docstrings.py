@@ -102,3 +102,47 @@ def test_the_documented_parameters_are_the_signatures():
             for name, p in inspect.signature(estimator_class).parameters.items()
         ]
         assert documented == signature
+
+
+def _public_docstrings():
+    """``(where, docstring)`` of every public name of the public modules, and
+    of the public methods our classes define."""
+    import importlib
+    import inspect
+
+    modules = [
+        "sktransfer",
+        "sktransfer.baselines",
+        "sktransfer.backbones",
+        "sktransfer.datasets",
+        "sktransfer.inspection",
+        "sktransfer.metrics",
+        "sktransfer.model_selection",
+        "sktransfer.multi_gpu",
+    ]
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            yield f"{module_name}.{name}", obj.__doc__
+            if not inspect.isclass(obj):
+                continue
+            for attribute in dir(obj):
+                if attribute.startswith("_") and attribute != "__init__":
+                    continue
+                owner = next((c for c in obj.__mro__ if attribute in vars(c)), None)
+                if owner is None or not owner.__module__.startswith("sktransfer"):
+                    continue
+                value = vars(owner)[attribute]
+                value = getattr(value, "fget", value)
+                yield f"{module_name}.{name}.{attribute}", value.__doc__
+
+
+def test_public_docstrings_name_no_private_module():
+    private = re.compile(r"sktransfer\.(?:\w+\.)*_[a-z]\w*")
+    found = {
+        where: private.findall(doc)
+        for where, doc in _public_docstrings()
+        if isinstance(doc, str) and private.search(doc)
+    }
+    assert not found

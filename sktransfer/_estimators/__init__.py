@@ -5,8 +5,9 @@ The skorch estimators stand on four classes of this folder:
 contract, ``device="auto"``, equal pickles), ``ImageDataHooks``
 (datasets, splits, loaders, loss, ``forward``), ``ImageEstimatorBase``
 (``fit`` by the recipe) and the classifiers' or the regressor's base (their
-targets). Their parameters are written once (``_parameters.py``) and so is
-their documentation (``_docs.py``). The feature extractor is a plain
+targets). Each writes its ``__init__`` out; the constraints of their shared
+parameters are written once (``_parameters.py``) and so is their
+documentation (``_docs.py``). The feature extractor is a plain
 scikit-learn transformer on the same core; ``suggest_strategy`` advises
 before any training."""
 

@@ -80,7 +80,7 @@ class ImageEstimatorBase(ImageDataHooks):
     Not for direct use: the classifiers' and the regressor's bases add
     their targets (``_encode_fit_targets``, ``_encode_more_targets``,
     ``_training_targets``) and skorch's net class; subclasses define
-    their ``_parameters`` and ``initialize_module``.
+    their ``__init__``, ``_parameter_constraints`` and ``initialize_module``.
     """
 
     # -- skorch hooks ---------------------------------------------------------
@@ -228,8 +228,8 @@ class ImageEstimatorBase(ImageDataHooks):
             Labels of any type (classifiers) or numbers (the regressor).
         sample_weight : array-like of shape (n,) or None, default=None
             How often each image counts: an integer weight is that many
-            copies of the image, 0 leaves it out, a fraction weighs its loss
-            (:mod:`sktransfer._training._training_set`); combined with ``class_weight``.
+            copies of the image, 0 leaves it out, a fraction weighs its loss;
+            combined with ``class_weight``.
             Also the early-stopping split's validation loss is weighted.
         **fit_params
             Passed on to skorch.

@@ -11,19 +11,21 @@ import numpy as np
 import torch
 from sklearn.utils import compute_class_weight
 from skorch import NeuralNetClassifier
+from skorch.dataset import Dataset
 
 from .._inputs import check_labels, encode_labels, encode_targets
 from .._networks import first_linear, make_head
+from .._runtime import BatchLoader, ShuffledBatchLoader
 from ._base import ImageEstimatorBase
 from ._docs import shared_docs
 from ._parameters import (
-    CLASSIFIER_CRITERION,
-    CLASSIFIER_SKORCH,
+    BACKBONE,
+    CLASSIFIER,
     FREEZING,
     NEW_HEAD,
     RECIPE,
+    SKORCH,
     SOURCE,
-    Parameter,
 )
 
 __all__ = ["ImageClassifierBase", "PretrainedCNNClassifier", "new_head"]
@@ -33,8 +35,8 @@ class ImageClassifierBase(ImageEstimatorBase, NeuralNetClassifier):
     """A skorch classifier on images: labels of any type, the classes of the
     first fit, class weights in the loss, class probabilities out.
 
-    Not for direct use: subclasses define their ``_parameters`` and
-    ``initialize_module``.
+    Not for direct use: subclasses define their ``__init__``,
+    ``_parameter_constraints`` and ``initialize_module``.
     """
 
     def _encode_fit_targets(self, y, n, continuing):
@@ -181,8 +183,8 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         sets: on small sets of photographs the pretrained features fit as
         they are and fine-tuning distorts them, while small grey images
         (digits, garments, patches) blown up to 64 px are far from them and
-        the body must adapt (:func:`sktransfer._training._recipe.auto_freezing`;
-        ``n_frozen_`` says what it chose). ``0`` fine-tunes everything;
+        the body must adapt (``n_frozen_`` says what it chose; the freezing
+        guide says why). ``0`` fine-tunes everything;
         ``n`` freezes the first ``n`` units of ``layer_names_``; a unit name
         freezes up to and including it; ``"half"`` freezes half of the
         units (at least one, as the study's and the command line's
@@ -240,15 +242,108 @@ class PretrainedCNNClassifier(ImageClassifierBase):
     ['conv1', 'conv2', 'conv3', 'fc1']
     """
 
-    _parameters = {
-        "backbone": Parameter("resnet18"),
+    _parameter_constraints = {
+        "backbone": BACKBONE,
         **SOURCE,
         **FREEZING,
         **NEW_HEAD,
         **RECIPE,
-        **CLASSIFIER_CRITERION,
-        **CLASSIFIER_SKORCH,
+        **CLASSIFIER,
+        **SKORCH,
     }
+
+    def __init__(
+        self,
+        backbone="resnet18",
+        *,
+        weights="DEFAULT",
+        weights_sha256=None,
+        freeze_upto="auto",
+        transfer_upto=None,
+        head_hidden_sizes=(),
+        head_dropout=0.0,
+        head_activation="relu",
+        head_batchnorm=False,
+        backbone_lr_scale=1.0,
+        augment=None,
+        tta=None,
+        image_shape=None,
+        input_size=None,
+        random_state=None,
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        freeze_epochs=0,
+        precision="auto",
+        cache_frozen=True,
+        batchnorm="recalibrate",
+        lr_schedule="warmup_cosine",
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=3e-3,
+        max_epochs=None,
+        batch_size=32,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="auto",
+        iterator_train=ShuffledBatchLoader,
+        iterator_valid=BatchLoader,
+        dataset=Dataset,
+        predict_nonlinearity="auto",
+        compile=False,
+        use_caching="auto",
+        torch_load_kwargs=None,
+        classes=None,
+        **kwargs,
+    ):
+        super().__init__(
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            dataset=dataset,
+            predict_nonlinearity=predict_nonlinearity,
+            compile=compile,
+            use_caching=use_caching,
+            torch_load_kwargs=torch_load_kwargs,
+            classes=classes,
+            **kwargs,
+        )
+        self.backbone = backbone
+        self.weights = weights
+        self.weights_sha256 = weights_sha256
+        self.freeze_upto = freeze_upto
+        self.transfer_upto = transfer_upto
+        self.head_hidden_sizes = head_hidden_sizes
+        self.head_dropout = head_dropout
+        self.head_activation = head_activation
+        self.head_batchnorm = head_batchnorm
+        self.backbone_lr_scale = backbone_lr_scale
+        self.augment = augment
+        self.tta = tta
+        self.image_shape = image_shape
+        self.input_size = input_size
+        self.random_state = random_state
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.freeze_epochs = freeze_epochs
+        self.precision = precision
+        self.cache_frozen = cache_frozen
+        self.batchnorm = batchnorm
+        self.lr_schedule = lr_schedule
 
     def _new_head(self, source):
         """A head for the classes, in place of the source's classifier."""

@@ -148,8 +148,8 @@ class ImageDataHooks(SkorchEstimator):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """skorch's loss; with loss weights (``y_true`` is ``(y, weight)``),
-        each sample's loss times its weight
-        (:func:`~sktransfer._training._training_set.weighted_loss`).
+        each sample's loss times its weight, reduced as the criterion reduces
+        (weights of 1 give the criterion's own loss).
 
         Parameters
         ----------

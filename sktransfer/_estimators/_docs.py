@@ -3,8 +3,8 @@
 :class:`~sktransfer.PretrainedCNNClassifier`,
 :class:`~sktransfer.PretrainedCNNRegressor` and
 :class:`~sktransfer.LabelRelationTransfer` take the same training parameters
-(the recipe, the data path, skorch's: :data:`RECIPE` and :data:`SKORCH` of
-:mod:`sktransfer._estimators._parameters`) and have the same fitted
+(the recipe, the data path, skorch's: the ``RECIPE`` and ``SKORCH``
+constraints of :mod:`sktransfer._estimators._parameters`) and have the same fitted
 attributes. Their docstrings say ``%(training_parameters)s`` and
 ``%(fitted_attributes)s`` where these go, and :func:`shared_docs` puts them
 there, so that no two describe one parameter differently.
@@ -36,12 +36,12 @@ TRAINING_PARAMETERS = """\
     image_shape : tuple or None, default=None
         ``(C, H, W)`` or ``(H, W)`` of 2-D row input (e.g. after ``SMOTE``).
     input_size : int or None, default=None
-        Square side images are resized to on the device; None takes the backbone's (from
-        the weights' metadata where there is some), except for images under 96 px a
-        side, which go in at 64 px (never below what the backbone runs on): blowing 8x8
-        or 28x28 images up to 224 px costs 12 times the compute and measured no better
-        (:func:`sktransfer._networks._input_size.default_input_size`). The side used is
-        in ``module_.input_size``.
+        Square side images are resized to on the device; None takes the
+        backbone's (from the weights' metadata where there is some), except
+        for images under 96 px a side, which go in at 64 px (never below what
+        the backbone runs on): blowing small images up to the backbone's
+        224 px costs compute and does not help them (the recipe guide). The
+        side used is in ``module_.input_size``.
     random_state : int, RandomState or None, default=None
         Seeds initialisation, shuffling, dropout and augmentation.
     class_weight : "balanced", dict or None, default=None
@@ -66,8 +66,8 @@ TRAINING_PARAMETERS = """\
         and there is no augmentation, compute their output once per fit and
         train the rest on it (exact: the frozen units give the same output
         every epoch). ``freeze_upto="all"`` becomes one forward pass plus
-        head epochs. Skipped when the cache would exceed its memory budget
-        (``sktransfer._training._cache``). ``n_cached_units_`` tells what was cached.
+        head epochs. Skipped when the cache would exceed its memory budget.
+        ``n_cached_units_`` tells what was cached.
     batchnorm : {"recalibrate", "frozen", "train"}, default="recalibrate"
         What BatchNorm layers do. ``"train"``: the trainable units' BatchNorm
         layers run in training mode and their running statistics follow by
@@ -91,12 +91,11 @@ TRAINING_PARAMETERS = """\
         is 0.01).
     lr : float, default=3e-3
         The head's learning rate (the body's is ``backbone_lr_scale`` times
-        it): the best of 1e-3 and 3e-3 on every task of
-        ``benchmarks/small_data.py``, with warm-up and cosine decay.
+        it), with warm-up and cosine decay (``lr_schedule``); the recipe guide
+        says how it was chosen.
     max_epochs : int or None, default=None
         ``None``: chosen from the number of training images, about 300
-        optimiser steps within 5 to 60 epochs
-        (:func:`sktransfer._training._recipe.default_epochs`), ended early once the
+        optimiser steps within 5 to 60 epochs, ended early once the
         training loss has stayed under a hundredth of its first epoch's for
         three epochs after the warm-up (the rest of the cosine decay is then
         compressed into a tenth of the plan: a few dozen images are learned

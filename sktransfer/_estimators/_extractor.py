@@ -19,6 +19,7 @@ from .._inputs import check_fitted_images, check_images, remember_images
 from .._networks import build_network, load_source, unit_position
 from .._runtime import batched_inference, require_finite, resolve_device, seeded
 from .._training import explain_input_size
+from ._parameters import BACKBONE, RECIPE, SKORCH, SOURCE
 
 __all__ = ["CNNFeatureExtractor", "multi_layers", "unit_shapes"]
 
@@ -167,6 +168,8 @@ class CNNFeatureExtractor(
     """
 
     _parameter_constraints = {
+        "backbone": BACKBONE,
+        **SOURCE,
         "layer": [
             None,
             str,
@@ -175,13 +178,11 @@ class CNNFeatureExtractor(
             tuple,
         ],
         "pooling": [StrOptions({"avg", "max", "flatten"})],
-        "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
-        "image_shape": [None, "array-like"],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "device": [str, torch.device],
-        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
-        "random_state": ["random_state"],
-        "weights_sha256": [None, str],
+        **{name: RECIPE[name] for name in ("input_size", "image_shape")},
+        "batch_size": SKORCH["batch_size"],
+        "device": SKORCH["device"],
+        "precision": RECIPE["precision"],
+        "random_state": RECIPE["random_state"],
     }
 
     def __init__(

@@ -9,20 +9,19 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 from sklearn.utils._param_validation import StrOptions
+from skorch.dataset import Dataset
 from torch import nn
 
 from .._networks import build_network
-from .._runtime import batched_inference, resolve_device
+from .._runtime import (
+    BatchLoader,
+    ShuffledBatchLoader,
+    batched_inference,
+    resolve_device,
+)
 from ._classifier import ImageClassifierBase
 from ._docs import shared_docs
-from ._parameters import (
-    CLASSIFIER_CRITERION,
-    CLASSIFIER_SKORCH,
-    FREEZING,
-    RECIPE,
-    SOURCE,
-    Parameter,
-)
+from ._parameters import BACKBONE, CLASSIFIER, FREEZING, RECIPE, SKORCH, SOURCE
 
 __all__ = ["LabelRelationTransfer", "label_relation", "select_outputs"]
 
@@ -193,18 +192,103 @@ class LabelRelationTransfer(ImageClassifierBase):
     """
 
     _renamed_parameters = {"estimator": "backbone"}
-    _parameters = {
-        "backbone": Parameter(None),
+    _parameter_constraints = {
+        "backbone": [None, *BACKBONE],
         **SOURCE,
-        "relation": Parameter("hard", [StrOptions({"hard", "soft"})]),
-        "assignment": Parameter(
-            "hungarian", [StrOptions({"hungarian", "peak"}), "array-like"]
-        ),
+        "relation": [StrOptions({"hard", "soft"})],
+        "assignment": [StrOptions({"hungarian", "peak"}), "array-like"],
         **FREEZING,
         **RECIPE,
-        **CLASSIFIER_CRITERION,
-        **CLASSIFIER_SKORCH,
+        **CLASSIFIER,
+        **SKORCH,
     }
+
+    def __init__(
+        self,
+        backbone=None,
+        *,
+        weights="DEFAULT",
+        weights_sha256=None,
+        relation="hard",
+        assignment="hungarian",
+        freeze_upto="auto",
+        backbone_lr_scale=1.0,
+        augment=None,
+        tta=None,
+        image_shape=None,
+        input_size=None,
+        random_state=None,
+        class_weight=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        freeze_epochs=0,
+        precision="auto",
+        cache_frozen=True,
+        batchnorm="recalibrate",
+        lr_schedule="warmup_cosine",
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.AdamW,
+        lr=3e-3,
+        max_epochs=None,
+        batch_size=32,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="auto",
+        iterator_train=ShuffledBatchLoader,
+        iterator_valid=BatchLoader,
+        dataset=Dataset,
+        predict_nonlinearity="auto",
+        compile=False,
+        use_caching="auto",
+        torch_load_kwargs=None,
+        classes=None,
+        **kwargs,
+    ):
+        super().__init__(
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            dataset=dataset,
+            predict_nonlinearity=predict_nonlinearity,
+            compile=compile,
+            use_caching=use_caching,
+            torch_load_kwargs=torch_load_kwargs,
+            classes=classes,
+            **kwargs,
+        )
+        self.backbone = backbone
+        self.weights = weights
+        self.weights_sha256 = weights_sha256
+        self.relation = relation
+        self.assignment = assignment
+        self.freeze_upto = freeze_upto
+        self.backbone_lr_scale = backbone_lr_scale
+        self.augment = augment
+        self.tta = tta
+        self.image_shape = image_shape
+        self.input_size = input_size
+        self.random_state = random_state
+        self.class_weight = class_weight
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.freeze_epochs = freeze_epochs
+        self.precision = precision
+        self.cache_frozen = cache_frozen
+        self.batchnorm = batchnorm
+        self.lr_schedule = lr_schedule
 
     def _source_outputs_for(self, source, X):
         """Logits of the whole source network, head included, for ``X``."""

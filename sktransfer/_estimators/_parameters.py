@@ -1,178 +1,104 @@
-"""The parameters of the image estimators, each written once: its default,
-the constraints ``fit`` checks it against, and whether skorch's constructor
-takes it.
+"""The constraints of the image estimators' parameters, each written once.
 
-The estimators compose their signatures from these groups
-(:class:`~sktransfer._estimators._skorch.SkorchEstimator` turns one into an
-``__init__``), so that adding a recipe parameter is one entry here, and the
-command line reads the defaults from the composed signature
-(:func:`default_of`).
+scikit-learn composes an estimator's ``_parameter_constraints`` from its
+bases' dicts; here the estimators compose theirs from the groups below
+(``{**SOURCE, **FREEZING, **RECIPE, ...}``), and each writes its
+``__init__`` out, as scikit-learn's do. ``fit`` checks every parameter
+against its constraints, and so does :func:`~sktransfer.load_model` for a
+model file's: one check of values, the estimator's own. A test holds the
+signatures, the constraints and the documentation to each other.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import enum
 import inspect
 import numbers
+import os
 
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
-from skorch.dataset import Dataset
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from torch import nn
+from torch.utils.data import Dataset
 
-from .._networks import HEAD_ACTIVATIONS
-from .._runtime import BatchLoader, ShuffledBatchLoader
+from .._networks import AUGMENT_POLICIES, HEAD_ACTIVATIONS, TTA_MODES
 from .._training import BATCHNORM_MODES, LR_SCHEDULES
 
 __all__ = [
-    "CLASSIFIER_CRITERION",
-    "CLASSIFIER_SKORCH",
+    "BACKBONE",
+    "CLASSIFIER",
     "FREEZING",
     "NEW_HEAD",
-    "Parameter",
     "RECIPE",
     "SKORCH",
-    "SKORCH_PARAMETERS",
     "SOURCE",
-    "constraints_of",
     "default_of",
-    "signature_of",
 ]
 
-
-@dataclasses.dataclass(frozen=True)
-class Parameter:
-    """One parameter of an estimator.
-
-    Attributes
-    ----------
-    default : object
-        Its default value.
-    constraints : list or None
-        scikit-learn's parameter constraints, checked at ``fit``; None when
-        the code that uses the value checks it.
-    skorch : bool
-        Whether it goes to skorch's constructor (else it is set as an
-        attribute after it).
-    """
-
-    default: object
-    constraints: list | None = None
-    skorch: bool = False
-
-
-def _count(low, closed="left"):
-    return [Interval(numbers.Integral, low, None, closed=closed)]
-
-
 _UNITS = [Interval(numbers.Integral, 0, None, closed="left"), str]
+_ESTIMATOR = HasMethods(["get_params"])
 
-# Where the body comes from: the backbone's weights.
+# Where the body comes from: a registered name, a module or a fitted
+# estimator of this library (whose trained network becomes the body).
+BACKBONE = [str, nn.Module, _ESTIMATOR]
+
 SOURCE = {
-    "weights": Parameter("DEFAULT"),
-    "weights_sha256": Parameter(None, [None, str]),
+    "weights": [None, str, os.PathLike, enum.Enum],
+    "weights_sha256": [None, str],
 }
 
-FREEZING = {"freeze_upto": Parameter("auto", _UNITS)}
+FREEZING = {"freeze_upto": _UNITS}
 
 # A new head in place of the source's classifier, on some of its units.
 NEW_HEAD = {
-    "transfer_upto": Parameter(None, [None, *_UNITS]),
-    "head_hidden_sizes": Parameter((), ["array-like"]),
-    "head_dropout": Parameter(0.0, [Interval(numbers.Real, 0, 1, closed="left")]),
-    "head_activation": Parameter("relu", [StrOptions(set(HEAD_ACTIVATIONS)), callable]),
-    "head_batchnorm": Parameter(False, ["boolean"]),
+    "transfer_upto": [None, *_UNITS],
+    "head_hidden_sizes": ["array-like"],
+    "head_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+    "head_activation": [StrOptions(set(HEAD_ACTIVATIONS)), callable],
+    "head_batchnorm": ["boolean"],
 }
 
 # The training recipe and the data path.
 RECIPE = {
-    "backbone_lr_scale": Parameter(
-        1.0, [Interval(numbers.Real, 0, None, closed="left")]
-    ),
-    "augment": Parameter(None),
-    "tta": Parameter(
-        None, [None, "boolean", StrOptions({"flip", "rot90", "flip_rot90"})]
-    ),
-    "image_shape": Parameter(None, [None, "array-like"]),
-    "input_size": Parameter(None, [None, *_count(1)]),
-    "random_state": Parameter(None, ["random_state"]),
-    "class_weight": Parameter(None, [None, StrOptions({"balanced"}), dict]),
-    "early_stopping": Parameter(False, ["boolean"]),
-    "validation_fraction": Parameter(
-        0.1, [Interval(numbers.Real, 0, 1, closed="neither")]
-    ),
-    "n_iter_no_change": Parameter(5, _count(1)),
-    "freeze_epochs": Parameter(0, _count(0)),
-    "precision": Parameter("auto", [StrOptions({"auto", "float32", "bfloat16"})]),
-    "cache_frozen": Parameter(True, ["boolean"]),
-    "batchnorm": Parameter("recalibrate", [StrOptions(set(BATCHNORM_MODES))]),
-    "lr_schedule": Parameter("warmup_cosine", [StrOptions(set(LR_SCHEDULES))]),
+    "backbone_lr_scale": [Interval(numbers.Real, 0, None, closed="left")],
+    "augment": [None, StrOptions(set(AUGMENT_POLICIES)), callable],
+    "tta": [None, "boolean", StrOptions(set(TTA_MODES))],
+    "image_shape": [None, "array-like"],
+    "input_size": [None, Interval(numbers.Integral, 1, None, closed="left")],
+    "random_state": ["random_state"],
+    "class_weight": [None, StrOptions({"balanced"}), dict],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+    "freeze_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+    "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+    "cache_frozen": ["boolean"],
+    "batchnorm": [StrOptions(set(BATCHNORM_MODES))],
+    "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
 }
 
-# skorch's, with this library's defaults.
+# skorch's, as the estimators take them.
 SKORCH = {
-    "optimizer": Parameter(torch.optim.AdamW, skorch=True),
-    "lr": Parameter(3e-3, [Interval(numbers.Real, 0, None, closed="neither")], True),
-    "max_epochs": Parameter(None, [None, *_count(0)], True),
-    "batch_size": Parameter(32, _count(1), True),
-    "train_split": Parameter(None, skorch=True),
-    "callbacks": Parameter(None, [None, list, tuple, StrOptions({"disable"})], True),
-    "warm_start": Parameter(False, skorch=True),
-    "verbose": Parameter(0, skorch=True),
-    "device": Parameter("auto", skorch=True),
-    "iterator_train": Parameter(ShuffledBatchLoader, skorch=True),
-    "iterator_valid": Parameter(BatchLoader, skorch=True),
-    "dataset": Parameter(Dataset, skorch=True),
-    "predict_nonlinearity": Parameter("auto", skorch=True),
-    "compile": Parameter(False, skorch=True),
-    "use_caching": Parameter("auto", skorch=True),
-    "torch_load_kwargs": Parameter(None, skorch=True),
+    "optimizer": [callable],
+    "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+    "max_epochs": [None, Interval(numbers.Integral, 0, None, closed="left")],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "train_split": [None, callable],
+    "callbacks": [None, list, tuple, StrOptions({"disable"})],
+    "warm_start": ["boolean"],
+    "verbose": ["verbose"],
+    "device": [None, str, torch.device],
+    "iterator_train": [callable],
+    "iterator_valid": [callable],
+    "dataset": [callable, Dataset],
+    "predict_nonlinearity": [None, StrOptions({"auto"}), callable],
+    "compile": ["boolean"],
+    "use_caching": ["boolean", StrOptions({"auto"})],
+    "torch_load_kwargs": [None, dict],
 }
 
 # A classifier's loss, and skorch's classes (given, or those of ``y``).
-CLASSIFIER_CRITERION = {"criterion": Parameter(nn.CrossEntropyLoss, skorch=True)}
-CLASSIFIER_SKORCH = {**SKORCH, "classes": Parameter(None, skorch=True)}
-
-# skorch's parameters the estimators take as they are: an unknown name's
-# error message lists the others, the estimator's own.
-SKORCH_PARAMETERS = (
-    "dataset",
-    "predict_nonlinearity",
-    "compile",
-    "use_caching",
-    "torch_load_kwargs",
-    "classes",
-)
-
-
-def signature_of(parameters):
-    """The ``__init__`` signature of ``parameters`` (name -> :class:`Parameter`,
-    in order): ``self``, the first one positional, the others keyword-only,
-    then skorch's ``**kwargs`` (``optimizer__weight_decay=...``)."""
-    kinds = [inspect.Parameter.POSITIONAL_OR_KEYWORD] + [
-        inspect.Parameter.KEYWORD_ONLY
-    ] * (len(parameters) - 1)
-    return inspect.Signature(
-        [
-            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            *(
-                inspect.Parameter(name, kind, default=parameter.default)
-                for (name, parameter), kind in zip(
-                    parameters.items(), kinds, strict=True
-                )
-            ),
-            inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
-        ]
-    )
-
-
-def constraints_of(parameters):
-    """scikit-learn's ``_parameter_constraints`` of ``parameters``."""
-    return {
-        name: parameter.constraints
-        for name, parameter in parameters.items()
-        if parameter.constraints is not None
-    }
+CLASSIFIER = {"criterion": [callable], "classes": [None, "array-like"]}
 
 
 def default_of(estimator_class, name):

@@ -10,11 +10,13 @@ import torch
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from skorch import NeuralNetRegressor
+from skorch.dataset import Dataset
 
+from .._runtime import BatchLoader, ShuffledBatchLoader
 from ._base import ImageEstimatorBase
 from ._classifier import PretrainedCNNClassifier, new_head
 from ._docs import shared_docs
-from ._parameters import FREEZING, NEW_HEAD, RECIPE, SKORCH, SOURCE, Parameter
+from ._parameters import BACKBONE, FREEZING, NEW_HEAD, RECIPE, SKORCH, SOURCE
 
 __all__ = ["LOSSES", "ImageRegressorBase", "PretrainedCNNRegressor", "check_targets"]
 
@@ -60,8 +62,8 @@ class ImageRegressorBase(ImageEstimatorBase, NeuralNetRegressor):
     """A skorch regressor on images: numbers, one or several per image,
     standardised inside and predicted in the user's units.
 
-    Not for direct use: subclasses define their ``_parameters`` and
-    ``initialize_module``.
+    Not for direct use: subclasses define their ``__init__``,
+    ``_parameter_constraints`` and ``initialize_module``.
     """
 
     _target_dtype = torch.float32
@@ -235,16 +237,107 @@ class PretrainedCNNRegressor(ImageRegressorBase):
     _documented_like = PretrainedCNNClassifier
     _attributes_not_shared = ("classes_", "class_weight_")
 
-    _parameters = {
-        "backbone": Parameter("resnet18"),
+    _parameter_constraints = {
+        "backbone": BACKBONE,
         **SOURCE,
         **FREEZING,
         **NEW_HEAD,
-        **{name: p for name, p in RECIPE.items() if name != "class_weight"},
-        "loss": Parameter("squared_error", [StrOptions(set(LOSSES))]),
-        "criterion": Parameter(None, [None, callable], skorch=True),
+        **{name: c for name, c in RECIPE.items() if name != "class_weight"},
+        "loss": [StrOptions(set(LOSSES))],
+        "criterion": [None, callable],
         **SKORCH,
     }
+
+    def __init__(
+        self,
+        backbone="resnet18",
+        *,
+        weights="DEFAULT",
+        weights_sha256=None,
+        freeze_upto="auto",
+        transfer_upto=None,
+        head_hidden_sizes=(),
+        head_dropout=0.0,
+        head_activation="relu",
+        head_batchnorm=False,
+        backbone_lr_scale=1.0,
+        augment=None,
+        tta=None,
+        image_shape=None,
+        input_size=None,
+        random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        freeze_epochs=0,
+        precision="auto",
+        cache_frozen=True,
+        batchnorm="recalibrate",
+        lr_schedule="warmup_cosine",
+        loss="squared_error",
+        criterion=None,
+        optimizer=torch.optim.AdamW,
+        lr=3e-3,
+        max_epochs=None,
+        batch_size=32,
+        train_split=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="auto",
+        iterator_train=ShuffledBatchLoader,
+        iterator_valid=BatchLoader,
+        dataset=Dataset,
+        predict_nonlinearity="auto",
+        compile=False,
+        use_caching="auto",
+        torch_load_kwargs=None,
+        **kwargs,
+    ):
+        super().__init__(
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            dataset=dataset,
+            predict_nonlinearity=predict_nonlinearity,
+            compile=compile,
+            use_caching=use_caching,
+            torch_load_kwargs=torch_load_kwargs,
+            **kwargs,
+        )
+        self.backbone = backbone
+        self.weights = weights
+        self.weights_sha256 = weights_sha256
+        self.freeze_upto = freeze_upto
+        self.transfer_upto = transfer_upto
+        self.head_hidden_sizes = head_hidden_sizes
+        self.head_dropout = head_dropout
+        self.head_activation = head_activation
+        self.head_batchnorm = head_batchnorm
+        self.backbone_lr_scale = backbone_lr_scale
+        self.augment = augment
+        self.tta = tta
+        self.image_shape = image_shape
+        self.input_size = input_size
+        self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.freeze_epochs = freeze_epochs
+        self.precision = precision
+        self.cache_frozen = cache_frozen
+        self.batchnorm = batchnorm
+        self.lr_schedule = lr_schedule
+        self.loss = loss
 
     def _new_head(self, source):
         """A head of one output per target."""

@@ -7,8 +7,7 @@ bookkeeping among the parameters and builds the callbacks in ``set_params``;
 scikit-learn's rules (``check_no_attributes_set_in_init``,
 ``check_set_params``, ``check_do_not_raise_errors_in_init_or_set_params``)
 forbid each. :class:`SkorchEstimator` keeps skorch working as before while
-scikit-learn sees parameters only. Each estimator's ``__init__`` is composed
-from its table of parameters (:mod:`sktransfer._estimators._parameters`).
+scikit-learn sees parameters only.
 """
 
 from __future__ import annotations
@@ -18,13 +17,24 @@ import difflib
 import inspect
 
 from sklearn.base import BaseEstimator
+from skorch import NeuralNet
 from skorch.utils import get_map_location
 
 from .._runtime import autocast_for, cudnn_autotune, resolve_device, to_device
-from ._parameters import SKORCH_PARAMETERS, constraints_of, signature_of
 from ._pickling import load_torch_state, save_torch_state
 
 __all__ = ["SkorchEstimator"]
+
+# skorch's parameters the estimators take as they are: an unknown name's
+# error message lists the others, the estimator's own.
+SKORCH_PARAMETERS = (
+    "dataset",
+    "predict_nonlinearity",
+    "compile",
+    "use_caching",
+    "torch_load_kwargs",
+    "classes",
+)
 
 # The key of the torch objects in a pickled estimator's state.
 _TORCH_STATE = "__torch_state__"
@@ -57,64 +67,31 @@ def _kept_privately(name):
     return property(get, set, delete, f"skorch's ``{name}``.")
 
 
-def _composed_init(parameters, renamed):
-    """An ``__init__`` taking ``parameters`` (name -> Parameter): skorch's go
-    to its constructor (with ``module=None``: the estimators build it), the
-    others are set as they are; other keywords go to skorch (routing
-    prefixes such as ``optimizer__weight_decay``). A name in ``renamed``
-    (old -> new) is refused with the new one."""
-    signature = signature_of(parameters)
-
-    def __init__(self, *args, **kwargs):
-        for old, new in renamed.items():
-            if old in kwargs:
-                raise TypeError(
-                    f"{type(self).__name__} takes `{new}`, no longer `{old}`: "
-                    f"pass {new}={kwargs[old]!r}."
-                )
-        given = signature.bind(self, *args, **kwargs).arguments
-        extra = given.pop("kwargs", {})
-        # skorch's get_params reports `module`; clone hands it back.
-        extra.pop("module", None)
-        values = {
-            name: given.get(name, parameter.default)
-            for name, parameter in parameters.items()
-        }
-        super(SkorchEstimator, self).__init__(
-            module=None,
-            **{name: values[name] for name, p in parameters.items() if p.skorch},
-            **extra,
-        )
-        for name, parameter in parameters.items():
-            if not parameter.skorch:
-                setattr(self, name, values[name])
-
-    __init__.__signature__ = signature
-    return __init__
-
-
-class SkorchEstimator:
+class SkorchEstimator(NeuralNet):
     """skorch's net with scikit-learn's parameter contract, ``device="auto"``
-    and value-equal pickles; the estimators list their parameters in
-    ``_parameters`` and get their ``__init__`` and ``_parameter_constraints``
-    from it."""
+    and value-equal pickles.
 
-    _parameters: dict = {}
-    _parameter_constraints: dict = {}
+    Subclasses write their ``__init__`` out, pass skorch's parameters on to
+    this one and set their own as attributes; the network is theirs to build
+    (``initialize_module``), so ``module`` is None. A name in
+    ``_renamed_parameters`` (old -> new) is refused with the new one.
+    """
+
     _renamed_parameters: dict = {}
 
     history_ = _kept_privately("history_")
     initialized_ = _kept_privately("initialized_")
     virtual_params_ = _kept_privately("virtual_params_")
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "_parameters" in vars(cls):
-            init = _composed_init(cls._parameters, cls._renamed_parameters)
-            init.__qualname__ = f"{cls.__qualname__}.__init__"
-            init.__module__ = cls.__module__
-            cls.__init__ = init
-            cls._parameter_constraints = constraints_of(cls._parameters)
+    def __init__(self, **kwargs):
+        for old, new in self._renamed_parameters.items():
+            if old in kwargs:
+                raise TypeError(
+                    f"{type(self).__name__} takes `{new}`, no longer `{old}`: "
+                    f"pass {new}={kwargs[old]!r}."
+                )
+        kwargs.pop("module", None)  # the estimators build it from `backbone`
+        super().__init__(module=None, **kwargs)
 
     # -- parameters -----------------------------------------------------------
     def _get_param_names(self):
