@@ -19,6 +19,7 @@ from ._estimators import (
 )
 from ._inputs import ImageShapeWarning, PixelScaleWarning
 from ._networks import layer_names
+from ._runtime import BatchLoader, ShuffledBatchLoader
 from ._version import __version__ as __version__
 from .backbones._registry import (
     BackboneSpec,
@@ -32,6 +33,7 @@ from .backbones._weights import WeightsDownloadError, WeightsSpec
 __all__ = [
     "Advice",
     "BackboneSpec",
+    "BatchLoader",
     "CNNFeatureExtractor",
     "LRFindResult",
     "LabelRelationTransfer",
@@ -41,6 +43,7 @@ __all__ = [
     "PixelScaleWarning",
     "PretrainedCNNClassifier",
     "PretrainedCNNRegressor",
+    "ShuffledBatchLoader",
     "get_backbone_spec",
     "inspect_model",
     "layer_names",

@@ -1,12 +1,14 @@
 """Crafting model files as an attacker would: read a saved file's members,
-edit its manifest or its skops.io tree, write it back with true sizes and
-SHA-256 (what anyone who edits a file can compute)."""
+edit its manifest, its records (``estimators.json``), its arrays or the
+skops.io tree of a pipeline, and write it back with true sizes and SHA-256
+(what anyone who edits a file can compute)."""
 
 import hashlib
 import io
 import json
 import zipfile
 
+import numpy as np
 import skops.io
 
 
@@ -17,16 +19,18 @@ def members(path):
 
 
 def write(path, parts, *, rehash=True, compression=zipfile.ZIP_STORED):
-    """Write ``parts`` as a model archive; with ``rehash`` the manifest gets
-    their true SHA-256 and sizes, as a crafted file would."""
+    """Write ``parts`` as a model archive; with ``rehash`` the manifest lists
+    every other member with its true SHA-256 and size, as a crafted file
+    would."""
     parts = dict(parts)
     if rehash:
         manifest = json.loads(parts["sktransfer.json"])
-        listed = manifest.get("members") if isinstance(manifest, dict) else None
-        for name, entry in (listed if isinstance(listed, dict) else {}).items():
-            if name in parts and isinstance(entry, dict):
-                entry["bytes"] = len(parts[name])
-                entry["sha256"] = hashlib.sha256(parts[name]).hexdigest()
+        if isinstance(manifest, dict):
+            manifest["members"] = {
+                name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+                for name, data in parts.items()
+                if name != "sktransfer.json"
+            }
         parts["sktransfer.json"] = json.dumps(manifest).encode()
     with zipfile.ZipFile(path, "w", compression) as archive:
         for name, data in parts.items():
@@ -34,6 +38,58 @@ def write(path, parts, *, rehash=True, compression=zipfile.ZIP_STORED):
     return path
 
 
+def npy(array):
+    """The bytes of ``array`` as a .npy member."""
+    buffer = io.BytesIO()
+    np.save(
+        buffer,
+        array,
+        allow_pickle=isinstance(array, np.ndarray) and array.dtype.hasobject,
+    )
+    return buffer.getvalue()
+
+
+def with_records(saved, out, edit):
+    """The saved model file with its records edited by ``edit(records,
+    parts)`` (in place; ``parts`` are the file's members, to add arrays
+    to), rehashed."""
+    parts = members(saved)
+    records = json.loads(parts["estimators.json"])
+    edit(records, parts)
+    parts["estimators.json"] = json.dumps(records).encode()
+    return write(out, parts)
+
+
+def with_param(saved, out, name, value, index=0):
+    """The saved model file with parameter ``name`` of record ``index`` set
+    to ``value`` (as the file holds it: JSON, tags included)."""
+
+    def edit(records, parts):
+        records[index]["params"][name] = value
+
+    return with_records(saved, out, edit)
+
+
+def with_fitted(saved, out, name, value, index=0):
+    """The saved model file with fitted attribute ``name`` of record
+    ``index`` set to ``value``."""
+
+    def edit(records, parts):
+        records[index]["fitted"][name] = value
+
+    return with_records(saved, out, edit)
+
+
+def with_manifest(saved, out, edit):
+    """The saved model file with its manifest edited by ``edit(manifest)``."""
+    parts = members(saved)
+    manifest = json.loads(parts["sktransfer.json"])
+    edit(manifest)
+    parts["sktransfer.json"] = json.dumps(manifest).encode()
+    return write(out, parts, rehash=False)
+
+
+# -- the skops.io tree of a pipeline -------------------------------------------
 def schema(tree):
     """The schema and the members of a skops.io archive."""
     with zipfile.ZipFile(io.BytesIO(tree)) as archive:
@@ -72,14 +128,17 @@ def without_ids(value):
     return value
 
 
-def record(found):
-    """The attributes of the top-level estimator record in a schema."""
-    return found["content"]["content"]
+def step_attributes(found, index):
+    """The dict node of the attributes of step ``index`` of the pipeline
+    whose schema is ``found``."""
+    steps = found["content"]["content"]["steps"]["content"]
+    return steps[index]["content"][1]["content"]
 
 
 def with_tree(saved, out, edit):
-    """The saved model file with its schema edited by ``edit(schema,
-    arrays)`` (in place; it may return new arrays), rehashed."""
+    """The saved model file with its skops.io schema edited by
+    ``edit(schema, arrays)`` (in place; it may return new arrays),
+    rehashed."""
     parts = members(saved)
     found, arrays = schema(parts["model.skops"])
     arrays = edit(found, arrays) or arrays
@@ -94,22 +153,3 @@ def set_item(dict_node, key, value_node):
             {"__class__": "str", "__module__": "builtins", "__loader__": "TypeNode"}
         )
     dict_node["content"][key] = value_node
-
-
-def with_param(saved, out, name, value_node):
-    """The saved model file with its estimator's parameter ``name`` set to
-    the node ``value_node``."""
-
-    def edit(found, arrays):
-        set_item(record(found)["params"], name, value_node)
-
-    return with_tree(saved, out, edit)
-
-
-def with_manifest(saved, out, edit):
-    """The saved model file with its manifest edited by ``edit(manifest)``."""
-    parts = members(saved)
-    manifest = json.loads(parts["sktransfer.json"])
-    edit(manifest)
-    parts["sktransfer.json"] = json.dumps(manifest).encode()
-    return write(out, parts)

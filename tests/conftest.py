@@ -33,3 +33,22 @@ def small_model():
         "small_cnn", input_size=16, max_epochs=1, random_state=0
     ).fit(X[:60], y[:60])
     return clf, X[60:70]
+
+
+@pytest.fixture(scope="module")
+def small_pipeline(small_model):
+    """Rows, a scaler and a small_cnn classifier: a model file with a
+    skops.io tree (the steps that are not this library's) beside the
+    classifier's record."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    from sktransfer import PretrainedCNNClassifier
+    from sktransfer.baselines import ImageToRows
+    from sktransfer.datasets import load_digits_images
+
+    X, y = load_digits_images()
+    cnn = PretrainedCNNClassifier(
+        "small_cnn", image_shape=(1, 8, 8), input_size=16, max_epochs=1, random_state=0
+    )
+    return make_pipeline(ImageToRows(), MinMaxScaler(), cnn).fit(X[:60], y[:60])

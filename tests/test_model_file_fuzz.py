@@ -1,7 +1,8 @@
 """A mutation fuzzer over a valid model file (hypothesis): bytes flipped, the
 file cut short, members swapped, dropped or written twice, manifest values
-and the estimator's parameters and fitted attributes edited (with the
-SHA-256 recomputed, as anyone who edits a file can).
+and the estimator's record edited, its parameters and fitted attributes set
+to other values and to tagged objects (with the SHA-256 recomputed, as
+anyone who edits a file can).
 
 Every outcome is a model that predicts as before (damage the checks cannot
 see changes nothing that predicts), a model loaded from an edited file that
@@ -26,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sktransfer import ModelFileError, PretrainedCNNClassifier, load_model, save_model
-from sktransfer._model_files._records import StoredObject
+from sktransfer._model_files._values import Encoder
 
 FUZZ = settings(
     deadline=None,
@@ -56,25 +57,34 @@ def original(tmp_path_factory):
 
 
 def _gadgets(marker):
-    """Nodes that would act if built: run a command, print, make a folder,
-    call a class with the file's arguments, refer to another node."""
+    """Values that would act if they were built: run a command, print, make
+    a folder, name a class where another kind belongs, build an object
+    outside its parameter, refer to a missing array or to the record itself,
+    or carry a tag that names nothing."""
+    accelerator = {
+        "mixed_precision": "no",
+        "cpu": True,
+        "gradient_accumulation_steps": 1,
+    }
     return [
-        {"__class__": "system", "__module__": "os", "__loader__": "FunctionNode"},
-        {
-            "__class__": "print",
-            "__module__": "builtins",
-            "__loader__": "ConstructorFromReduceNode",
-            "content": craft.node((f"PRINTED {marker}",)),
-        },
-        craft.node(StoredObject("callback", "Checkpoint", {"dirname": str(marker)})),
-        {
-            "__class__": "DataLoader",
-            "__module__": "torch.utils.data.dataloader",
-            "__loader__": "ObjectNode",
-        },
-        {"__class__": "SGD", "__module__": "torch.optim.sgd", "__loader__": "TypeNode"},
-        {"__class__": "x", "__module__": "y", "__loader__": "CachedNode", "__id__": 1},
+        {"__ref__": "os.system"},
+        {"__ref__": "builtins.print"},
+        {"__ref__": "skorch.callbacks.Checkpoint", "dirname": str(marker)},
+        {"__ref__": "torch.optim.SGD"},
+        {"__accelerator__": accelerator},
+        {"__estimator__": 0},
+        {"__frozen__": {"__estimator__": 0}},
+        {"__array__": 99},
+        {"__eval__": f"print('PRINTED {marker}')"},
+        {"__valid_split__": {"cv": 3, "stratified": True, "random_state": None}},
+        {"__numpy__": ["int8", 300]},
+        {"__tuple__": [60_000, 60_000]},
     ]
+
+
+def _as_file_holds(value):
+    """``value`` as a record holds it (JSON, tags for what JSON lacks)."""
+    return Encoder(lambda *args: None).encode(value, [])
 
 
 PLAIN = st.one_of(
@@ -223,17 +233,15 @@ def mutations(draw):
     else:
         names = PARAMETERS if kind == "param" else FITTED
         name = draw(st.sampled_from(names))
-        gadget = draw(st.integers(-12, 5))
+        gadget = draw(st.integers(-12, 11))
         value = draw(st.one_of(st.sampled_from(PLAUSIBLE.get(name, [None])), PLAIN))
 
         def apply(path, out, marker):
-            node = _gadgets(marker)[gadget] if gadget >= 0 else craft.node(value)
-
-            def edit(found, arrays):
-                part = "params" if kind == "param" else "fitted"
-                craft.set_item(craft.record(found)[part], name, node)
-
-            craft.with_tree(path, out, edit)
+            node = _gadgets(marker)[gadget] if gadget >= 0 else _as_file_holds(value)
+            if kind == "param":
+                craft.with_param(path, out, name, node)
+            else:
+                craft.with_fitted(path, out, name, node)
 
     return kind, apply
 

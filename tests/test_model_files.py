@@ -40,6 +40,11 @@ def saved(small_model, tmp_path):
     return save_model(small_model[0], tmp_path / "model.sktransfer")
 
 
+@pytest.fixture
+def piped(small_pipeline, tmp_path):
+    return save_model(small_pipeline, tmp_path / "pipeline.sktransfer")
+
+
 def _every_door(path, tmp_path, capsys):
     """Try the file through load_model, inspect_model and the commands;
     return the messages."""
@@ -85,9 +90,13 @@ def test_pickles_are_refused_unread_through_every_door(small_model, tmp_path, ca
     assert marker.exists()
 
 
-def _with_params_augment(saved, out, node):
-    """The saved model file, its ``augment`` parameter replaced by ``node``."""
-    return craft.with_param(saved, out, "augment", node)
+def _with_scaler_attribute(saved, out, node):
+    """The saved pipeline, its scaler given an attribute ``node``."""
+
+    def edit(found, arrays):
+        craft.set_item(craft.step_attributes(found, 1), "notes_", node)
+
+    return craft.with_tree(saved, out, edit)
 
 
 def _gadgets(marker):
@@ -117,11 +126,11 @@ def _gadgets(marker):
 
 @pytest.mark.parametrize("name", ["subprocess.Popen", "builtins.eval", "os.system"])
 def test_a_tree_naming_an_untrusted_type_is_refused_before_it_runs(
-    saved, tmp_path, capsys, name
+    piped, tmp_path, capsys, name
 ):
     marker = tmp_path / "marker"
     crafted = tmp_path / "crafted.sktransfer"
-    _with_params_augment(saved, crafted, _gadgets(marker)[name])
+    _with_scaler_attribute(piped, crafted, _gadgets(marker)[name])
     with pytest.raises(ValueError) as error:
         load_model(crafted)
     message = str(error.value)
@@ -147,13 +156,24 @@ def test_a_tree_naming_an_untrusted_type_is_refused_before_it_runs(
 
 
 def test_records_naming_other_estimators_are_refused(saved, tmp_path):
-    members = craft.members(saved)
-    schema, arrays = craft.schema(members["model.skops"])
-    schema["content"]["content"]["estimator"] = craft.node("os.system")
-    members["model.skops"] = craft.tree(schema, arrays)
-    crafted = craft.write(tmp_path / "crafted.sktransfer", members)
+    def edit(records, parts):
+        records[0]["class"] = "os.system"
+
+    crafted = craft.with_records(saved, tmp_path / "crafted.sktransfer", edit)
     with pytest.raises(ValueError, match="names the estimator 'os.system'"):
         load_model(crafted)
+
+
+def test_a_record_naming_a_function_is_refused_before_it_is_imported(saved, tmp_path):
+    marker = tmp_path / "marker"
+    crafted = craft.with_param(
+        saved, tmp_path / "crafted.sktransfer", "augment", {"__ref__": "os.system"}
+    )
+    with pytest.raises(ModelFileError, match=r"\['os.system'\]") as error:
+        load_model(crafted)
+    assert "load_model(path, trusted=['os.system'])" in str(error.value)
+    assert "os.system" in inspect_model(crafted).untrusted
+    assert not marker.exists()
 
 
 def _torch_save(path):
@@ -222,8 +242,25 @@ def test_a_newer_format_asks_for_an_upgrade(saved, tmp_path):
     manifest = json.loads(members["sktransfer.json"])
     manifest["format_version"] = 99
     members["sktransfer.json"] = json.dumps(manifest).encode()
-    with pytest.raises(ValueError, match="format 99.*Upgrade sktransfer"):
+    with pytest.raises(ValueError, match="format 99.*reads format 2.*Upgrade"):
         load_model(craft.write(tmp_path / "newer.sktransfer", members, rehash=False))
+
+
+def test_an_older_format_is_named_before_any_record_is_read(saved, tmp_path):
+    """Files of format 1 (records inside a skops.io tree) are refused with
+    both versions named, whatever their records hold."""
+    members = craft.members(saved)
+    manifest = json.loads(members["sktransfer.json"])
+    manifest.update(format_version=1, sktransfer_version="0.0.9")
+    members["sktransfer.json"] = json.dumps(manifest).encode()
+    members["estimators.json"] = b'[["a list"], "where records belong"]'
+    old = craft.write(tmp_path / "old.sktransfer", members)
+    for door in (load_model, inspect_model):
+        with pytest.raises(ModelFileError) as error:
+            door(old)
+        message = str(error.value)
+        assert "format 1, written by sktransfer '0.0.9'" in message
+        assert "reads format 2 only" in message and "sktransfer convert" in message
 
 
 def test_trusted_names_types_to_build_besides_the_allowed_set(tmp_path):

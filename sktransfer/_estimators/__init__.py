@@ -20,13 +20,12 @@ from ._label_relation import LabelRelationTransfer
 from ._lr_find import LRFindResult, lr_find
 from ._parameters import default_of
 from ._rebuilding import build_network_of, initialize_fitted
-from ._regressor import LOSSES, PretrainedCNNRegressor
+from ._regressor import PretrainedCNNRegressor
 
 __all__ = [
     "Advice",
     "CNNFeatureExtractor",
     "ImageEstimatorBase",
-    "LOSSES",
     "LRFindResult",
     "LabelRelationTransfer",
     "PretrainedCNNClassifier",

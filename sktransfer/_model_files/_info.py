@@ -1,231 +1,106 @@
 """What a model file says about its model, read without building it.
 
 :func:`describe` writes the summary into the manifest when the model is
-saved: the estimator and its steps, the classes, the images it was fitted
-on, and for each network its backbone, where the pretrained weights came
-from, the recipe's parameters and what the fit chose. :class:`ModelInfo`
-reads it back with the types the file names (read off the skops.io schema,
-nothing imported), for ``sktransfer inspect`` and the model card.
+saved: the estimator and its steps, the classes or targets, the images it
+was fitted on, where each network is and where its pretrained weights came
+from. :class:`ModelInfo` shows it with what the records say of each network
+(its estimator, parameters and fitted state, as ``load_model`` would use
+them) and the names the file gives, for ``sktransfer inspect`` and the model
+card. Text from the file is shown escaped.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-import zipfile
 from dataclasses import dataclass
-from io import BytesIO
 
 import numpy as np
 from sklearn.base import is_regressor
 
-from .._inputs import fitted_image_shape, fitted_network
-from .._networks import find_weights
-from ..backbones._registry import get_backbone_spec
-from ..backbones._weights import sha256_of
-from ._file_values import file_value, shown
-from ._stored import estimator_classes
+from .._inputs import fitted_image_shape
+from .._networks import weights_origin
+from ._archive import weights_member
+from ._records import estimator_classes
 
-__all__ = ["ModelInfo", "describe", "named_types"]
+__all__ = ["ModelInfo", "describe"]
 
 
 def short(value, limit=60):
-    """``repr(value)``, cut to ``limit`` characters."""
+    """``repr(value)``, cut to ``limit`` characters (an array: its dtype and
+    shape)."""
+    if isinstance(value, np.ndarray):
+        return f"an array of {value.dtype.str} {value.shape}"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def escaped(text):
     """``text`` with every character that is not printable (a newline, a
-    terminal's escape codes) written as its escape, so that text from a file
-    cannot draw lines of its own."""
+    terminal's escape codes) written as its escape."""
     return "".join(
         c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
         for c in str(text)
     )
 
 
-def changed_parameters(record):
-    """The parameters of a file's estimator ``record`` (a
-    :class:`~sktransfer._model_files._tree.RecordInfo`) that differ from its
-    class's defaults, as text."""
-    cls = estimator_classes().get(record.estimator)
-    defaults = inspect.signature(cls).parameters if cls is not None else {}
-    changed = {}
-    for name, value in record.params.items():
-        default = getattr(defaults.get(name), "default", inspect.Parameter.empty)
-        if default is inspect.Parameter.empty or file_value(default) != value:
-            changed[name] = shown(value)
-    return changed
-
-
-def _json_labels(classes):
-    if classes is None:
-        return None
-    return [v.item() if isinstance(v, np.generic) else v for v in np.asarray(classes)]
-
-
-def _safe_json(value):
+def _same(value, default):
     try:
-        json.dumps(value)
-        return value
+        return type(value) is type(default) and bool(np.all(value == default))
+    except (TypeError, ValueError):
+        return False
+
+
+def _json(value):
+    """``value`` as JSON data, or its text."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError):
         return [str(v) for v in value] if isinstance(value, list) else str(value)
 
 
-def _pretrained_origin(estimator):
-    """Where the pretrained weights of the estimator's source came from."""
-    backbone = getattr(estimator, "backbone", None)
-    weights = getattr(estimator, "weights", None)
-    if not isinstance(backbone, str):
-        return f"the trained network of the source ({type(backbone).__name__})"
-    if weights is None:
-        return "none: random initialisation (weights=None)"
-    spec = get_backbone_spec(backbone)
-    entry = find_weights(spec, weights, must_exist=False)
-    if entry is None and isinstance(weights, str) and weights == "DEFAULT":
-        return "none: random initialisation (a built-in without pretrained weights)"
-    if entry is None:
-        digest = getattr(estimator, "weights_sha256", None)
-        if digest is None:
-            try:
-                digest = sha256_of(weights)
-            except OSError:
-                digest = "unknown"
-        return f"the file {str(weights)!r}, sha256 {digest}"
-    if entry.url is not None:
-        where = entry.url
-    elif entry.package is not None:
-        where = f"the package {entry.package} ({entry.file_name})"
-    else:
-        where = "its zoo's loader"
-    return f"{entry} from {where}, sha256 {entry.sha256 or 'not recorded'}"
-
-
-def _recipe(estimator):
-    """The parameters that differ from the defaults, and what the fit chose."""
-    defaults = {}
-    for klass in reversed(type(estimator).__mro__):  # the subclass's last
-        init = vars(klass).get("__init__")
-        if init is not None:
-            for name, parameter in inspect.signature(init).parameters.items():
-                defaults[name] = parameter.default
-    changed = {}
-    for name, value in estimator.get_params(deep=False).items():
-        default = defaults.get(name, inspect.Parameter.empty)
-        if default is inspect.Parameter.empty:
-            default = None  # skorch's ``module``, which the estimators build
-        if name != "backbone" and repr(value) != repr(default):
-            changed[name] = short(value)
-    network = fitted_network(estimator)
-    chosen = {"input_size": network.input_size, "frozen_units": network.n_frozen}
-    for attribute, key in (
-        ("max_epochs_", "epochs"),
-        ("n_recalibrated_", "recalibrated_batchnorm_layers"),
-        ("layer_", "layer"),
-    ):
-        if hasattr(estimator, attribute):
-            chosen[key] = _safe_json(getattr(estimator, attribute))
-    return changed, chosen
-
-
-def _network_summary(where, estimator, index):
-    changed, chosen = _recipe(estimator)
-    network = fitted_network(estimator)
-    backbone = getattr(estimator, "backbone", None)
-    return {
-        "where": where,
-        "estimator": type(estimator).__name__,
-        "backbone": backbone if isinstance(backbone, str) else type(backbone).__name__,
-        "pretrained_weights": _pretrained_origin(estimator),
-        "parameters": changed,
-        "fitted": chosen,
-        "classes": _safe_json(_json_labels(getattr(estimator, "classes_", None))),
-        "image_shape": list(estimator.image_shape_),
-        "n_training_images": getattr(estimator, "n_samples_fit_", None),
-        "n_parameters": sum(p.numel() for p in network.state_dict().values()),
-        "weights_member": f"weights/{index}.safetensors",
-    }
-
-
-def _targets(model):
-    """A regressor's targets: how many, and their mean and standard deviation
-    in training (None for a classifier, or when the model does not say)."""
-    last = model
-    while getattr(last, "steps", None):
-        last = last.steps[-1][1]
-    mean = getattr(last, "target_mean_", None)
-    if mean is None or not is_regressor(last):
-        return None
-    return {
-        "n": int(last.n_outputs_),
-        "mean": [float(v) for v in np.ravel(mean)],
-        "sd": [float(v) for v in np.ravel(last.target_scale_)],
-    }
-
-
-def _targets_row(targets):
-    means = ", ".join(f"{v:.4g}" for v in targets["mean"])
-    sds = ", ".join(f"{v:.4g}" for v in targets["sd"])
-    return f"{targets['n']} continuous (training mean {means}; SD {sds})"
-
-
 def describe(model, networks):
-    """The summary a model file keeps of ``model`` (JSON data).
-
-    Parameters
-    ----------
-    model : estimator or pipeline
-    networks : list of (str, estimator)
-        Where each network is, in the order of the weights members.
-
-    Returns
-    -------
-    summary : dict
-    """
+    """The summary a model file keeps of ``model`` (JSON data); ``networks``
+    are ``(where, estimator)`` in the order of the weights members."""
     steps = getattr(model, "steps", None)
-    first = model
+    first = last = model
     while getattr(first, "steps", None):
-        first = first.steps[0][1]
+        first, last = first.steps[0][1], last.steps[-1][1]
+    targets, classes = None, getattr(model, "classes_", None)
+    if is_regressor(last) and hasattr(last, "target_mean_"):
+        targets = {
+            "n": int(last.n_outputs_),
+            "mean": [float(v) for v in np.ravel(last.target_mean_)],
+            "sd": [float(v) for v in np.ravel(last.target_scale_)],
+        }
     shape = fitted_image_shape(model)
     return {
         "model": type(model).__name__,
         "steps": [[n, type(s).__name__] for n, s in steps] if steps else None,
-        "classes": _safe_json(_json_labels(getattr(model, "classes_", None))),
-        "targets": _targets(model),
+        "classes": None if classes is None else _json(np.asarray(classes).tolist()),
+        "targets": targets,
         "image_shape": list(shape) if shape is not None else None,
         "n_training_images": getattr(first, "n_samples_fit_", None),
         "networks": [
-            _network_summary(where, estimator, i)
-            for i, (where, estimator) in enumerate(networks)
+            {
+                "where": where,
+                "pretrained_weights": weights_origin(
+                    getattr(estimator, "backbone", None),
+                    getattr(estimator, "weights", None),
+                    getattr(estimator, "weights_sha256", None),
+                ),
+            }
+            for where, estimator in networks
         ],
     }
 
 
-def named_types(tree):
-    """Every type and function the skops.io dump ``tree`` names (sorted)."""
-    with zipfile.ZipFile(BytesIO(tree)) as archive:
-        schema = json.loads(archive.read("schema.json"))
-    found = set()
-
-    def walk(node):
-        if isinstance(node, dict):
-            if isinstance(node.get("__module__"), str) and isinstance(
-                node.get("__class__"), str
-            ):
-                found.add(f"{node['__module__']}.{node['__class__']}")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(schema)
-    return sorted(found)
-
-
 def _megabytes(n):
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+def _pairs(mapping):
+    return ", ".join(f"{k}={v}" for k, v in mapping.items())
 
 
 @dataclass(frozen=True)
@@ -242,13 +117,14 @@ class ModelInfo:
     manifest : dict
         Its manifest: versions, date, the summary, the members' SHA-256.
     types : tuple of str
-        Every type and function the file names.
+        Every class, function and type the file names.
     untrusted : tuple of str
         Those :func:`~sktransfer.load_model` refuses unless ``trusted``.
     records : tuple, default=()
-        Each estimator of this library in the file, its parameters as
-        :func:`~sktransfer.load_model` would use them; the parameters shown
-        are these, not the summary's.
+        Each estimator of this library in the file, its parameters and
+        fitted state as :func:`~sktransfer.load_model` would use them.
+    n_values : tuple of int, default=()
+        The number of values in each network's weights.
     """
 
     path: object
@@ -256,24 +132,54 @@ class ModelInfo:
     types: tuple
     untrusted: tuple
     records: tuple = ()
+    n_values: tuple = ()
 
     @property
     def summary(self):
         """The summary written when the model was saved (a dict)."""
-        return self.manifest.get("summary", {})
+        return self.manifest["summary"]
 
-    def _parameters(self, network, index):
-        """What ``sktransfer inspect`` lists as network ``index``'s parameters:
-        those that differ from the defaults in the file's own record."""
-        for record in self.records:
-            if record.network is not None and record.network["weights"] == index:
-                return _pairs(changed_parameters(record)) or "the defaults"
-        return _pairs(network.get("parameters") or {}) or "the defaults"
+    def _network_rows(self, i, network):
+        record = next(r for r in self.records if r.weights == i)
+        defaults = inspect.signature(estimator_classes()[record.estimator]).parameters
+        changed = {
+            name: short(value, 80)
+            for name, value in record.params.items()
+            if not _same(value, getattr(defaults.get(name), "default", None))
+        }
+        fitted = record.fitted
+        chose = {
+            key: fitted[attribute]
+            for attribute, key in (
+                ("n_frozen_", "frozen_units"),
+                ("max_epochs_", "epochs"),
+                ("n_recalibrated_", "recalibrated_batchnorm_layers"),
+                ("layer_", "layer"),
+            )
+            if attribute in fitted
+        }
+        member = self.manifest["members"][weights_member(i)]
+        shape = list(fitted.get("image_shape_", ()))
+        return [
+            (f"network {i}", f"{record.estimator} ({network.get('where')})"),
+            ("  backbone", short(record.params.get("backbone"))),
+            ("  pretrained weights", network.get("pretrained_weights")),
+            ("  parameters", _pairs(changed) or "the defaults"),
+            ("  fit chose", _pairs(chose)),
+            ("  trained on", f"{fitted.get('n_samples_fit_')} images of {shape}"),
+            (
+                "  weights",
+                f"{weights_member(i)}: {self.n_values[i]:,} values, "
+                f"{_megabytes(member['bytes'])}, sha256 {member['sha256']}",
+            ),
+        ]
 
     def _rows(self):
         m, s = self.manifest, self.summary
-        members = m.get("members", {})
-        size = sum(member["bytes"] for member in members.values())
+        size = sum(member["bytes"] for member in m["members"].values())
+        model = str(s.get("model"))
+        if s.get("steps"):
+            model += ": " + " -> ".join(f"{n} ({c})" for n, c in s["steps"])
         rows = [
             ("file", f"{self.path} ({_megabytes(size)}, format {m['format_version']})"),
             (
@@ -281,50 +187,28 @@ class ModelInfo:
                 f"{m.get('saved')} by sktransfer {m.get('sktransfer_version')} "
                 f"(torch {m.get('torch_version')}, Python {m.get('python_version')})",
             ),
+            ("model", model),
         ]
-        model = str(s.get("model"))
-        if s.get("steps"):
-            model += ": " + " -> ".join(f"{n} ({c})" for n, c in s["steps"])
-        rows.append(("model", model))
-        if s.get("targets"):
-            rows.append(("targets", _targets_row(s["targets"])))
+        targets = s.get("targets")
+        if targets:
+            means = ", ".join(f"{v:.4g}" for v in targets["mean"])
+            sds = ", ".join(f"{v:.4g}" for v in targets["sd"])
+            text = f"{targets['n']} continuous (training mean {means}; SD {sds})"
+            rows.append(("targets", text))
         else:
             rows.append(("classes", s.get("classes")))
         rows.append(("image shape", s.get("image_shape")))
         rows.append(("training images", s.get("n_training_images")))
-        for i, net in enumerate(s.get("networks") or []):
-            member_name = net.get("weights_member", f"weights/{i}.safetensors")
-            member = members.get(member_name, {})
-            n_parameters = net.get("n_parameters")
-            rows += [
-                (f"network {i}", f"{net.get('estimator')} ({net.get('where')})"),
-                ("  backbone", net.get("backbone")),
-                ("  pretrained weights", net.get("pretrained_weights")),
-                ("  parameters", self._parameters(net, i)),
-                ("  fit chose", _pairs(net.get("fitted") or {})),
-                (
-                    "  trained on",
-                    f"{net.get('n_training_images')} images of "
-                    f"{net.get('image_shape')}",
-                ),
-                (
-                    "  weights",
-                    f"{member_name}: "
-                    + (f"{n_parameters:,} values, " if n_parameters is not None else "")
-                    + f"{_megabytes(member.get('bytes', 0))}, "
-                    f"sha256 {member.get('sha256')}",
-                ),
-            ]
+        networks = s.get("networks") or []
+        for i in range(len(self.n_values)):
+            rows += self._network_rows(i, networks[i] if i < len(networks) else {})
         rows.append(("types named", ", ".join(self.types)))
-        rows.append(
-            (
-                "untrusted types",
-                ", ".join(self.untrusted)
-                + "  (load_model refuses them unless you pass them in `trusted`)"
-                if self.untrusted
-                else "none (load_model builds it as it is)",
+        untrusted = "none (load_model builds it as it is)"
+        if self.untrusted:
+            untrusted = ", ".join(self.untrusted) + (
+                "  (load_model refuses them unless you pass them in `trusted`)"
             )
-        )
+        rows.append(("untrusted types", untrusted))
         return [(key, escaped(value)) for key, value in rows]
 
     def __str__(self):
@@ -340,41 +224,38 @@ class ModelInfo:
         -------
         card : str
         """
-        name = escaped(self.path.name if hasattr(self.path, "name") else self.path)
-        lines = [
-            f"# Model card: {name}",
-            "",
-            f"A {escaped(self.summary.get('model'))} saved by sktransfer "
-            f"{escaped(self.manifest.get('sktransfer_version'))}.",
-            "",
-            "| | |",
-            "|---|---|",
-        ]
+        name = escaped(getattr(self.path, "name", self.path))
+        rows = []
         for key, value in self._rows()[1:]:
-            text = str(value).replace("|", "\\|")
-            lines.append(f"| {key.strip()} | {text} |")
-        lines += [
-            "",
-            "## Loading",
-            "",
-            "The file holds no pickle: `sktransfer.load_model(path)` builds the "
-            "model from its parameters and weights and refuses any type outside "
-            "the ones listed above. `sktransfer inspect FILE` shows this summary "
-            "without building anything.",
-            "",
-            "```python",
-            "from sktransfer import load_model",
-            f"model = load_model({name!r})",
-            "```",
-            "",
-            "## Limitations",
-            "",
-            "Trained on the images counted above only; check it on images of the "
-            "setting where it is to be used before relying on it.",
-            "",
-        ]
-        return "\n".join(lines)
-
-
-def _pairs(mapping):
-    return ", ".join(f"{k}={v}" for k, v in mapping.items())
+            cell = value.replace("|", "\\|")
+            rows.append(f"| {key.strip()} | {cell} |")
+        return "\n".join(
+            [
+                f"# Model card: {name}",
+                "",
+                f"A {escaped(self.summary.get('model'))} saved by sktransfer "
+                f"{escaped(self.manifest.get('sktransfer_version'))}.",
+                "",
+                "| | |",
+                "|---|---|",
+                *rows,
+                "",
+                "## Loading",
+                "",
+                "The file holds no pickle: `sktransfer.load_model(path)` builds the "
+                "model from its parameters and weights and refuses any type outside "
+                "the ones listed above. `sktransfer inspect FILE` shows this summary "
+                "without building anything.",
+                "",
+                "```python",
+                "from sktransfer import load_model",
+                f"model = load_model({name!r})",
+                "```",
+                "",
+                "## Limitations",
+                "",
+                "Trained on the images counted above only; check it on images of the "
+                "setting where it is to be used before relying on it.",
+                "",
+            ]
+        )

@@ -1,94 +1,72 @@
 """What a member of a model file says of its own contents, read before any
 of its data: the shapes of the weights (the safetensors header), the dtype
-and shape of each of the tree's arrays (the .npy header), and the fields of
-the summary that ``sktransfer inspect`` prints. A header that does not add
-up to its member's size, or a summary field of another type, is a
-:class:`~sktransfer.ModelFileError`.
+and shape of each array (the .npy header: :func:`read_array` reads the data
+only once its header adds up, never by unpickling), and the summary's fields.
+A header that does not add up to its member's size, or a summary field of
+another type, is a :class:`~sktransfer.ModelFileError`.
 """
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
 
 from ._archive import ModelFileError, damaged, parse_json, refuse, weights_member
 
-__all__ = ["NPY_HEADER_LIMIT", "check_summary", "npy_header", "weights_shapes"]
+__all__ = [
+    "NPY_HEADER_LIMIT",
+    "check_summary",
+    "npy_header",
+    "read_array",
+    "weights_shapes",
+]
 
 NPY_HEADER_LIMIT = 1 << 16
 
 
+# The summary's fields: a type, [a list of one kind], (a list of these),
+# {a mapping of these}. A field may be None (shown as unknown).
 _SUMMARY = {
     "model": str,
-    "steps": list,
+    "steps": [(str, str)],
     "classes": list,
-    "targets": dict,
-    "image_shape": list,
+    "targets": {"n": int, "mean": [int | float], "sd": [int | float]},
+    "image_shape": [int],
     "n_training_images": int,
-    "networks": list,
-}
-_NETWORK = {
-    "where": str,
-    "estimator": str,
-    "backbone": str,
-    "pretrained_weights": str,
-    "parameters": dict,
-    "fitted": dict,
-    "classes": list,
-    "image_shape": list,
-    "n_training_images": int,
-    "n_parameters": int,
-    "weights_member": str,
+    "networks": [{"where": str, "pretrained_weights": str}],
 }
 
 
-def _malformed_fields(mapping, fields):
-    """The fields of ``mapping`` that are present, not None and of another
-    type than ``fields`` gives."""
-    return [
-        key
-        for key, kind in fields.items()
-        if mapping.get(key) is not None
-        and (not isinstance(mapping[key], kind) or isinstance(mapping[key], bool))
-    ]
-
-
-def _is_text(value):
-    return isinstance(value, str)
+def _fits(value, kind):
+    if isinstance(kind, dict):
+        return isinstance(value, dict) and all(
+            _fits(value.get(key), item) for key, item in kind.items()
+        )
+    if isinstance(kind, list):
+        return isinstance(value, list) and all(_fits(v, kind[0]) for v in value)
+    if isinstance(kind, tuple):
+        return (
+            isinstance(value, list)
+            and len(value) == len(kind)
+            and all(map(_fits, value, kind))
+        )
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 def check_summary(path, summary):
-    """The summary ``sktransfer inspect`` prints: fields of the types
-    ``save_model`` writes (a missing field is shown as unknown)."""
-    if summary is None:
-        return
+    """The summary ``sktransfer inspect`` prints: a mapping whose fields are
+    of the types ``save_model`` writes."""
     if not isinstance(summary, dict):
         refuse(path, "its manifest's summary is not a mapping")
-    odd = _malformed_fields(summary, _SUMMARY)
-    steps = summary.get("steps") or []
-    if isinstance(steps, list) and not all(
-        isinstance(step, list) and len(step) == 2 and all(map(_is_text, step))
-        for step in steps
-    ):
-        odd.append("steps")
-    targets = summary.get("targets")
-    if isinstance(targets, dict) and not (
-        type(targets.get("n")) is int
-        and all(
-            isinstance(targets.get(key), list)
-            and all(isinstance(v, int | float) for v in targets[key])
-            for key in ("mean", "sd")
-        )
-    ):
-        odd.append("targets")
-    for i, network in enumerate(summary.get("networks") or []):
-        if not isinstance(network, dict):
-            odd.append(f"networks[{i}]")
-            continue
-        odd += [f"networks[{i}].{k}" for k in _malformed_fields(network, _NETWORK)]
+    odd = [
+        key
+        for key, kind in _SUMMARY.items()
+        if summary.get(key) is not None and not _fits(summary[key], kind)
+    ]
     if odd:
-        refuse(path, f"its manifest's summary has malformed fields {odd[:5]}")
+        refuse(path, f"its manifest's summary has malformed fields {odd}")
 
 
 def npy_header(path, name, stream, size):
@@ -108,21 +86,30 @@ def npy_header(path, name, stream, size):
             raise ValueError(f"the .npy format {version} is not one NumPy writes here")
     except (ValueError, SyntaxError, RecursionError, TypeError, OverflowError) as error:
         raise ModelFileError(
-            path, f"model.skops: the array {name} has a damaged header ({error})"
+            path, f"the array {name} has a damaged header ({error})"
         ) from error
     if dtype.hasobject:
         raise ModelFileError(
             path,
-            f"model.skops: the array {name} holds Python objects (an object "
-            "array, read by unpickling)",
+            f"the array {name} holds Python objects (an object array, read by "
+            "unpickling)",
         )
     if stream.tell() + dtype.itemsize * math.prod(shape) != size:
         raise ModelFileError(
             path,
-            f"model.skops: the array {name} says it holds {shape} of {dtype}, "
+            f"the array {name} says it holds {shape} of {dtype}, "
             f"which is not the {size - stream.tell()} bytes it has",
         )
     return dtype.str, tuple(shape)
+
+
+def read_array(path, name, data):
+    """The array of the .npy member ``name`` (its bytes ``data``): its header
+    checked first, its data read without pickle."""
+    stream = io.BytesIO(data)
+    npy_header(path, name, stream, len(data))
+    stream.seek(0)
+    return np.load(stream, allow_pickle=False)
 
 
 # The element sizes of safetensors' dtypes.

@@ -1,19 +1,23 @@
 """Saving and loading fitted models in a file that cannot run code.
 
-:func:`save_model` writes one archive (:mod:`sktransfer._model_files._archive`): the
-model as skops.io keeps scikit-learn objects, with this library's estimators in it as
-records of their parameters and fitted state (:mod:`sktransfer._model_files._stored`)
-and their networks' weights as safetensors. :func:`load_model` reads that format only:
-it checks the members and their SHA-256, refuses any type outside the allowed set
-(:mod:`sktransfer._model_files._trust`) before anything is built, and rebuilds this
-library's estimators from their parameters and weights
-(:mod:`sktransfer._model_files._restoring`). A pickle (what earlier versions wrote) is
-loaded only with ``trusted=True``, with a warning. :func:`inspect_model` shows what a
-file holds without building it.
+:func:`save_model` writes one archive (:mod:`sktransfer._model_files._archive`): a
+record of each of this library's estimators in the model, as data, with its arrays
+and its network's weights (:mod:`sktransfer._model_files._stored`), and the model's
+other steps, if it has some, as skops.io keeps scikit-learn objects. It reads the
+members back as :func:`load_model` would before it writes them, so that whatever it
+accepts loads. :func:`load_model` reads that format only: it checks the members and
+their SHA-256, every value of every record, and refuses any name outside the allowed
+set (:mod:`sktransfer._model_files._trust`) before anything is built, then rebuilds
+this library's estimators from their parameters and weights
+(:mod:`sktransfer._model_files._restoring`). A pickle (what earlier versions wrote)
+is loaded only with ``trusted=True``, with a warning. :func:`inspect_model` shows
+what a file holds without building it.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import platform
 import warnings
 from datetime import UTC, datetime
@@ -25,17 +29,23 @@ import skops.io
 import torch
 
 from .._version import __version__
-from ._archive import ModelFileError, not_a_model_file, write_model_file
-from ._info import ModelInfo, describe, named_types, short
-from ._reading import (
-    check_overrides,
-    existing_file,
-    read_checked,
-    trusted_names,
-    untrusted_types,
+from ._archive import (
+    JSON_LIMIT,
+    RECORDS,
+    TREE,
+    ModelFileContents,
+    ModelFileError,
+    array_member,
+    not_a_model_file,
+    weights_member,
+    write_model_file,
 )
-from ._restoring import restore
+from ._info import ModelInfo, describe, short
+from ._reading import check_contents, existing_file, read_checked, trusted_names
+from ._records import check_overrides
+from ._restoring import replace_placeholders
 from ._stored import store
+from ._tree import named_types, schema_size
 
 __all__ = ["inspect_model", "load_model", "save_model"]
 
@@ -43,13 +53,14 @@ __all__ = ["inspect_model", "load_model", "save_model"]
 def save_model(model, path, *, card=False):
     """Save a fitted estimator or pipeline to one file with no pickle in it.
 
-    The file holds the model's parameters and fitted state as data (skops.io
-    for scikit-learn and imbalanced-learn objects) and the weights of its
-    networks as safetensors, with the SHA-256 of each part. This library's
-    estimators are kept as their parameters and weights and rebuilt from
-    them by :func:`load_model`, which builds nothing outside a fixed set of
-    types; optimizer state is not kept. A model trained on a GPU loads on a
-    machine without one.
+    Each estimator of this library is kept as a record of its parameters,
+    fitted state and history (JSON, its arrays as ``.npy``) and its
+    network's weights (safetensors), and rebuilt from them by
+    :func:`load_model`; the model's other steps (a scaler, an SVM) are kept
+    by skops.io. The members are read back as :func:`load_model` reads
+    them before the file is written, so what is saved loads. Optimizer
+    state is not kept. A model trained on a GPU loads on a machine without
+    one.
 
     Parameters
     ----------
@@ -73,8 +84,8 @@ def save_model(model, path, *, card=False):
     ------
     ValueError
         When a part of the model cannot be kept as data (a lambda, a local
-        function, a user's ``nn.Module``, a tensor outside the weights),
-        naming where it is.
+        function, a user's ``nn.Module``, a tensor outside the weights) or
+        holds a value :func:`load_model` would refuse, naming where it is.
 
     Warns
     -----
@@ -107,37 +118,58 @@ def save_model(model, path, *, card=False):
     tree, storing = store(model)
     if storing.left_out:
         _warn_left_out(path, storing.left_out)
-    try:
-        dump = skops.io.dumps(tree)
-    except Exception as error:  # skops raises many types for what it cannot keep
-        raise ValueError(
-            f"`model`: skops.io cannot keep a part of it as data "
-            f"({type(error).__name__}: {error})."
-        ) from error
-    manifest = write_model_file(
-        path,
-        {
-            "sktransfer_version": __version__,
-            "torch_version": torch.__version__,
-            "python_version": platform.python_version(),
-            "saved": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "summary": describe(model, storing.networks),
-        },
-        dump,
-        [safetensors.torch.save(state) for state in storing.state_dicts],
+    records = json.dumps(storing.records, allow_nan=False).encode()
+    members = {RECORDS: records}
+    members.update(
+        (array_member(i), array) for i, array in enumerate(storing.encoder.arrays)
     )
-    untrusted = untrusted_types(skops.io.get_untrusted_types(data=dump), ())
-    if untrusted:
+    members.update(
+        (weights_member(i), safetensors.torch.save(state))
+        for i, state in enumerate(storing.state_dicts)
+    )
+    if tree is not None:
+        try:
+            members[TREE] = skops.io.dumps(tree)
+        except Exception as error:  # skops raises many types for what it cannot keep
+            raise ValueError(
+                f"`model`: skops.io cannot keep a part of it as data "
+                f"({type(error).__name__}: {error})."
+            ) from error
+    sizes = {RECORDS: len(records)}
+    if tree is not None:
+        sizes[TREE] = schema_size(members[TREE])
+    for name, size in sizes.items():
+        if size > JSON_LIMIT:
+            raise ValueError(
+                f"`model`: its {name} would hold {size / 2**20:.1f} MiB, over the "
+                f"{JSON_LIMIT >> 20} MiB a model file may; it was not saved."
+            )
+    manifest = {
+        "sktransfer_version": __version__,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "saved": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "summary": describe(model, storing.networks),
+    }
+    # Read back as load_model reads it, before anything is written: a model
+    # saved is a model that loads.
+    try:
+        checked = check_contents(ModelFileContents(path, manifest, members))
+    except ModelFileError as error:
+        raise ValueError(
+            f"`model` cannot be kept in a model file: {error.what}; it was not saved."
+        ) from error
+    checked.contents.manifest = write_model_file(path, manifest, members)
+    if checked.untrusted:
         warnings.warn(
             f"{path} names types that load_model refuses unless they are "
-            f"trusted: {untrusted}. Whoever loads it must pass "
-            f"load_model(path, trusted={untrusted}).",
+            f"trusted: {checked.untrusted}. Whoever loads it must pass "
+            f"load_model(path, trusted={checked.untrusted}).",
             UserWarning,
             stacklevel=2,
         )
     if card:
-        info = ModelInfo(path, manifest, tuple(named_types(dump)), tuple(untrusted))
-        path.with_suffix(".md").write_text(info.to_markdown())
+        path.with_suffix(".md").write_text(_info(checked).to_markdown())
     return path
 
 
@@ -158,29 +190,28 @@ def load_model(path, *, trusted=False, params=None):
     """Load a model written by :func:`save_model`, building nothing untrusted.
 
     Before anything is built, the file is checked: it must be a model file
-    (a pickle is refused unread) whose members are stored as they are, hold
-    exactly the expected members, each with the size and SHA-256 it was saved
-    with, name no type outside the allowed set (scikit-learn's and
-    imbalanced-learn's estimators, NumPy, this library's records of its
-    estimators, rebuilt from their parameters and weights, never unpickled,
-    and the classes they take as parameters), and set no parameter of this
-    library's estimators outside the file schema: a value of its declared
-    kind, and none of the parameters that decide what runs here (``compile``
-    and its options, ``callbacks``, the data loaders' workers), which are the
-    loading program's (``params``). Each network is laid out without memory
-    and compared with its weights' shapes before it is built.
+    of this format (a pickle is refused unread, an older format named) with
+    exactly the expected members, each of the size and SHA-256 it was saved
+    with. Every parameter of this library's estimators must pass the
+    estimator's own constraints (the check ``fit`` runs), and none may be
+    one that decides what runs here (``compile`` and its options,
+    ``callbacks``, the data loaders' workers: the loading program's
+    ``params``); the file may name no class, function or type outside the
+    allowed set (the estimators of scikit-learn and imbalanced-learn, NumPy,
+    torch's optimizers and losses where a parameter takes one). Each network
+    is laid out without memory and compared with its weights' shapes before
+    it is built.
 
     Parameters
     ----------
     path : str or path
         A file written by :func:`save_model`.
     trusted : bool or list of str, default=False
-        A list of type names (as the refusal lists them) to build besides the
-        allowed set, and to accept where a parameter takes a function. ``True``
-        trusts the file entirely: any type and any parameter in a model file,
-        and a pickle or joblib file of an earlier version, which runs whatever
-        code it holds while it loads (with a warning); for files you wrote or
-        whose sender you trust, to convert them once.
+        Names (as the refusal lists them) to import or build besides the
+        allowed set, a user's own function say. ``True`` trusts any name the
+        file gives, and loads a pickle or joblib file of an earlier version,
+        which runs whatever code it holds while it loads (with a warning):
+        for files you wrote or whose sender you trust, to convert them once.
     params : dict or None, default=None
         Parameters this program sets on every estimator of this library in the
         model that has them, over the file's: what runs on this machine, such
@@ -195,8 +226,8 @@ def load_model(path, *, trusted=False, params=None):
     ------
     ModelFileError
         Naming the file and what was found: a pickle, unexpected, unsafe or
-        compressed members, a damaged or truncated file, untrusted types, a
-        parameter outside the file schema, weights that do not fit.
+        compressed members, a damaged or truncated file, untrusted names, a
+        parameter its estimator refuses, weights that do not fit.
     ValueError
         When ``params`` names a parameter none of the model's estimators take.
 
@@ -207,25 +238,26 @@ def load_model(path, *, trusted=False, params=None):
         ``trusted=True`` loads a pickle.
     """
     path = existing_file(path)
-    extra = trusted_names(trusted)
+    names = trusted_names(trusted)
     if trusted is True and not_a_model_file(path) is not None:
         return _load_pickle(path)
-    contents, weights, records, found = read_checked(
-        path, trusted, schema=trusted is not True
-    )
-    untrusted = untrusted_types(found, extra)
-    if untrusted and trusted is not True:
+    checked = read_checked(path, names)
+    if checked.untrusted:
         raise ModelFileError(
             path,
-            f"names types outside those a model file may hold: {untrusted}",
+            f"names types outside those a model file may hold: {checked.untrusted}",
             message=f"`path` {path} names types outside those a model file may "
-            f"hold: {untrusted}; it was not loaded. If you know what they are and "
-            f"trust them, pass load_model(path, trusted={untrusted}).",
+            f"hold: {checked.untrusted}; it was not loaded. If you know what they "
+            f"are and trust them, pass load_model(path, trusted={checked.untrusted}).",
         )
-    overrides = check_overrides(params, records, path)
+    records = checked.records
+    records.overrides = check_overrides(params, records.records, path)
     try:
-        tree = skops.io.loads(contents.tree, trusted=found)
-        model = restore(tree, weights, str(path), overrides)
+        if checked.tree is None:
+            model = records.estimator(0)
+        else:
+            tree = skops.io.loads(checked.tree, trusted=checked.skops_types)
+            model = replace_placeholders(tree, records)
     except (ModelFileError, ImportError, MemoryError):
         raise
     except Exception as error:  # a file that passed the checks and still fails
@@ -234,7 +266,7 @@ def load_model(path, *, trusted=False, params=None):
         raise ModelFileError(
             path, f"it could not be built ({type(error).__name__}: {error})"
         ) from error
-    saved_by = contents.manifest.get("sktransfer_version")
+    saved_by = checked.contents.manifest.get("sktransfer_version")
     if saved_by != __version__:
         warnings.warn(
             f"{path} was saved by sktransfer {saved_by!r} and is loaded by "
@@ -279,10 +311,10 @@ def _load_pickle(path):
 def inspect_model(path):
     """What a model file holds, read without building anything.
 
-    Checks the file as :func:`load_model` does (members, sizes, SHA-256, the
-    file schema of every parameter) and reads its manifest, the parameters
-    of each of its estimators as load_model would use them, and the types
-    its skops.io tree names; no object of the model is created.
+    Checks the file as :func:`load_model` does (members, sizes, SHA-256,
+    every parameter of its estimators) and reads its manifest, the
+    parameters of each of its estimators as load_model would use them, and
+    the names it gives; no object of the model is created.
 
     Parameters
     ----------
@@ -303,14 +335,23 @@ def inspect_model(path):
     ------
     ModelFileError
         As :func:`load_model`, for a file that is not a model file or sets a
-        parameter outside the file schema (types the loader would have to
+        parameter its estimator refuses (names the loader would have to
         trust are listed, not refused).
     """
-    contents, _, records, found = read_checked(path, True)
+    return _info(read_checked(path))
+
+
+def _info(checked):
+    tree = checked.tree
+    types = checked.records.named | (named_types(tree) if tree is not None else set())
     return ModelInfo(
-        path=contents.path,
-        manifest=contents.manifest,
-        types=tuple(named_types(contents.tree)),
-        untrusted=tuple(untrusted_types(found, ())),
-        records=records,
+        path=checked.contents.path,
+        manifest=checked.contents.manifest,
+        types=tuple(sorted(types)),
+        untrusted=tuple(checked.untrusted),
+        records=tuple(checked.infos),
+        n_values=tuple(
+            sum(math.prod(shape) for shape in shapes.values())
+            for shapes in checked.records.weights.shapes
+        ),
     )

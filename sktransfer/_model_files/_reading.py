@@ -1,37 +1,48 @@
 """A model file read and checked, nothing of it built.
 
-:func:`read_checked` is the one door ``load_model``, ``inspect_model`` and the command
-line take: a pickle is refused unread; the archive's members, sizes and SHA-256 are
-checked (:mod:`sktransfer._model_files._archive`), the summary's fields and the
-weights' headers read (:mod:`sktransfer._model_files._member_headers`), the model tree
-checked as data against the file schema (:mod:`sktransfer._model_files._tree`),
-and the types it names listed against the allowed set
-(:mod:`sktransfer._model_files._trust`). :class:`Weights` gives the networks' shapes
-from their headers and their tensors when asked.
+:func:`read_checked` is the one door ``load_model``, ``inspect_model`` and the
+command line take: a pickle is refused unread; the archive's members, sizes
+and SHA-256 are checked (:mod:`sktransfer._model_files._archive`), the
+summary's fields and the weights' and arrays' headers read
+(:mod:`sktransfer._model_files._member_headers`), the records decoded and
+checked (:mod:`sktransfer._model_files._restoring`), the skops.io tree of
+the model's other steps, if it has some, checked node by node
+(:mod:`sktransfer._model_files._tree`), and the names the file gives listed
+against the allowed set (:mod:`sktransfer._model_files._trust`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import safetensors.torch
 import skops.io
 
-from ._archive import ModelFileError, not_a_model_file, read_model_file
-from ._legacy import upgrade_tree
-from ._member_headers import check_summary, weights_shapes
-from ._restoring import takes
-from ._stored import estimator_classes
+from ._archive import (
+    RECORDS,
+    TREE,
+    ModelFileContents,
+    ModelFileError,
+    array_member,
+    not_a_model_file,
+    parse_json,
+    read_model_file,
+    refuse,
+    weights_member,
+)
+from ._member_headers import check_summary, read_array, weights_shapes
+from ._records import check_structure
+from ._restoring import Records
 from ._tree import check_tree
 from ._trust import allowed_type_names
 
 __all__ = [
-    "Weights",
-    "check_overrides",
+    "CheckedFile",
+    "check_contents",
     "existing_file",
     "read_checked",
     "trusted_names",
-    "untrusted_types",
 ]
 
 
@@ -42,10 +53,16 @@ def existing_file(path):
     return path
 
 
-def untrusted_types(found, trusted):
-    """Of the types skops.io does not trust (``found``), those outside the
-    allowed set and ``trusted``."""
-    return sorted(set(found) - allowed_type_names() - set(trusted))
+def trusted_names(trusted):
+    """``load_model``'s ``trusted``: True, or a tuple of names."""
+    if isinstance(trusted, bool):
+        return True if trusted else ()
+    if isinstance(trusted, str) or not all(isinstance(t, str) for t in trusted):
+        raise TypeError(
+            "`trusted` must be False, True or a list of type names such as "
+            f"'mymodule.my_function'; got {trusted!r}."
+        )
+    return tuple(trusted)
 
 
 def _skops_types(path, tree):
@@ -59,79 +76,103 @@ def _skops_types(path, tree):
         ) from error
 
 
-def trusted_names(trusted):
-    if isinstance(trusted, bool):
-        return ()
-    if isinstance(trusted, str) or not all(isinstance(t, str) for t in trusted):
-        raise TypeError(
-            "`trusted` must be False, True or a list of type names such as "
-            f"'mymodule.my_function'; got {trusted!r}."
-        )
-    return tuple(trusted)
-
-
 class Weights:
     """The networks' saved weights: their shapes, read off the headers when
     the file is read; the tensors, loaded when asked."""
 
-    def __init__(self, contents):
-        self.contents = contents
-        self._shapes = [
-            weights_shapes(contents.path, blob, i)
-            for i, blob in enumerate(contents.weights)
-        ]
-
-    def _blob(self, index):
-        if not 0 <= index < len(self.contents.weights):
-            raise ModelFileError(
-                self.contents.path,
-                f"a network refers to weights {index}, which the file does not hold",
-            )
-        return self.contents.weights[index]
-
-    def shapes(self, index):
-        self._blob(index)
-        return self._shapes[index]
+    def __init__(self, path, blobs):
+        self.path, self.blobs = path, blobs
+        self.shapes = [weights_shapes(path, blob, i) for i, blob in enumerate(blobs)]
 
     def load(self, index):
         try:
-            return safetensors.torch.load(self._blob(index))
+            return safetensors.torch.load(self.blobs[index])
         except Exception as error:  # safetensors' own error type varies
             raise ModelFileError(
-                self.contents.path,
-                f"weights/{index}.safetensors does not read as safetensors ({error})",
+                self.path,
+                f"{weights_member(index)} does not read as safetensors ({error})",
             ) from error
 
 
-def read_checked(path, trusted, *, schema=True):
-    """The checked contents, weights and model tree of the model file at
-    ``path``, and the types skops.io must be told to trust; refuses what is
-    not a model file, damaged, or outside the file schema."""
+class _Arrays:
+    """The records' arrays: each read (its header first) when first asked
+    for, then kept."""
+
+    def __init__(self, contents):
+        self.contents, self.read = contents, {}
+
+    def __call__(self, index):
+        name = array_member(index)
+        if index not in self.read:
+            if name not in self.contents.members:
+                raise ModelFileError(
+                    self.contents.path,
+                    f"a record holds the array {name}, which is not there",
+                )
+            data = self.contents.members[name]
+            self.read[index] = read_array(self.contents.path, name, data)
+        return self.read[index]
+
+
+@dataclass
+class CheckedFile:
+    """A model file whose every part was checked, nothing built.
+
+    Attributes
+    ----------
+    contents : ModelFileContents
+    records : Records
+        Its records, checked (``records.check()``), ready to build.
+    infos : list of RecordInfo
+        Each record as ``load_model`` would use it.
+    skops_types : list of str
+        The types the skops.io tree names that skops.io does not trust.
+    untrusted : list of str
+        The names and types outside the allowed set.
+    """
+
+    contents: ModelFileContents
+    records: Records
+    infos: list
+    skops_types: list
+    untrusted: list
+
+    @property
+    def tree(self):
+        return self.contents.members.get(TREE)
+
+
+def read_checked(path, trusted=()):
+    """The checked model file at ``path`` (see the module); refuses what is
+    not a model file, damaged, or holds a value a record may not."""
     path = existing_file(path)
     refusal = not_a_model_file(path)
     if refusal is not None:
         raise refusal
-    contents = read_model_file(path)
-    contents.tree = upgrade_tree(path, contents.tree)
+    return check_contents(read_model_file(path), trusted)
+
+
+def check_contents(contents, trusted=()):
+    """The members of a model file (read, or about to be written), checked
+    as :func:`read_checked` checks them."""
+    path, members = contents.path, contents.members
     check_summary(path, contents.manifest.get("summary"))
-    weights = Weights(contents)
-    names = True if trusted is True or not schema else trusted_names(trusted)
-    records = check_tree(path, contents.tree, len(contents.weights), names, schema)
-    return contents, weights, records, _skops_types(path, contents.tree)
-
-
-def check_overrides(params, records, path):
-    """``params`` of ``load_model``: a dict of parameter names that some
-    estimator of the model takes."""
-    if params is None:
-        return {}
-    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
-        raise TypeError(f"`params` must be a dict of parameter names; got {params!r}.")
-    classes = {estimator_classes().get(r.estimator) for r in records} - {None}
-    unknown = sorted(k for k in params if not any(takes(c, k) for c in classes))
-    if unknown:
-        raise ValueError(
-            f"`params`: {unknown} are parameters of none of the estimators of this "
-            f"library in {path} ({sorted(c.__name__ for c in classes)})."
-        )
-    return params
+    n_weights = sum(name.startswith("weights/") for name in members)
+    weights = Weights(path, [members[weights_member(i)] for i in range(n_weights)])
+    records = parse_json(members[RECORDS], path, RECORDS)
+    check_structure(path, records, n_weights)
+    if TREE not in members and not records:
+        refuse(path, "it holds no model (no record and no model.skops)")
+    arrays = _Arrays(contents)
+    checked = Records(path, records, arrays, weights, trusted)
+    skops_types, roots = [], {0}
+    if TREE in members:
+        roots = check_tree(path, members[TREE], strict=trusted is not True)
+        skops_types = _skops_types(path, members[TREE])
+    infos = checked.check(roots)
+    n_arrays = sum(name.startswith("arrays/") for name in members)
+    if len(arrays.read) != n_arrays:
+        refuse(path, f"its records use {len(arrays.read)} of its {n_arrays} arrays")
+    found = (set(skops_types) - allowed_type_names()) | checked.names
+    untrusted = [] if trusted is True else sorted(found - set(trusted))
+    return CheckedFile(contents, checked, infos, skops_types, untrusted)

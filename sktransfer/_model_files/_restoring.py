@@ -1,25 +1,25 @@
-"""The model of a model file, each of its records
-(:mod:`sktransfer._model_files._records`) rebuilt.
+"""The records of a model file read back: checked, then built.
 
-An estimator is made by its class (one of this library's, looked up by
-name in a fixed table) from its parameters, those the loading program sets
-(``load_model(path, params=...)``) over the file's; its fitted attributes are
-set; its network is first built on PyTorch's ``meta`` device (shapes, no
-memory) and compared, key by key and shape by shape, with the header of its
-saved weights, so that no file makes the loader build a network its weights
-do not fill; then it is built as ``fit`` builds it, but without reading any
-weights file (:func:`~sktransfer._networks._build.structure_only`: the machine that
-loads the model may not have the file it was first built from), and the
-saved weights are loaded into it. An ``Accelerator`` is made from its
-parameters. Records that are not what :mod:`sktransfer._model_files._stored` writes are
-refused, naming the file.
+:class:`Records` decodes each record (:mod:`._values`) and checks it
+(:mod:`._records`) twice. The check builds nothing: it stands in for another
+record's estimator, an ``Accelerator`` and a name the loader has not been
+told to trust, and finds every name outside the allowed set and the records
+that hold themselves or belong to no estimator of the model; ``inspect_model``
+stops there. ``load_model`` then makes each estimator by its class (one of
+this library's, by name in a fixed table) from its parameters, the loading
+program's (``load_model(path, params=...)``) over the file's, and sets its
+fitted attributes; its network is laid out on PyTorch's ``meta`` device
+(shapes, no memory) and compared key by key with the header of its saved
+weights, so that no file makes the loader build a network its weights do not
+fill; then it is built as ``fit`` builds it, without reading any weights file
+(``structure_only``: this machine may not have the file it was first built
+from), and the saved weights are loaded into it. Optimizer state is not kept.
 """
 
 from __future__ import annotations
 
-import inspect
-import types
 import warnings
+from dataclasses import dataclass
 
 import torch
 from skorch.exceptions import DeviceWarning
@@ -27,183 +27,191 @@ from skorch.exceptions import DeviceWarning
 from .._estimators import build_network_of, initialize_fitted
 from .._networks import structure_only
 from .._runtime import seeded
-from ._archive import ModelFileError
-from ._file_kinds import AcceleratorRecord
-from ._file_values import Opaque
-from ._stored import (
-    PRIVATE_FITTED,
-    REBUILT,
-    StoredEstimator,
-    StoredObject,
+from ._archive import ModelFileError, quoted
+from ._records import (
+    PLAIN_PREFIXES,
     estimator_classes,
+    fitted_problem,
+    names_problem,
+    params_problem,
+    takes,
 )
+from ._stored import PLACEHOLDER
+from ._trust import classes_by_parameter, import_name
+from ._values import Decoder, Unbuilt
 
-__all__ = ["parameter_names", "restore", "takes"]
-
-
-def restore(tree, weights, file, overrides=None):
-    """The model of a loaded ``tree``, each record rebuilt.
-
-    Parameters
-    ----------
-    tree : object
-        What skops.io loaded.
-    weights : object
-        ``weights.shapes(i)``: ``{key: shape}`` of network ``i``'s saved
-        weights, read off their header; ``weights.load(i)``: their state dict.
-    file : str
-        The model file, for messages.
-    overrides : dict or None, default=None
-        Parameters the loading program sets on every estimator of this
-        library that has them, over the file's.
-
-    Returns
-    -------
-    model : object
-    """
-    return _Restoring(weights, file, dict(overrides or {})).restore(tree)
+__all__ = ["RecordInfo", "Records", "replace_placeholders"]
 
 
-def takes(cls, name):
-    """Whether ``cls``'s constructor takes ``name``: one of its parameters,
-    or one of skorch's routed settings (``iterator_valid__num_workers``,
-    ``optimizer__weight_decay``)."""
-    prefixes = (*getattr(cls, "prefixes_", ()), "optimizer", "criterion")
-    if "__" in name and hasattr(cls, "prefixes_"):
-        return name.split("__", 1)[0] in prefixes
-    return name in parameter_names(cls)
+@dataclass(frozen=True)
+class RecordInfo:
+    """A record as ``load_model`` would use it: its class's name, its
+    parameters and fitted attributes (what a check does not build stands in
+    as such), and the index of its network's weights."""
+
+    estimator: str
+    params: dict
+    fitted: dict | None
+    weights: int | None
 
 
-def parameter_names(cls):
-    """The parameters of ``cls``'s constructors (each class of its MRO)."""
-    names = set()
-    for klass in cls.__mro__:
-        init = vars(klass).get("__init__")
-        if init is None:
-            continue
-        for name, parameter in inspect.signature(init).parameters.items():
-            if parameter.kind in (
-                parameter.POSITIONAL_OR_KEYWORD,
-                parameter.KEYWORD_ONLY,
-            ):
-                names.add(name)
-    names.discard("self")
-    return names
+class _Reference:
+    """Another record's estimator, as a check stands it in."""
+
+    def __init__(self, estimator, index):
+        self.estimator, self.index = estimator, index
+
+    def get_params(self, deep=True):
+        return {}
+
+    def __repr__(self):
+        return f"the fitted {self.estimator} of record {self.index}"
 
 
-class _Restoring:
-    def __init__(self, weights, file, overrides):
-        self.weights = weights
-        self.file = file
-        self.overrides = overrides
-        self._memo = {}
+class Records:
+    """The records of a model file (``estimators.json``, its structure
+    checked), read with ``array(i)`` (the array of ``arrays/i.npy``) and
+    ``weights`` (the networks'); ``trusted``: the names the loader may import
+    besides the allowed set (True: any). Once checked, :attr:`named` holds
+    every name the records give and :attr:`names` those outside the allowed
+    set; :attr:`overrides` are the loading program's parameters."""
 
-    def malformed(self, what):
-        return ModelFileError(
-            self.file,
-            what,
-            message=f"`path` {self.file}: {what}; the file was not written by "
-            "sktransfer.save_model, or it was altered. Nothing was loaded.",
-        )
+    def __init__(self, path, records, array, weights, trusted):
+        self.path, self.records, self.array = path, records, array
+        self.weights, self.trusted = weights, trusted
+        self.names, self.named = set(), set()
+        self._built, self._edges, self.overrides = {}, {}, {}
 
-    def restore(self, obj):
-        key = id(obj)
-        if key not in self._memo:
-            self._memo[key] = (obj, obj)  # a cycle meets the object itself
-            self._memo[key] = (obj, self._restore(obj))
-        return self._memo[key][1]
+    def fail(self, what):
+        raise ModelFileError(self.path, what)
 
-    def _restore(self, obj):
-        if isinstance(obj, StoredEstimator):
-            return self._estimator(obj)
-        if isinstance(obj, StoredObject):
-            return self._object(obj)
-        if isinstance(obj, list):
-            obj[:] = [self.restore(item) for item in obj]
-            return obj
-        if isinstance(obj, tuple):
-            items = [self.restore(item) for item in obj]
-            if all(a is b for a, b in zip(items, obj, strict=True)):
-                return obj
-            return type(obj)(*items) if hasattr(obj, "_fields") else type(obj)(items)
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                obj[k] = self.restore(v)
-            return obj
-        if (
-            hasattr(obj, "__dict__")
-            and not isinstance(obj, type | types.ModuleType | types.FunctionType)
-            and type(obj).__module__.split(".")[0] != "numpy"
-        ):
-            attributes = vars(obj)
-            for k, v in attributes.items():
-                attributes[k] = self.restore(v)
-        return obj
-
-    # -- this library's estimators ----------------------------------------
-    def _record(self, stored):
-        cls = estimator_classes().get(stored.estimator)
-        if not isinstance(stored.estimator, str) or cls is None:
-            raise self.malformed(
-                f"it names the estimator {stored.estimator!r}, not one of "
-                f"{sorted(estimator_classes())}"
+    def _resolve(self, build):
+        def resolve(name, parameter):
+            self.named.add(name)
+            allowed = classes_by_parameter().get(parameter, {})
+            if name in allowed:
+                return allowed[name]
+            self.names.add(name)
+            if not build:
+                return Unbuilt(name)
+            obj = (
+                import_name(name)
+                if self.trusted is True or name in self.trusted
+                else None
             )
-        params = stored.params
-        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
-            raise self.malformed(f"the parameters of a {cls.__name__} are not a dict")
-        known = parameter_names(cls)
-        prefixes = tuple(f"{p}__" for p in getattr(cls, "prefixes_", ()))
-        unknown = [k for k in params if k not in known and not k.startswith(prefixes)]
-        if unknown:
-            raise self.malformed(f"{cls.__name__} has no parameters {unknown}")
-        fitted = stored.fitted
-        if fitted is not None and (
-            not isinstance(fitted, dict)
-            or not all(
-                isinstance(k, str)
-                and (k in PRIVATE_FITTED or (k.endswith("_") and k[0] != "_"))
-                and k not in REBUILT
-                for k in fitted
-            )
-        ):
-            raise self.malformed(f"the fitted attributes of a {cls.__name__} are odd")
-        return cls, params, fitted
+            if obj is None:
+                self.fail(f"it names {quoted(name)}, which cannot be imported here")
+            return obj
 
-    def _estimator(self, stored):
-        cls, params, fitted = self._record(stored)
-        params = {k: self.restore(v) for k, v in params.items()}
+        return resolve
+
+    def _decoded(self, index, build):
+        """``(cls, params, fitted, history)`` of record ``index``, decoded
+        and checked."""
+        record = self.records[index]
+        cls = estimator_classes()[record["class"]]
+        where = [f"{cls.__name__} (record {index})"]
+
+        def estimator(j):
+            if not 0 <= j < len(self.records):
+                self.fail(f"{where[0]} refers to record {j}, which the file has not")
+            self._edges.setdefault(index, set()).add(j)
+            if build:
+                return self.estimator(j)
+            return _Reference(self.records[j]["class"], j)
+
+        problem = names_problem(cls, record["params"])
+        if problem:
+            self.fail(f"{where[0]}: {problem}")
+        decoder = Decoder(self.path, self.array, estimator, self._resolve(build), build)
+        params = {
+            key: decoder.decode(
+                value, [*where, key], key, key.startswith(PLAIN_PREFIXES)
+            )
+            for key, value in record["params"].items()
+        }
+        problem = params_problem(cls, params)
+        if problem:
+            self.fail(f"{where[0]}: {problem}")
+        fitted = record["fitted"]
+        if fitted is not None:
+            fitted = {
+                k: decoder.decode(v, [*where, k], plain=True) for k, v in fitted.items()
+            }
+            for key, value in fitted.items():
+                problem = fitted_problem(key, value)
+                if problem:
+                    self.fail(
+                        f"{where[0]} has the fitted attribute {quoted(key)}: {problem}"
+                    )
+        history = decoder.decode(record["history"], [*where, "history"], plain=True)
+        if history is not None and not all(
+            isinstance(row, dict) and all(isinstance(k, str) for k in row)
+            for row in history
+        ):
+            self.fail(f"{where[0]}: its history is not a list of epochs")
+        return cls, params, fitted, history
+
+    def check(self, roots):
+        """Every record decoded and checked, nothing built; each held by the
+        model (``roots``: the records it holds directly) or by another
+        record, and none by itself.
+
+        Returns
+        -------
+        infos : list of RecordInfo
+        """
+        infos = []
+        for index, record in enumerate(self.records):
+            cls, params, fitted, _ = self._decoded(index, build=False)
+            infos.append(RecordInfo(cls.__name__, params, fitted, record["weights"]))
+        state = {}
+
+        def visit(index):
+            if not 0 <= index < len(self.records):
+                self.fail(f"the model holds record {index}, which the file has not")
+            state[index] = "open"
+            for target in self._edges.get(index, ()):
+                if state.get(target) == "open":
+                    self.fail(f"record {index} holds itself (through record {target})")
+                if target not in state:
+                    visit(target)
+            state[index] = "done"
+
+        for root in roots:
+            if root not in state:
+                visit(root)
+        unused = sorted(set(range(len(self.records))) - set(state))
+        if unused:
+            self.fail(f"its records {unused[:5]} are of no estimator in the model")
+        return infos
+
+    def estimator(self, index):
+        """The estimator of record ``index``, built once."""
+        if index in self._built:
+            return self._built[index]
+        cls, params, fitted, history = self._decoded(index, build=True)
         own = {k: v for k, v in self.overrides.items() if takes(cls, k)}
         params.update(own)
         if "device" not in own:
-            _map_device(params, self.file)
+            _map_device(params, self.path)
         estimator = cls(**params)
-        if fitted is None:
-            return estimator
-        network = stored.network
-        if not (
-            isinstance(network, dict)
-            and isinstance(network.get("weights"), int)
-            and isinstance(network.get("n_frozen"), int)
-        ):
-            raise self.malformed(f"the network record of a {cls.__name__} is odd")
-        fitted = {k: self.restore(v) for k, v in fitted.items()}
-        vars(estimator).update(fitted)
-        self._check_shapes(cls, params, fitted, network["weights"])
-        history = stored.history
-        if history is not None and not isinstance(history, list):
-            raise self.malformed("the history is not a list")
-        with seeded(0), structure_only():  # the initial weights are replaced
-            built = initialize_fitted(estimator, fitted, history)
-        state_dict = self.weights.load(network["weights"])
-        built.load_state_dict(state_dict)  # its keys and shapes: _check_shapes
-        built.set_frozen(network["n_frozen"])
+        if fitted is not None:
+            record = self.records[index]
+            vars(estimator).update(fitted)
+            self._check_shapes(cls, params, fitted, record["weights"])
+            with seeded(0), structure_only():  # the initial weights are replaced
+                built = initialize_fitted(estimator, fitted, history)
+            built.load_state_dict(self.weights.load(record["weights"]))
+            built.set_frozen(record["n_frozen"])
+        self._built[index] = estimator
         return estimator
 
     def _check_shapes(self, cls, params, fitted, index):
         """The network the parameters build, laid out on the ``meta`` device
         (no memory), against the header of its saved weights: a network
         that its weights do not fill is never built."""
-        saved = self.weights.shapes(index)
+        saved = self.weights.shapes[index]
         probe = cls(**params)
         vars(probe).update(fitted)
         with torch.device("meta"), seeded(0), structure_only():
@@ -215,42 +223,45 @@ class _Restoring:
                 for k in set(own) | set(saved)
                 if own.get(k) != saved.get(k)
             )
-            raise ModelFileError(
-                self.file,
+            self.fail(
                 f"the weights of a {cls.__name__} do not fit the network its "
-                f"parameters build ({len(differ)} differ: {differ[:3]})",
+                f"parameters build ({len(differ)} differ: {differ[:3]})"
             )
 
-    # -- objects rebuilt from their parameters ----------------------------
-    def _object(self, stored):
-        params = stored.params
-        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
-            raise self.malformed(f"the parameters of a {stored.kind} are not a dict")
-        if stored.kind == "accelerator":
-            return self._accelerator(params)
-        raise self.malformed(f"it holds a record of kind {stored.kind!r}")
 
-    def _accelerator(self, params):
-        from accelerate import Accelerator
-
-        # The file schema's kind, checked here too for trusted=True, which
-        # skips the schema.
-        if AcceleratorRecord().check(Opaque("accelerator record", params), ()):
-            raise self.malformed(f"its Accelerator record is odd: {params!r}")
-        mixed_precision = params["mixed_precision"]
-        if mixed_precision == "fp16" and not torch.cuda.is_available():
-            warnings.warn(
-                f"{self.file}: the model was trained with fp16 mixed precision, "
-                "which needs a GPU; its Accelerator runs in float32 here.",
-                UserWarning,
-                stacklevel=5,
+def replace_placeholders(obj, records, memo=None):
+    """``obj`` (what skops.io built) with each placeholder
+    ``{"sktransfer.estimator": i}`` in it replaced by the estimator of
+    record ``i``."""
+    memo = {} if memo is None else memo
+    key = id(obj)
+    if key in memo:
+        return memo[key]
+    memo[key] = obj  # a cycle meets the object itself
+    if type(obj) is dict and list(obj) == [PLACEHOLDER]:
+        index = obj[PLACEHOLDER]
+        memo[key] = result = records.estimator(index)
+        return result
+    if isinstance(obj, list):
+        obj[:] = [replace_placeholders(item, records, memo) for item in obj]
+    elif isinstance(obj, tuple):
+        items = [replace_placeholders(item, records, memo) for item in obj]
+        if any(a is not b for a, b in zip(items, obj, strict=True)):
+            memo[key] = (
+                type(obj)(*items) if hasattr(obj, "_fields") else type(obj)(items)
             )
-            mixed_precision = "no"
-        return Accelerator(
-            mixed_precision=mixed_precision,
-            cpu=params["cpu"],
-            gradient_accumulation_steps=params["gradient_accumulation_steps"],
-        )
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            obj[k] = replace_placeholders(v, records, memo)
+    elif (
+        hasattr(obj, "__dict__")
+        and not isinstance(obj, type)
+        and (type(obj).__module__.split(".")[0] not in ("numpy", "builtins", "types"))
+    ):
+        attributes = vars(obj)
+        for k, v in attributes.items():
+            attributes[k] = replace_placeholders(v, records, memo)
+    return memo[key]
 
 
 def _map_device(params, file):
@@ -277,6 +288,6 @@ def _map_device(params, file):
             f"{file}: the model was saved with device={str(device)!r}, which "
             'this machine does not have; it is loaded with device="cpu".',
             DeviceWarning,
-            stacklevel=5,
+            stacklevel=6,
         )
         params["device"] = "cpu"

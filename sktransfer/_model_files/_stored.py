@@ -1,22 +1,21 @@
-"""What a model file keeps of a model, and the model rebuilt from it.
+"""What a model file keeps of a model: its estimators of this library as
+records, the rest for skops.io.
 
-An estimator of this library is kept as a :class:`StoredEstimator`: its
-class's name, its parameters and fitted attributes as data, and the weights
-of its network apart (a state dict, which :mod:`sktransfer._model_files._archive`
-writes as safetensors). Everything around it (pipelines, scalers, ``SMOTE``,
-linear models) stays as it is, for skops.io to keep. Loading rebuilds each
-estimator from its class (looked up among this library's own, never
-imported by name), its parameters and the weights: the network is built
-from the registry without reading any weights file
-(:func:`~sktransfer._networks._build.structure_only`), then the saved weights are
-loaded into it. Optimizer state is not kept.
+Each estimator of this library becomes a record (:mod:`._records`): its
+class's public name, its parameters and fitted attributes encoded as data
+(:mod:`._values`), skorch's history without its per-batch rows, and the index
+of its network's weights (a state dict, written as safetensors). A bare
+estimator is its record alone. Anything else (pipelines, scalers, ``SMOTE``,
+linear models) is kept by skops.io, with each estimator of this library in
+it replaced by a placeholder ``{"sktransfer.estimator": i}`` that names its
+record; the model itself is not changed (what holds an estimator is copied,
+shallowly).
 
-What cannot be kept as data is refused by name when the model is saved: a lambda or a
-local function, a user's ``nn.Module``, a tensor outside the weights, a parameter value
-that the file schema (:mod:`sktransfer._model_files._file_schema`) would refuse. What
-runs on the loading machine is not kept: the parameters that decide it (compilation,
-callbacks, data-loading workers) are left out, and :attr:`Storing.left_out` lists those
-the model had changed, for a warning.
+What cannot be kept as data is refused by name: a lambda or a local
+function, a user's ``nn.Module``, a tensor outside the weights. What runs on
+the loading machine is not kept: the parameters that decide it are left
+out, and :attr:`Storing.left_out` lists those the model had changed, for a
+warning.
 """
 
 from __future__ import annotations
@@ -27,26 +26,17 @@ import inspect
 import types
 
 import numpy as np
-import skorch.callbacks
-import torch
 
-from .._estimators import (
-    CNNFeatureExtractor,
-    ImageEstimatorBase,
-    LabelRelationTransfer,
-    PretrainedCNNClassifier,
-    PretrainedCNNRegressor,
-)
+from .._estimators import CNNFeatureExtractor, ImageEstimatorBase
 from .._inputs import fitted_network
-from ..multi_gpu import AcceleratedCNNClassifier
-from ._file_schema import check_parameter, is_runtime
-from ._file_values import file_value
-from ._records import StoredEstimator, StoredObject
+from ._records import PLAIN_PREFIXES, estimator_classes, is_runtime
+from ._values import Encoder, place, refuse, refuse_code
 
-__all__ = ["Storing", "estimator_classes", "store"]
+__all__ = ["PLACEHOLDER", "REBUILT", "Storing", "is_fitted_attribute", "store"]
 
+PLACEHOLDER = "sktransfer.estimator"
 # Fitted attributes that are rebuilt (the network, skorch's components)
-# rather than kept; and the private ones that are kept.
+# rather than kept; and the private one that is kept.
 REBUILT = frozenset(
     {
         "module_",
@@ -63,17 +53,10 @@ REBUILT = frozenset(
 PRIVATE_FITTED = ("_fitted_transfer_upto",)
 
 
-@functools.cache
-def estimator_classes():
-    """This library's estimators a model file can hold, by class name."""
-    classes = (
-        PretrainedCNNClassifier,
-        PretrainedCNNRegressor,
-        LabelRelationTransfer,
-        CNNFeatureExtractor,
-        AcceleratedCNNClassifier,
-    )
-    return {cls.__name__: cls for cls in classes}
+def is_fitted_attribute(name):
+    """Whether an attribute of this name is fitted state a file keeps."""
+    public = name.endswith("_") and name[0] != "_" and name not in REBUILT
+    return public or name in PRIVATE_FITTED
 
 
 def _is_ours(obj):
@@ -84,45 +67,17 @@ def _is_named_step(item):
     return isinstance(item, tuple) and 2 <= len(item) <= 3 and isinstance(item[0], str)
 
 
-def place(where):
-    """``where`` (a list of parts) as the messages name it."""
-    return " -> ".join(where) if where else "the model"
-
-
-def _refuse(where, what, advice):
-    raise ValueError(
-        f"`model`: {place(where)} is {what}, which a model file cannot store "
-        f"without pickling code; {advice}"
-    )
-
-
-def _check_function(obj, where):
-    qualname = getattr(obj, "__qualname__", "")
-    module = getattr(obj, "__module__", None)
-    if obj.__name__ == "<lambda>":
-        _refuse(where, f"a lambda (in {module})", "use a function defined in a module.")
-    if "<locals>" in qualname:
-        _refuse(
-            where,
-            f"a local function {qualname}",
-            "define it at the top level of a module.",
-        )
-    if module == "__main__":
-        _refuse(
-            where,
-            f"the function {qualname} of a script (__main__)",
-            "move it into a module the loading machine can import.",
-        )
-
-
 class Storing:
-    """A model with this library's estimators swapped for their records.
-
-    The model itself is not changed: an object that holds an estimator of
-    this library is copied (shallowly) with the record in its place.
+    """A model with this library's estimators swapped for placeholders of
+    their records.
 
     Attributes
     ----------
+    records : list of dict
+        One record per estimator of this library, by index.
+    encoder : Encoder
+        Its ``arrays`` are the records' arrays, its ``names`` the classes and
+        functions they name.
     state_dicts : list of dict
         The networks' weights on the CPU, in the order of their indices.
     networks : list of (str, estimator)
@@ -133,13 +88,17 @@ class Storing:
     """
 
     def __init__(self):
+        self.records = []
+        self.encoder = Encoder(self.record_of)
         self.state_dicts = []
         self.networks = []
         self.left_out = []
         self._memo = {}
+        self._indices = {}
 
     def store(self, obj, where=()):
-        """``obj`` with every estimator of this library in it stored."""
+        """``obj`` for skops.io, every estimator of this library in it a
+        placeholder."""
         key = id(obj)
         if key not in self._memo:
             self._memo[key] = (obj, obj)  # a cycle meets the object itself
@@ -152,49 +111,17 @@ class Storing:
         ):
             return obj
         if _is_ours(obj):
-            return self._estimator(obj, where)
-        if isinstance(obj, torch.Tensor):
-            _refuse(
-                where,
-                "a torch tensor",
-                "a model file keeps tensors only as the weights of this "
-                "library's estimators.",
-            )
-        if isinstance(obj, torch.nn.Module):
-            _refuse(
-                where,
-                f"an nn.Module ({type(obj).__name__})",
-                "register its architecture with sktransfer.register_backbone "
-                "and pass the name as `backbone`.",
-            )
-        if isinstance(obj, torch.optim.Optimizer):
-            _refuse(
-                where, f"a torch optimizer ({type(obj).__name__})", "pass its class."
-            )
-        if isinstance(obj, skorch.callbacks.Callback):
-            _refuse(
-                where,
-                f"a skorch callback ({type(obj).__name__})",
-                "a model file keeps no callbacks: the program that loads it "
-                "sets them (load_model(path, params={'callbacks': [...]})).",
-            )
-        if type(obj).__module__.split(".")[0] == "accelerate":
-            return self._accelerator(obj, where)
-        if isinstance(obj, type):
-            return obj
-        if isinstance(obj, types.FunctionType):
-            _check_function(obj, where)
+            return {PLACEHOLDER: self.record_of(obj, where)}
+        refuse_code(obj, where)
+        if isinstance(obj, type | types.FunctionType | types.BuiltinFunctionType):
             return obj
         if isinstance(obj, types.MethodType):
             if self.store(obj.__self__, [*where, "__self__"]) is not obj.__self__:
-                _refuse(where, "a method of an estimator", "pass a function.")
-            return obj
-        if isinstance(obj, types.BuiltinFunctionType):
+                refuse(where, "a method of an estimator", "pass a function.")
             return obj
         if isinstance(obj, functools.partial):
-            self.store(obj.func, [*where, "func"])
-            self.store(obj.args, [*where, "args"])
-            self.store(obj.keywords, [*where, "keywords"])
+            for part in ("func", "args", "keywords"):
+                self.store(getattr(obj, part), [*where, part])
             return obj
         if isinstance(obj, list | tuple | set | frozenset):
             return self._sequence(obj, where)
@@ -237,71 +164,65 @@ class Storing:
         vars(new).update(stored)
         return new
 
-    def _estimator(self, estimator, where):
+    # -- the records ----------------------------------------------------------
+    def record_of(self, estimator, where):
+        """The index of ``estimator``'s record (made on first sight), or None
+        for an object that is not an estimator of this library."""
+        if not _is_ours(estimator):
+            refuse_code(estimator, where)
+            return None
+        key = id(estimator)
+        if key in self._indices:
+            index = self._indices[key]
+            if self.records[index] is None:
+                refuse(where, "an estimator that holds itself", "it cannot be rebuilt.")
+            return index
         name = type(estimator).__name__
         if estimator_classes().get(name) is not type(estimator):
-            _refuse(
+            refuse(
                 where,
                 f"an instance of {type(estimator).__qualname__}, a subclass of "
                 "this library's estimators",
                 "a model file rebuilds this library's own classes only.",
             )
-        params = self._params(estimator, where)
-        network = fitted_network(estimator)
-        if network is None or not hasattr(estimator, "image_shape_"):
-            return StoredEstimator(name, params)
-        fitted = {
-            key: self.store(value, [*where, key])
-            for key, value in vars(estimator).items()
-            if key in PRIVATE_FITTED
-            or (key.endswith("_") and key[0] != "_" and key not in REBUILT)
-        }
-        history = getattr(estimator, "history_", None)
-        if history is not None:
-            history = self.store(list(history), [*where, "history"])
-        index = len(self.state_dicts)
-        self.state_dicts.append(_cpu_state_dict(network))
-        self.networks.append((place(where), estimator))
-        return StoredEstimator(
-            name,
-            params,
-            fitted,
-            history,
-            {"weights": index, "n_frozen": int(network.n_frozen)},
-        )
+        index = self._indices[key] = len(self.records)
+        self.records.append(None)
+        self._memo[key] = (estimator, estimator)  # keep it alive: ids stay unique
+        self.records[index] = self._record(estimator, list(where))
+        return index
 
-    def _params(self, estimator, where):
-        """The parameters a model file keeps, each checked against the file
-        schema as a loader that trusts the types would check it."""
-        name = type(estimator).__name__
-        defaults = inspect.signature(type(estimator)).parameters
+    def _record(self, estimator, where):
+        cls = type(estimator)
+        defaults = inspect.signature(cls).parameters
         params = {}
         for key, value in estimator.get_params(deep=False).items():
-            if is_runtime(name, key):
+            if is_runtime(cls, key):
                 default = getattr(defaults.get(key), "default", inspect.Parameter.empty)
                 if value is not default and repr(value) != repr(default):
                     self.left_out.append((place(where), key, value))
                 continue
-            params[key] = self.store(value, [*where, key])
-            reason = check_parameter(name, key, file_value(params[key]), trusted=True)
-            if reason is not None:
-                raise ValueError(
-                    f"`model`: {place([*where, key])} cannot be kept in a model "
-                    f"file: {reason}."
-                )
-        return params
-
-    def _accelerator(self, accelerator, where):
-        if type(accelerator).__name__ != "Accelerator":
-            _refuse(
-                where, f"a {type(accelerator).__qualname__}", "pass an Accelerator."
-            )
-        params = {
-            "mixed_precision": str(accelerator.mixed_precision),
-            "cpu": accelerator.device.type == "cpu",
-            "gradient_accumulation_steps": int(accelerator.gradient_accumulation_steps),
+            plain = key.startswith(PLAIN_PREFIXES)
+            params[key] = self.encoder.encode(value, [*where, key], plain)
+        record = dict.fromkeys(("fitted", "history", "weights", "n_frozen"))
+        record = {"class": cls.__name__, "params": params, **record}
+        network = fitted_network(estimator)
+        if network is None or not hasattr(estimator, "image_shape_"):
+            return record
+        record["fitted"] = {
+            key: self.encoder.encode(value, [*where, key], plain=True)
+            for key, value in vars(estimator).items()
+            if is_fitted_attribute(key)
         }
-        return StoredObject("accelerator", "Accelerator", params)
+        history = getattr(estimator, "history_", None)
+        if history is not None:
+            # Per-batch rows are for watching a fit, and they grow with it.
+            rows = [{k: v for k, v in row.items() if k != "batches"} for row in history]
+            record["history"] = self.encoder.encode(rows, [*where, "history"], True)
+        record["weights"] = len(self.state_dicts)
+        record["n_frozen"] = int(network.n_frozen)
+        self.state_dicts.append(_cpu_state_dict(network))
+        self.networks.append((place(where), estimator))
+        return record
 
 
 def _cpu_state_dict(network):
@@ -319,7 +240,11 @@ def _cpu_state_dict(network):
 
 
 def store(model):
-    """``(tree, storing)``: the model with its estimators stored, and the
-    :class:`Storing` that holds their weights."""
+    """``(tree, storing)``: ``model`` for skops.io (None for a bare
+    estimator of this library, which is record 0), and the
+    :class:`Storing` that holds the records and weights."""
     storing = Storing()
+    if _is_ours(model):
+        storing.record_of(model, [])
+        return None, storing
     return storing.store(model), storing

@@ -11,43 +11,33 @@ anything is built:
   :data:`~sktransfer._model_files._archive.MAX_JSON_DEPTH` deep;
 * every node's loader is one skops.io writes, and builds only what that
   loader is for: a container node its container, a NumPy node NumPy types,
-  a constructor call ``torch.device`` alone (never ``print`` or another
-  callable with the file's arguments);
+  and no node calls a type or function with the file's arguments (as
+  skops.io's constructor node would call ``print``);
 * skops.io builds the first node it meets for every node that shares its
   memo id: such nodes must say the same (but for the memo ids inside them),
   so that every node builds what its own content says, what is checked is
   what is built, and no list contains itself; the array bytes the nodes
   read are counted;
-* each estimator record's parameters and fitted attributes are read off
-  the tree as data (:mod:`sktransfer._model_files._tree_values`) and checked against
-  :mod:`sktransfer._model_files._file_schema`, its history must be plain data, each
-  network's weights belong to one record only, and the record of an
-  ``Accelerator`` may stand only as an ``AcceleratedCNNClassifier``'s
-  ``accelerator``.
-
-What passes is told by its records, each as read (:class:`RecordInfo`), for
-``load_model`` and ``inspect_model``.
+* this library's estimators are not in the tree: each stands there as a
+  placeholder for its record (:mod:`sktransfer._model_files._stored`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import zipfile
-from dataclasses import dataclass
 
 import numpy as np
 
-from ._archive import ModelFileError, archive_members, parse_json
-from ._file_schema import check_fitted, check_parameter, schema_of
-from ._file_values import Array
+from ._archive import JSON_LIMIT, ModelFileError, archive_members, parse_json, quoted
 from ._member_headers import NPY_HEADER_LIMIT, npy_header
-from ._tree_values import RECORDS, TreeReader, quoted, text
+from ._stored import PLACEHOLDER
 
-__all__ = ["RecordInfo", "check_tree"]
+__all__ = ["check_tree", "named_types", "schema_size"]
 
-_SCHEMA_LIMIT = 16 << 20
 # The bytes the nodes may read: each array once, and some room for an
 # honest model that holds one array twice.
 _READ_FACTOR = 4
@@ -79,7 +69,7 @@ _LOADERS = {
     "SliceNode": frozenset({"builtins.slice"}),
     "BytesNode": frozenset({"builtins.bytes"}),
     "BytearrayNode": frozenset({"builtins.bytearray"}),
-    "ConstructorFromReduceNode": frozenset({"torch.device"}),
+    "ConstructorFromReduceNode": frozenset(),
     "NdArrayNode": _SCALAR_TYPES | {"numpy.ndarray"},
     "MaskedArrayNode": frozenset({"numpy.ma.MaskedArray", "numpy.ma.core.MaskedArray"}),
     "DTypeNode": frozenset({"numpy.dtype"}),
@@ -99,38 +89,20 @@ _LOADERS = {
 _FILE_LOADERS = ("NdArrayNode", "BytesNode", "BytearrayNode")
 
 
-@dataclass(frozen=True)
-class RecordInfo:
-    """An estimator record as the file gives it.
+class _Checker:
+    """Checks every node of a tree (see the module)."""
 
-    Attributes
-    ----------
-    estimator : str
-        The class's name.
-    params : dict
-        Each parameter in the form
-        :func:`~sktransfer._model_files._file_values.file_value` gives.
-    network : dict or None
-        ``{"weights": i, "n_frozen": n}`` of a fitted estimator.
-    """
-
-    estimator: str
-    params: dict
-    network: dict | None
-
-
-class _Checker(TreeReader):
-    """Checks every node of a tree, then each record (see the module)."""
-
-    def __init__(self, path, sizes, headers, trusted, strict):
-        super().__init__(path, headers)
+    def __init__(self, path, sizes, headers, strict):
+        self.path = path
+        self.headers = headers
         self.strict = strict
         self.sizes = sizes
-        self.trusted = trusted
         self.budget = _READ_FACTOR * sum(sizes.values()) + (1 << 20)
-        self.records = []
-        self.objects = []
         self.ids = {}
+        self.placeholders = set()
+
+    def fail(self, what):
+        raise ModelFileError(self.path, f"model.skops: {what}")
 
     # -- every node ---------------------------------------------------------
     def walk(self, value):
@@ -193,11 +165,23 @@ class _Checker(TreeReader):
             self.read(node.get("file"), array=loader == "NdArrayNode")
         if loader == "DictNode":
             self.key_types(node.get("key_types"))
-        if loader == "ObjectNode" and name == RECORDS[0]:
-            self.records.append(node)
-        elif loader == "ObjectNode" and name == RECORDS[1]:
-            self.objects.append(node)
+            self.placeholder(node.get("content"))
         return True
+
+    def placeholder(self, content):
+        """Note the record a placeholder stands for."""
+        if not (isinstance(content, dict) and list(content) == [PLACEHOLDER]):
+            return
+        value = content[PLACEHOLDER]
+        text = value.get("content") if isinstance(value, dict) else None
+        index = (
+            parse_json(text, self.path, "a placeholder")
+            if isinstance(text, str)
+            else None
+        )
+        if type(index) is not int or value.get("__loader__") != "JsonNode":
+            self.fail("a placeholder that does not name a record by its number")
+        self.placeholders.add(index)
 
     def read(self, member, array):
         if not isinstance(member, str) or member not in self.sizes:
@@ -223,73 +207,15 @@ class _Checker(TreeReader):
             if not named:
                 self.fail("a dict whose keys are not made of numbers or text")
 
-    # -- the records ------------------------------------------------------------
-    def record(self, node, strict=True):
-        attrs = self.attrs(node)
-        if not strict:
-            estimator = self.value(attrs.get("estimator"))
-            return RecordInfo(text(estimator), {}, None)
-        if set(attrs) != {"estimator", "params", "fitted", "history", "network"}:
-            self.fail(
-                f"an estimator record with the attributes {sorted(map(quoted, attrs))}"
-            )
-        estimator = self.value(attrs["estimator"])
-        schema = schema_of(estimator) if isinstance(estimator, str) else None
-        if schema is None:
-            self.fail(f"a record names the estimator {quoted(estimator)}")
-        params = self.value(attrs["params"])
-        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
-            self.fail(f"the parameters of a {estimator} are not a dict of names")
-        for key, value in params.items():
-            reason = check_parameter(estimator, key, value, self.trusted)
-            if reason is not None:
-                self.fail(
-                    f"a {estimator} in it sets the parameter {quoted(key)}: {reason}"
-                )
-        fitted = self.value(attrs["fitted"])
-        if fitted is not None and not isinstance(fitted, dict):
-            self.fail(f"the fitted attributes of a {estimator} are not a dict")
-        for key, value in (fitted or {}).items():
-            reason = check_fitted(key, value)
-            if reason is not None:
-                self.fail(
-                    f"a {estimator} in it has the fitted attribute {quoted(key)}: "
-                    f"{reason}"
-                )
-        history = self.value(attrs["history"])
-        if history is not None and not (isinstance(history, list) and _plain(history)):
-            self.fail(f"the history of a {estimator} is not a list of plain data")
-        network = self.value(attrs["network"])
-        if network is not None and not (
-            isinstance(network, dict)
-            and set(network) == {"weights", "n_frozen"}
-            and all(type(v) is int and 0 <= v <= 100_000 for v in network.values())
-        ):
-            self.fail(
-                f"the network of a {estimator} is not a weights index and a count"
-            )
-        if (network is None) != (fitted is None):
-            self.fail(
-                f"a {estimator} with fitted attributes and no network, or the reverse"
-            )
-        return RecordInfo(estimator, params, network)
+
+def schema_size(data):
+    """The size of the schema of the skops.io dump ``data`` (what the reader
+    bounds by :data:`~sktransfer._model_files._archive.JSON_LIMIT`)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.getinfo("schema.json").file_size
 
 
-def _plain(value):
-    """None, True/False, numbers, text, arrays of them, and lists, tuples and
-    dicts of these (the history)."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return True
-    if isinstance(value, Array):
-        return value.dtype[1:2] in tuple("biufcUSO")
-    if isinstance(value, list | tuple):
-        return all(map(_plain, value))
-    if isinstance(value, dict):
-        return all(map(_plain, value.values()))
-    return False
-
-
-def check_tree(path, data, n_weights, trusted=(), schema=True):
+def check_tree(path, data, strict=True):
     """Check the model tree ``data`` of the file at ``path`` (see the module).
 
     Parameters
@@ -297,20 +223,14 @@ def check_tree(path, data, n_weights, trusted=(), schema=True):
     path : Path
     data : bytes
         The ``model.skops`` member.
-    n_weights : int
-        The number of weights members the file holds.
-    trusted : tuple of str or True, default=()
-        Type names the loader trusts besides the allowed set, which a
-        parameter that takes a function may name; ``True``: any.
-    schema : bool, default=True
-        Check what each loader builds and each record's parameters; False
-        (``load_model(trusted=True)``) checks the archive, the sizes and the
-        memo ids only.
+    strict : bool, default=True
+        Check what each loader builds; False (``load_model(trusted=True)``)
+        checks the archive, the sizes and the memo ids only.
 
     Returns
     -------
-    records : tuple of RecordInfo
-        This library's estimators in the tree, each once.
+    placeholders : set of int
+        The records the tree's placeholders stand for.
 
     Raises
     ------
@@ -324,7 +244,7 @@ def check_tree(path, data, n_weights, trusted=(), schema=True):
             raise ModelFileError(
                 path, f"model.skops holds the members {sorted(map(quoted, infos))[:5]}"
             )
-        if infos["schema.json"].file_size > _SCHEMA_LIMIT:
+        if infos["schema.json"].file_size > JSON_LIMIT:
             raise ModelFileError(path, "model.skops: its schema is over 16 MiB")
         sizes = {name: info.file_size for name, info in infos.items()}
         headers = {}
@@ -336,20 +256,24 @@ def check_tree(path, data, n_weights, trusted=(), schema=True):
         tree = parse_json(archive.read("schema.json"), path, "model.skops's schema")
         if not isinstance(tree, dict):
             raise ModelFileError(path, "model.skops: its schema is not a node")
-        checker = _Checker(path, sizes, headers, trusted, schema)
+        checker = _Checker(path, sizes, headers, strict)
         checker.walk(tree)
-        records = [checker.record(node, schema) for node in checker.records]
-        if schema:
-            for node in checker.objects:
-                if id(node) not in checker.claimed:
-                    checker.fail(
-                        "a record of a callback or an accelerator outside an "
-                        "estimator's parameters"
-                    )
-            used = [r.network["weights"] for r in records if r.network is not None]
-            if sorted(used) != list(range(n_weights)):
-                checker.fail(
-                    f"its estimators use the weights {sorted(used)[:8]} of the "
-                    f"{n_weights} it holds (each network has its own)"
-                )
-    return tuple(records)
+    return checker.placeholders
+
+
+def named_types(data):
+    """Every type and function the skops.io dump ``data`` names (its schema
+    read as JSON, nothing imported)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found, stack = set(), [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            module, cls = node.get("__module__"), node.get("__class__")
+            if isinstance(module, str) and isinstance(cls, str):
+                found.add(f"{module}.{cls}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found

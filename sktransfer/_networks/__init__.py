@@ -9,7 +9,7 @@ from ._augment import AUGMENT_POLICIES, TTA_MODES, resolve_tta
 from ._build import build_network, load_source, structure_only
 from ._input_size import SMALL_IMAGE
 from ._network import HEAD_ACTIVATIONS, first_linear, make_head
-from ._source import find_weights, layer_names
+from ._source import layer_names, weights_origin
 from ._units import resolve_unit_count, unit_position
 
 __all__ = [
@@ -18,7 +18,6 @@ __all__ = [
     "SMALL_IMAGE",
     "TTA_MODES",
     "build_network",
-    "find_weights",
     "first_linear",
     "layer_names",
     "load_source",
@@ -27,4 +26,5 @@ __all__ = [
     "resolve_unit_count",
     "structure_only",
     "unit_position",
+    "weights_origin",
 ]

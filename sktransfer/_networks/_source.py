@@ -25,7 +25,7 @@ from ..backbones._registry import (
     module_rule,
 )
 from ..backbones._rules import last_linear_units, sequential_units
-from ..backbones._weights import load_state_dict_file
+from ..backbones._weights import load_state_dict_file, sha256_of
 from ._input_size import default_input_size
 from ._network import reset_parameters
 
@@ -35,6 +35,7 @@ __all__ = [
     "find_weights",
     "layer_names",
     "resolve_source",
+    "weights_origin",
 ]
 
 
@@ -110,6 +111,34 @@ def find_weights(spec, weights, must_exist=True):
         f"nor an existing file. Expected None, one of {names}, or the path of a "
         "saved state dict."
     )
+
+
+def weights_origin(backbone, weights, weights_sha256=None):
+    """Where the pretrained weights of a ``backbone`` (its name, or a source
+    of another kind) with ``weights`` come from, in words: the file or the
+    package, and its SHA-256."""
+    if not isinstance(backbone, str):
+        return f"the trained network of the source ({type(backbone).__name__})"
+    if weights is None:
+        return "none: random initialisation (weights=None)"
+    entry = find_weights(get_backbone_spec(backbone), weights, must_exist=False)
+    if entry is None and isinstance(weights, str) and weights == "DEFAULT":
+        return "none: random initialisation (a built-in without pretrained weights)"
+    if entry is None:
+        digest = weights_sha256
+        if digest is None:
+            try:
+                digest = sha256_of(weights)
+            except OSError:
+                digest = "unknown"
+        return f"the file {str(weights)!r}, sha256 {digest}"
+    if entry.url is not None:
+        where = entry.url
+    elif entry.package is not None:
+        where = f"the package {entry.package} ({entry.file_name})"
+    else:
+        where = "its zoo's loader"
+    return f"{entry} from {where}, sha256 {entry.sha256 or 'not recorded'}"
 
 
 def _spec_source(

@@ -88,12 +88,17 @@ def _base_and_indices(dataset):
 
 
 class BatchLoader:
-    """Iterate over ``(X_batch, y_batch)`` slices of an :class:`ImageDataset`.
+    """Iterate over ``(X_batch, y_batch)`` slices of the images an estimator
+    holds in memory: the default ``iterator_valid`` of the estimators
+    (``iterator_train``: :class:`ShuffledBatchLoader`), a batch one index
+    operation instead of skorch's ``DataLoader`` collating image by image.
 
     Parameters
     ----------
-    dataset : ImageDataset or torch.utils.data.Subset of one
-    batch_size : int
+    dataset : dataset
+        The estimator's images (and targets) as tensors, or a
+        ``torch.utils.data.Subset`` of them.
+    batch_size : int, default=128
     shuffle : bool, default=False
         Draw a new permutation (from torch's global generator) each epoch.
     drop_last : bool, default=False
@@ -144,7 +149,8 @@ class BatchLoader:
 
 
 class ShuffledBatchLoader(BatchLoader):
-    """:class:`BatchLoader` that shuffles by default (for training)."""
+    """:class:`BatchLoader` that shuffles by default: the estimators' default
+    ``iterator_train``."""
 
     def __init__(
         self, dataset, batch_size=128, shuffle=True, drop_last=False, **ignored
