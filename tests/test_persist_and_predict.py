@@ -34,32 +34,33 @@ def test_save_and_load_predict_identically(fitted, tmp_path):
     np.testing.assert_array_equal(loaded.classes_, model.classes_)
 
 
-def test_load_model_reads_pickles_of_earlier_versions_only_when_trusted(
-    fitted, tmp_path
+def test_pickles_are_refused_and_convert_turns_a_trusted_one_into_a_model_file(
+    fitted, tmp_path, capsys
 ):
     import joblib
 
     model, X, _ = fitted
     plain = tmp_path / "plain.pkl"
     plain.write_bytes(pickle.dumps(model))
-    with pytest.raises(ValueError, match="is a pickle"):
-        load_model(plain)
-    with pytest.warns(UserWarning, match="runs any code it holds"):
-        restored = load_model(plain, trusted=True)
+    for trusted in (False, True):
+        with pytest.raises(ValueError, match="is a pickle.*sktransfer convert"):
+            load_model(plain, trusted=trusted)
+    assert main(["convert", str(plain), str(tmp_path / "plain.sktransfer")]) == 0
+    out = capsys.readouterr().out
+    assert "runs whatever code it holds" in out and "untrusted types:" in out
+    restored = load_model(tmp_path / "plain.sktransfer")
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
     old = tmp_path / "old.joblib"
-    joblib.dump(
-        {
-            "format": "sktransfer-model",
-            "version": "0.0.1",
-            "model": model,
-            "image_shape": None,
-        },
-        old,
-    )
-    with pytest.warns(UserWarning, match="runs any code"):
-        with pytest.warns(UserWarning, match="saved by sktransfer 0.0.1"):
-            load_model(old, trusted=True)
+    wrapped = {"format": "sktransfer-model", "version": "0.0.1", "model": model}
+    joblib.dump(wrapped, old)
+    assert main(["convert", str(old), str(tmp_path / "old.sktransfer")]) == 0
+    restored = load_model(tmp_path / "old.sktransfer")
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    joblib.dump([1, 2], tmp_path / "list.joblib")
+    assert main(["convert", str(tmp_path / "list.joblib"), str(tmp_path / "x")]) == 2
+    assert "holds a list, not a model" in capsys.readouterr().err
+    assert main(["convert", str(tmp_path / "plain.sktransfer"), "x"]) == 2
+    assert "`OLD`" in capsys.readouterr().err
 
 
 def test_persistence_errors_name_the_argument(fitted, tmp_path):
@@ -74,12 +75,6 @@ def test_persistence_errors_name_the_argument(fitted, tmp_path):
     junk.write_bytes(b"not a pickle")
     with pytest.raises(ValueError, match="is not a model file"):
         load_model(junk)
-    import joblib
-
-    joblib.dump([1, 2], tmp_path / "list.joblib")
-    with pytest.warns(UserWarning, match="runs any code"):
-        with pytest.raises(ValueError, match="holds a list, not a model"):
-            load_model(tmp_path / "list.joblib", trusted=True)
 
 
 def _new_images(folder, X):

@@ -5,9 +5,10 @@ version, which the user trusts, into a model file."""
 from __future__ import annotations
 
 import argparse
-import warnings
 
-from .._model_files import inspect_model, load_model, save_model
+import joblib
+
+from .._model_files import inspect_model, save_model
 
 __all__ = ["add_convert_parser", "add_inspect_parser"]
 
@@ -34,14 +35,24 @@ def _inspect(args):
 
 
 def _convert(args):
-    with warnings.catch_warnings():
-        # The command says it below, once, in its own words.
-        warnings.filterwarnings("ignore", message=".*loads a pickle.*")
-        model = load_model(args.old, trusted=True)
     print(
-        f"Loaded {args.old} as trusted: a pickle runs whatever code it holds "
+        f"Loading {args.old} as trusted: a pickle runs whatever code it holds "
         "while it loads, so this is for files you trust only."
     )
+    try:
+        model = joblib.load(args.old)
+    except Exception as error:  # joblib raises many types for a bad file
+        raise ValueError(
+            f"`OLD` {args.old} is not a pickle of a model "
+            f"({type(error).__name__}: {error})."
+        ) from error
+    if isinstance(model, dict) and model.get("format") == "sktransfer-model":
+        model = model.get("model")  # save_model's pickles of earlier versions
+    if not (hasattr(model, "predict") or hasattr(model, "transform")):
+        raise ValueError(
+            f"`OLD` {args.old} holds a {type(model).__name__}, not a model with "
+            "predict or transform."
+        )
     path = save_model(model, args.new, card=args.card)
     print(f"Wrote {path}, a model file with no pickle in it:\n")
     print(inspect_model(path))

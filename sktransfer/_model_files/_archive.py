@@ -64,7 +64,7 @@ _COMPRESSED_STARTS = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", b"\x1f
 _CONVERT = (
     "If you trust the file (you wrote it, or know who did and how it reached "
     "you), convert it once: `sktransfer convert OLD NEW`, or in Python "
-    "save_model(load_model(path, trusted=True), new_path)."
+    "save_model(joblib.load(path), new_path)."
 )
 
 

@@ -9,8 +9,8 @@ accepts loads. :func:`load_model` reads that format only: it checks the members 
 their SHA-256, every value of every record, and refuses any name outside the allowed
 set (:mod:`sktransfer._model_files._trust`) before anything is built, then rebuilds
 this library's estimators from their parameters and weights
-(:mod:`sktransfer._model_files._restoring`). A pickle (what earlier versions wrote)
-is loaded only with ``trusted=True``, with a warning. :func:`inspect_model` shows
+(:mod:`sktransfer._model_files._restoring`); a pickle is refused unread (``sktransfer
+convert`` turns one the user trusts into a model file). :func:`inspect_model` shows
 what a file holds without building it.
 """
 
@@ -23,7 +23,6 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
-import joblib
 import safetensors.torch
 import skops.io
 import torch
@@ -36,7 +35,6 @@ from ._archive import (
     ModelFileContents,
     ModelFileError,
     array_member,
-    not_a_model_file,
     weights_member,
     write_model_file,
 )
@@ -208,10 +206,9 @@ def load_model(path, *, trusted=False, params=None):
         A file written by :func:`save_model`.
     trusted : bool or list of str, default=False
         Names (as the refusal lists them) to import or build besides the
-        allowed set, a user's own function say. ``True`` trusts any name the
-        file gives, and loads a pickle or joblib file of an earlier version,
-        which runs whatever code it holds while it loads (with a warning):
-        for files you wrote or whose sender you trust, to convert them once.
+        allowed set, a user's own function say; ``True`` trusts any name the
+        file gives. A pickle is refused whatever ``trusted`` says: ``sktransfer
+        convert`` turns one you trust into a model file.
     params : dict or None, default=None
         Parameters this program sets on every estimator of this library in the
         model that has them, over the file's: what runs on this machine, such
@@ -234,14 +231,10 @@ def load_model(path, *, trusted=False, params=None):
     Warns
     -----
     UserWarning
-        When the file was saved by another version of sktransfer, and when
-        ``trusted=True`` loads a pickle.
+        When the file was saved by another version of sktransfer.
     """
     path = existing_file(path)
-    names = trusted_names(trusted)
-    if trusted is True and not_a_model_file(path) is not None:
-        return _load_pickle(path)
-    checked = read_checked(path, names)
+    checked = read_checked(path, trusted_names(trusted))
     if checked.untrusted:
         raise ModelFileError(
             path,
@@ -275,37 +268,6 @@ def load_model(path, *, trusted=False, params=None):
             stacklevel=2,
         )
     return model
-
-
-def _load_pickle(path):
-    """A pickle or joblib file of an earlier version, trusted by the caller."""
-    warnings.warn(
-        f"load_model({str(path)!r}, trusted=True) loads a pickle, which runs any "
-        "code it holds while it loads. Convert it once with save_model and share "
-        "the new file instead.",
-        UserWarning,
-        stacklevel=3,
-    )
-    try:
-        payload = joblib.load(path)
-    except Exception as error:  # joblib raises many types for a bad file
-        raise ValueError(
-            f"`path` {path} is not a saved model ({type(error).__name__}: {error})."
-        ) from error
-    if isinstance(payload, dict) and payload.get("format") == "sktransfer-model":
-        if payload.get("version") != __version__:
-            warnings.warn(
-                f"{path} was saved by sktransfer {payload.get('version')} and is "
-                f"loaded by {__version__}; if it predicts oddly, refit it.",
-                UserWarning,
-                stacklevel=3,
-            )
-        payload = payload.get("model")
-    if not (hasattr(payload, "predict") or hasattr(payload, "transform")):
-        raise ValueError(
-            f"`path` {path} holds a {type(payload).__name__}, not a model with predict."
-        )
-    return payload
 
 
 def inspect_model(path):
