@@ -99,9 +99,11 @@ class BatchLoader:
         The estimator's images (and targets) as tensors, or a
         ``torch.utils.data.Subset`` of them.
     batch_size : int, default=128
+        Images per batch.
     shuffle : bool, default=False
         Draw a new permutation (from torch's global generator) each epoch.
     drop_last : bool, default=False
+        Leave out a last batch smaller than ``batch_size``.
     **ignored
         DataLoader arguments without meaning here (``num_workers``,
         ``pin_memory``, ...), accepted so that skorch settings keep working.
@@ -150,7 +152,21 @@ class BatchLoader:
 
 class ShuffledBatchLoader(BatchLoader):
     """:class:`BatchLoader` that shuffles by default: the estimators' default
-    ``iterator_train``."""
+    ``iterator_train``.
+
+    Parameters
+    ----------
+    dataset : dataset
+        As in :class:`BatchLoader`.
+    batch_size : int, default=128
+        Images per batch.
+    shuffle : bool, default=True
+        Draw a new permutation each epoch.
+    drop_last : bool, default=False
+        Leave out a last batch smaller than ``batch_size``.
+    **ignored
+        As in :class:`BatchLoader`.
+    """
 
     def __init__(
         self, dataset, batch_size=128, shuffle=True, drop_last=False, **ignored
