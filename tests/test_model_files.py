@@ -279,3 +279,20 @@ def test_trusted_names_types_to_build_besides_the_allowed_set(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     with pytest.raises(TypeError, match="`trusted` must be"):
         load_model(path, trusted="numpy.nan_to_num")
+
+
+def test_an_interrupted_save_leaves_the_earlier_file_as_it_was(
+    saved, small_model, tmp_path, monkeypatch
+):
+    from sktransfer._model_files import _archive
+
+    before = saved.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_archive.zipfile.ZipFile, "writestr", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(small_model[0], saved)
+    assert saved.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [saved.name]
