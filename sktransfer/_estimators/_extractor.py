@@ -83,7 +83,7 @@ class CNNFeatureExtractor(
 
     Parameters
     ----------
-    backbone : str, nn.Module or fitted estimator, default="resnet18"
+    backbone : str, nn.Module or fitted estimator, default="efficientnet_lite0"
         As in :class:`~sktransfer.PretrainedCNNClassifier`.
     weights : "DEFAULT", None, str or path, default="DEFAULT"
         As in :class:`~sktransfer.PretrainedCNNClassifier`.
@@ -187,7 +187,7 @@ class CNNFeatureExtractor(
 
     def __init__(
         self,
-        backbone="resnet18",
+        backbone="efficientnet_lite0",
         *,
         weights="DEFAULT",
         weights_sha256=None,

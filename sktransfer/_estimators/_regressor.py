@@ -250,7 +250,7 @@ class PretrainedCNNRegressor(ImageRegressorBase):
 
     def __init__(
         self,
-        backbone="resnet18",
+        backbone="efficientnet_lite0",
         *,
         weights="DEFAULT",
         weights_sha256=None,
