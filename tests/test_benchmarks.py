@@ -199,6 +199,28 @@ def test_photo_tasks_are_photo_sized_and_test_crops_come_from_unseen_parts():
     assert len(list(photo_data.oracle_grid(60))) == 12
 
 
+def test_a_task_shown_in_grey_or_at_another_side_holds_the_same_images():
+    import numpy as np
+
+    photo_data = _benchmark_module("photo_data")
+    X, X_test, y, y_test = photo_data.load_task("photos-3", 0)
+    grey, grey_test, y_grey, _ = photo_data.load_task("photos-3@grey-64", 0)
+    assert grey.shape == (60, 64, 64) and grey_test.shape == (150, 64, 64)
+    assert np.array_equal(y, y_grey)
+    # Area resampling: a 128 px image shrunk to 64 px is the mean of 2x2
+    # blocks of its luma.
+    luma = photo_data.looked(X[:1], "grey")[0].astype(float)
+    blocks = luma.reshape(64, 2, 64, 2).mean(axis=(1, 3))
+    assert np.abs(grey[0] - blocks).max() <= 1
+    assert photo_data.looked(X[:2], "64").shape == (2, 64, 64, 3)
+    digits = photo_data.load_task("digits-128@64", 0)[0]
+    assert digits.shape == (100, 64, 64)
+    assert photo_data.FOLDER_TASKS["topics-6"][2] * 6 > 1000
+    for wrong in ("photos-3@blue", "photos-9", "photos-3@"):
+        with pytest.raises(ValueError, match="unknown task"):
+            photo_data.check_task(wrong)
+
+
 def test_folder_tasks_draw_training_images_per_seed_and_lay_them_on_white(
     tmp_path, monkeypatch
 ):
