@@ -15,8 +15,8 @@ from sktransfer import (
     PretrainedCNNRegressor,
 )
 from sktransfer._cli import build_parser
-from sktransfer._networks._source import weights_origin
 from sktransfer._estimators._parameters import RECIPE, SKORCH, SOURCE
+from sktransfer._networks._source import weights_origin
 
 
 def _defaults(estimator_class):
