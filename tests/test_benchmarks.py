@@ -387,3 +387,50 @@ def test_gpu_check_script_says_its_device_command():
     )
     usage = subprocess.run(["bash", str(script)], capture_output=True, text=True)
     assert usage.returncode == 2 and "usage:" in usage.stderr
+
+
+def test_route_signals_shift_is_nil_on_the_images_the_statistics_came_from():
+    import numpy as np
+    import torch
+
+    from sktransfer import CNNFeatureExtractor
+
+    route_signals = _benchmark_module("route_signals")
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 255, (16, 32, 32, 3), dtype=np.uint8)
+    network = CNNFeatureExtractor(input_size=32).fit(X).network_
+    before = route_signals.batchnorm_shift(network, X, n=16)
+    assert set(before) == set(network.units) and min(before.values()) > 0
+    # Running statistics set to these images' own (each BatchNorm layer in
+    # training mode, momentum 1; a frozen body keeps them in eval): no shift.
+    for module in network.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.momentum = 1.0
+            module.train()
+    with torch.no_grad():
+        network.forward_features(network.prepare(route_signals.as_batch(X)))
+    after = route_signals.batchnorm_shift(network, X, n=16)
+    # (Training normalises by the biased variance, the running one is
+    # unbiased: a small difference that grows with depth on 16 images.)
+    assert after["stem"] < 1e-6
+    assert all(after[unit] < before[unit] / 10 for unit in before)
+
+
+def test_route_signals_probe_tells_separable_features_from_noise():
+    import numpy as np
+
+    route_signals = _benchmark_module("route_signals")
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 20)
+    separable = rng.normal(size=(40, 5)) + 3 * y[:, None]
+    noise = rng.normal(size=(40, 5))
+    good, bad = (route_signals.probe_scores(f, y, 0) for f in (separable, noise))
+    assert good[1] > 0.95 and bad[1] < 0.8 and good[0] < bad[0]
+
+
+@pytest.mark.slow  # a benchmark subprocess
+def test_route_signals_prints_the_units_and_the_routes():
+    result = _run("route_signals.py", "--tasks", "imbalanced", "--fit")
+    assert result.returncode == 0, result.stderr
+    for text in ("| head_conv |", "best probe (CV log loss):", "| all |"):
+        assert text in result.stdout
