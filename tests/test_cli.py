@@ -247,6 +247,12 @@ def test_study_with_target_images_only_uses_imagenet_as_the_source(tmp_path, cap
     assert "ImageNet-pretrained efficientnet_lite0 as the source" in printed
     assert "no source images" in printed and "| label-relation transfer |" in printed
     assert "No source images: the pretrained backbone is the source" in printed
+    # What the defaults choose, read off the digits themselves.
+    assert (
+        "Defaults: with freeze_upto='auto' the estimators fine-tune the whole "
+        "network on 21 grey training images of 8 px (far from the source: a "
+        "shift of 0."
+    ) in " ".join(printed.split())
     assert (tmp_path / "out" / "filters.png").stat().st_size > 0
 
 

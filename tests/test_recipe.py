@@ -23,12 +23,15 @@ from sktransfer._training._batchnorm import trainable_batchnorms
 from sktransfer._training._callbacks import WarmupCosine
 from sktransfer._training._recipe import (
     AUTO_FINE_TUNE_FROM,
+    FAR_SHIFT,
     HEAD_MAX_EPOCHS,
     MAX_EPOCHS,
     MIN_EPOCHS,
     auto_freezing,
     default_epochs,
 )
+from sktransfer._training._shift import _gaussian_kl, middle_shift
+from sktransfer.datasets import load_digits_images
 from sktransfer.inspection import LRFinderDisplay
 
 
@@ -354,7 +357,108 @@ def test_label_relation_transfer_uses_the_recipe():
 
 
 # -- what the default freezes -------------------------------------------------
+def test_auto_freezing_reads_the_shift_and_counts_the_images():
+    assert auto_freezing((1, 8, 8), 10, shift=FAR_SHIFT + 0.01) == 0
+    assert auto_freezing((1, 8, 8), 10, shift=FAR_SHIFT) == "all"
+    assert auto_freezing((3, 224, 224), 10, shift=FAR_SHIFT + 0.01) == 0
+    assert auto_freezing((3, 224, 224), AUTO_FINE_TUNE_FROM, shift=0.0) == 0
+    assert auto_freezing((3, 224, 224), 10, pretrained=False, shift=0.0) == 0
+
+
+def resized(images, side, grey=False):
+    """uint8 images resized to ``side`` px (area when shrinking), in grey."""
+    from PIL import Image
+
+    out = []
+    for image in images:
+        picture = Image.fromarray(image)
+        picture = picture.convert("L") if grey else picture
+        smaller = side < picture.width
+        resample = Image.Resampling.BOX if smaller else Image.Resampling.BILINEAR
+        out.append(np.asarray(picture.resize((side, side), resample)))
+    return np.stack(out)
+
+
+@pytest.fixture(scope="module")
+def photo_crops():
+    """24 crops of 200 px of two of scikit-learn's sample photographs, one
+    class per photograph."""
+    from sklearn.datasets import load_sample_image
+
+    rng = np.random.default_rng(0)
+    X, y = [], []
+    for label, name in enumerate(["china.jpg", "flower.jpg"]):
+        photo = load_sample_image(name)
+        for _ in range(12):
+            top, left = rng.integers(0, 200, 2)
+            X.append(photo[top : top + 200, left : left + 200])
+            y.append(label)
+    return np.stack(X), np.array(y)
+
+
+def lite0_auto(X, y, estimator_class=PretrainedCNNClassifier):
+    """The defaults, fitted for no epoch: what "auto" chose, and nothing
+    trained."""
+    return estimator_class(max_epochs=0, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "side, grey", [(128, False), (128, True), (64, False), (64, True)]
+)
+def test_auto_keeps_the_frozen_body_on_photographs_of_any_size_or_colour(
+    photo_crops, side, grey
+):
+    X, y = photo_crops
+    clf = lite0_auto(resized(X, side, grey), y)
+    assert 0 < clf.auto_shift_ < FAR_SHIFT
+    assert clf.n_frozen_ == len(clf.layer_names_)
+
+
+@pytest.mark.parametrize("side", [8, 64, 128])
+def test_auto_fine_tunes_digits_of_any_size(side, tmp_path):
+    X, y = load_digits_images()
+    X, y = X[:40], y[:40]
+    clf = lite0_auto(X if side == 8 else resized(X, side), y)
+    assert clf.auto_shift_ > FAR_SHIFT and clf.n_frozen_ == 0
+    if side == 8:  # a model file keeps the measured shift
+        save_model(clf, tmp_path / "digits.sktransfer")
+        loaded = load_model(tmp_path / "digits.sktransfer")
+        assert loaded.auto_shift_ == clf.auto_shift_
+        assert loaded.n_frozen_ == 0
+
+
+def test_the_shift_is_the_images_own_and_nil_at_the_running_statistics():
+    layer = torch.nn.BatchNorm2d(3, eps=1e-3)
+    x = torch.randn(16, 3, 5, 5) * 2 + 1
+    layer.running_mean = x.transpose(0, 1).flatten(1).mean(dim=1)
+    layer.running_var = x.transpose(0, 1).flatten(1).var(dim=1)
+    assert _gaussian_kl(layer, (x,)) == pytest.approx(0, abs=1e-6)
+    assert _gaussian_kl(layer, (x * 3,)) > 0.5
+    # The same images in another order or batch give the same shift; a
+    # body without BatchNorm layers gives none.
+    X, y = load_digits_images()
+    network = lite0_auto(X[:20], y[:20]).module_
+    images = torch.as_tensor(X[:20])[:, None]
+    shift = middle_shift(network, images)
+    assert middle_shift(network, images.flip(0)) == pytest.approx(shift, rel=1e-4)
+    mlp = PretrainedCNNClassifier("mlp", input_size=8, max_epochs=0).fit(X[:20], y[:20])
+    assert middle_shift(mlp.module_, images) is None
+
+
+def test_the_regressor_chooses_by_the_shape_and_measures_nothing(photo_crops):
+    X, y = photo_crops
+    digits, _ = load_digits_images()
+    regressor = lite0_auto(
+        resized(digits[:24], 128), y.astype(float), PretrainedCNNRegressor
+    )
+    assert regressor.auto_shift_ is None
+    assert regressor.n_frozen_ == len(regressor.layer_names_)  # photo-size
+    small = lite0_auto(digits[:24], y.astype(float), PretrainedCNNRegressor)
+    assert small.n_frozen_ == 0  # small and grey
+
+
 def test_auto_freezing_fine_tunes_small_grey_images_and_large_sets_only():
+    """Without a shift (a body without BatchNorm layers), the shape decides."""
     small = SMALL_IMAGE - 1
     assert auto_freezing((1, small, small), 10) == 0
     assert auto_freezing((1, SMALL_IMAGE, SMALL_IMAGE), 10) == "all"
@@ -365,6 +469,7 @@ def test_auto_freezing_fine_tunes_small_grey_images_and_large_sets_only():
     assert auto_freezing((3, 224, 224), 10, pretrained=False) == 0
 
 
+# small_cnn has no BatchNorm layer: the tests below hold the shape rule.
 def small_cnn(**params):
     defaults = dict(input_size=16, max_epochs=1, random_state=0)
     return PretrainedCNNClassifier("small_cnn", **{**defaults, **params})
@@ -536,8 +641,8 @@ def test_small_images_default_to_64_px(backbone, shape, params, expected):
             "efficientnet_lite0",
             (3, 100, 100),
             {},
-            "224 px input (the backbone's own, for images of 100 px), a head on "
-            "the frozen body (freeze_upto='auto'), ",
+            "224 px input (the backbone's own, for images of 100 px), the whole "
+            "network fine-tuned (freeze_upto='auto': a shift of ",
         ),
         ("resnet18", (8, 8), {"weights": None, "input_size": 32}, "32 px input, "),
         (

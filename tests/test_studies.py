@@ -298,6 +298,7 @@ def test_the_source_network_learns_through_all_its_units(digits):
         "freeze_upto": "all",
         "image_shape": (1, 96, 96),
         "n_train": 21,
+        "shift": None,  # small_cnn: no BatchNorm layer to read
         "method": "fine-tune, freeze_upto=all",
     }
     from sktransfer._cli._report import _advice_lines

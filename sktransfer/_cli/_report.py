@@ -65,7 +65,7 @@ def _defaults_line(defaults):
     """What the estimators' defaults train on these images, why, and the
     row that measured it."""
     shape, n = defaults["image_shape"], defaults["n_train"]
-    freeze_upto, why = auto_freezing_and_why(shape, n)
+    freeze_upto, why = auto_freezing_and_why(shape, n, shift=defaults.get("shift"))
     what = (
         "train a head on the frozen body"
         if freeze_upto == "all"

@@ -54,6 +54,7 @@ from .._training import (
     fit_line,
     frozen_prefix,
     is_auto,
+    middle_shift,
     recalibrate_batchnorm,
     resave_checkpoints,
     training_set,
@@ -151,7 +152,7 @@ class ImageEstimatorBase(ImageDataHooks):
         transfer_upto = getattr(self, "transfer_upto", None)
         # Only pretrained units are worth keeping as they are.
         n_frozen = self._frozen_units(
-            names, pretrained=source.pretrained and transfer_upto is None
+            names, source.pretrained and transfer_upto is None, network
         )
         if transfer_upto is not None:
             n_kept = resolve_unit_count(
@@ -164,16 +165,30 @@ class ImageEstimatorBase(ImageDataHooks):
         self.source_categories_ = source.categories
         return network
 
-    def _frozen_units(self, names, pretrained):
+    def _frozen_units(self, names, pretrained, network):
         """How many of the units ``names`` ``freeze_upto`` freezes: for
-        ``"auto"``, what :func:`~sktransfer._training._recipe.auto_freezing` says for
-        the fitted images, when the units are ``pretrained`` (else none)."""
+        ``"auto"``, what :func:`~sktransfer._training._recipe.auto_freezing`
+        says for the fitted images, when the units are ``pretrained`` (else
+        none), from their shift at ``network``'s middle units (``auto_shift_``),
+        measured on the images ``fit`` is training on."""
         freeze_upto = self.freeze_upto
+        images = getattr(self, "_fit_images", None)
+        if images is not None:  # a fit (a model file restores its own)
+            measure = is_auto(freeze_upto) and pretrained
+            self.auto_shift_ = self._auto_shift(network, images) if measure else None
         if is_auto(freeze_upto):
             freeze_upto = auto_freezing(
-                self.image_shape_, self.n_samples_fit_, pretrained
+                self.image_shape_,
+                self.n_samples_fit_,
+                pretrained,
+                getattr(self, "auto_shift_", None),
             )
         return resolve_unit_count(freeze_upto, names, "freeze_upto")
+
+    def _auto_shift(self, network, images):
+        """What ``freeze_upto="auto"`` reads off the pretrained ``network``
+        for the training ``images``: their shift at its middle units."""
+        return middle_shift(network, images, self.random_state)
 
     def _freeze(self, network, n_frozen):
         """Freeze the first ``n_frozen`` units (all of them first, when
@@ -265,7 +280,11 @@ class ImageEstimatorBase(ImageDataHooks):
                 self._rebuild_criterion()
             else:
                 self._before_initialize(X, y_encoded)
-                self.initialize()
+                self._fit_images = X  # what freeze_upto="auto" measures
+                try:
+                    self.initialize()
+                finally:
+                    del self._fit_images
             self._train(X, y_encoded, "fit", loss_weight, **_FIT_ROUTING, **fit_params)
         if verbosity(self) >= 1:
             print(fit_line(self, len(X), time.perf_counter() - start), flush=True)

@@ -148,6 +148,12 @@ FITTED_ATTRIBUTES = """\
         The transferable units of the body, in forward order.
     n_frozen_ : int
         Number of frozen units.
+    auto_shift_ : float or None
+        With ``freeze_upto="auto"``: how far the training images are from
+        the source at the body's middle units (the KL divergence of their
+        BatchNorm statistics from the running ones), which chose between
+        the frozen body and fine-tuning. None without ``"auto"``, pretrained
+        units, or BatchNorm layers there.
     n_cached_units_ : int
         Number of frozen units whose output the last fit cached (0: none).
     n_recalibrated_ : int

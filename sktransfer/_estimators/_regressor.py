@@ -183,6 +183,14 @@ class PretrainedCNNRegressor(ImageRegressorBase):
     inside (each to mean 0 and standard deviation 1, so that one learning
     rate suits any unit) and predicted in the user's units; ``score`` is R².
 
+    ``freeze_upto="auto"`` chooses by the images' shape here (the
+    classifier's rule for a body without BatchNorm layers): it fine-tunes
+    small grey images and sets of 1,000 images or more, and trains a head
+    on the frozen body otherwise. It does not read the images' shift as the
+    classifier does: a measurement (an angle, a thickness) is what
+    ImageNet's top features are built to ignore, so images near the source
+    do not make the frozen body a good regressor (the regression guide).
+
     Parameters
     ----------
     loss : {"squared_error", "huber"}, default="squared_error"
@@ -247,6 +255,11 @@ class PretrainedCNNRegressor(ImageRegressorBase):
         "criterion": [None, callable],
         **SKORCH,
     }
+
+    def _auto_shift(self, network, images):
+        """None: ``freeze_upto="auto"`` chooses by the images' shape here (the
+        class docstring says why)."""
+        return None
 
     def __init__(
         self,

@@ -207,6 +207,7 @@ _KINDS = {
 }
 FITTED = {
     "_fitted_transfer_upto": "a count or a unit's name?",
+    "auto_shift_": "a number?",
     "class_weight_": "numbers",
     "classes_inferred_": "labels",
     "converged_epoch_": "a count?",

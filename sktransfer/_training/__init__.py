@@ -1,7 +1,8 @@
 """The training recipe around skorch's fit loop: the schedule's length and
-``freeze_upto="auto"`` (``_recipe.py``), its callbacks (``_callbacks.py``),
-the guard that stops a diverging run (``_guard.py``), the learning-rate range
-test (``_lr_find.py``), BatchNorm recalibration (``_batchnorm.py``), the
+``freeze_upto="auto"`` (``_recipe.py``), the images' shift that it reads
+(``_shift.py``), its callbacks (``_callbacks.py``), the guard that stops a
+diverging run (``_guard.py``), the learning-rate range test
+(``_lr_find.py``), BatchNorm recalibration (``_batchnorm.py``), the
 frozen-prefix cache (``_cache.py``), the training set with its sample
 weights (``_training_set.py``) and the epoch table (``_progress.py``)."""
 
@@ -24,6 +25,7 @@ from ._recipe import (
     default_epochs,
     is_auto,
 )
+from ._shift import middle_shift
 from ._training_set import WeightedTargets, training_set, weighted_loss
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "fit_line",
     "frozen_prefix",
     "is_auto",
+    "middle_shift",
     "recalibrate_batchnorm",
     "resave_checkpoints",
     "trainable_batchnorms",

@@ -72,9 +72,11 @@ def _freezing_reason(estimator):
     """What ``freeze_upto="auto"`` chose for these images."""
     if not is_auto(getattr(estimator, "freeze_upto", None)):
         return ""
+    shift = getattr(estimator, "auto_shift_", None)
+    measured = "" if shift is None else f": a shift of {shift:.2f} at the middle units"
     if estimator.n_frozen_ == len(estimator.layer_names_):
-        return ", a head on the frozen body (freeze_upto='auto')"
-    return ", the whole network fine-tuned (freeze_upto='auto')"
+        return f", a head on the frozen body (freeze_upto='auto'{measured})"
+    return f", the whole network fine-tuned (freeze_upto='auto'{measured})"
 
 
 def _epochs_reason(estimator):

@@ -52,6 +52,7 @@ __all__ = [
     "AUTO_FINE_TUNE_FROM",
     "CONVERGED_EPOCHS",
     "CONVERGED_LOSS_RATIO",
+    "FAR_SHIFT",
     "LR_SCHEDULES",
     "WARMUP_FRACTION",
     "auto_freezing",
@@ -81,9 +82,13 @@ CONVERGED_LOSS_RATIO = 0.01
 CONVERGED_EPOCHS = 3
 TAIL_FRACTION = 0.1
 MIN_TAIL_EPOCHS = 2
-# freeze_upto="auto" fine-tunes photo-size images from this many training
-# images on (suggest_strategy's line between a small and a large set).
+# freeze_upto="auto" fine-tunes from this many training images on
+# (suggest_strategy's line between a small and a large set), and below it
+# when the images' shift at the body's middle units is over FAR_SHIFT (the
+# middle of the gap measured between digits and garments, 0.43 to 0.45, and
+# photographs and drawings, 0.06 to 0.29: benchmarks/route_signals.py).
 AUTO_FINE_TUNE_FROM = 1000
+FAR_SHIFT = 0.35
 
 
 def default_epochs(n_train, batch_size, head_only=False):
@@ -130,29 +135,30 @@ def is_auto(freeze_upto):
     return isinstance(freeze_upto, str) and freeze_upto == "auto"
 
 
-def auto_freezing(image_shape, n_images, pretrained=True):
+def auto_freezing(image_shape, n_images, pretrained=True, shift=None):
     """What ``freeze_upto="auto"`` freezes: ``"all"`` (a head on the frozen
     body) or ``0`` (fine-tune everything).
 
     Units without pretrained weights (a backbone with random
     initialisation, units ``transfer_upto`` re-initialises) have nothing to
-    keep: they are always trained. Otherwise two facts decide, both known
-    before any training:
+    keep: they are always trained. Otherwise two facts decide:
 
-    * how far the images are from the source's colour photographs. Small
-      single-channel images (digits, garments, CT patches, signals drawn in
-      grey: under ``SMALL_IMAGE`` (96) pixels a side, one channel) are blown
-      up to ``SMALL_INPUT_SIZE`` and copied into the three colour channels,
-      far from anything the body saw: the body must adapt, and fine-tuning
-      it wins. Colour images, and images of photo size, which go into the
-      network at the backbone's own size as ImageNet's photos did, are near
-      enough that the pretrained features fit as they are: on small sets of
-      photographs and drawings, at 128 px and shrunk to 64 px alike, a head
-      on the frozen body beats fine-tuning everything, in a fraction of the
-      time, because a few hundred images pull millions of weights away from
-      features they cannot relearn (Kumar et al.; measured in
-      ``docs/guide/recipe.rst`` with ``benchmarks/photo_data.py`` and
-      ``benchmarks/small_data.py``);
+    * how far the images are from the source's, as the body itself sees
+      them: ``shift``, the KL divergence of the training images' statistics
+      from the running statistics at the BatchNorm layers of the body's
+      middle units (:func:`~sktransfer._training._shift.middle_shift`, one
+      forward pass over 64 images). Above ``FAR_SHIFT`` the body's features
+      do not fit the images (digits, garments: strokes and flat
+      backgrounds blown up from a few pixels), the body must adapt, and
+      fine-tuning it wins; below, the pretrained features fit as they are
+      (photographs, drawings, in colour or grey, at 64 px or at 224 px),
+      and fine-tuning millions of weights on a few hundred images distorts
+      them (Kumar et al.): a head on the frozen body scores higher, in a
+      fraction of the time. Measured in ``docs/guide/recipe.rst`` with
+      ``benchmarks/route_signals.py``, ``photo_data.py`` and
+      ``small_data.py``. A body without BatchNorm layers there has no
+      statistics to read (``shift=None``): small grey images (one channel,
+      under ``SMALL_IMAGE`` px) count as far, the rest as near;
     * how many images there are. From ``AUTO_FINE_TUNE_FROM`` (1,000) on, a
       set counts as large (Trivedi's rule; the default line of
       :func:`~sktransfer.suggest_strategy`), enough to fine-tune without
@@ -166,6 +172,9 @@ def auto_freezing(image_shape, n_images, pretrained=True):
         Number of training images.
     pretrained : bool, default=True
         Whether the units hold pretrained weights.
+    shift : float or None, default=None
+        The images' shift at the body's middle units; None where it has no
+        BatchNorm layer there.
 
     Returns
     -------
@@ -173,33 +182,47 @@ def auto_freezing(image_shape, n_images, pretrained=True):
 
     Examples
     --------
-    >>> auto_freezing((3, 128, 128), 60), auto_freezing((3, 32, 32), 60)
-    ('all', 'all')
-    >>> auto_freezing((1, 8, 8), 100), auto_freezing((1, 128, 128), 100)
+    >>> auto_freezing((1, 128, 128), 100, shift=0.45)  # digits, blown up
+    0
+    >>> auto_freezing((1, 64, 64), 60, shift=0.15)  # grey photographs
+    'all'
+    >>> auto_freezing((1, 8, 8), 100), auto_freezing((3, 128, 128), 60)
     (0, 'all')
-    >>> auto_freezing((3, 224, 224), 5000), auto_freezing((3, 128, 128), 60, False)
-    (0, 0)
+    >>> auto_freezing((3, 224, 224), 5000, shift=0.1)
+    0
+    >>> auto_freezing((3, 128, 128), 60, pretrained=False)
+    0
     """
-    return auto_freezing_and_why(image_shape, n_images, pretrained)[0]
+    return auto_freezing_and_why(image_shape, n_images, pretrained, shift)[0]
 
 
-def auto_freezing_and_why(image_shape, n_images, pretrained=True):
+def auto_freezing_and_why(image_shape, n_images, pretrained=True, shift=None):
     """:func:`auto_freezing`'s choice and the reason for it, in words.
 
     Examples
     --------
-    >>> auto_freezing_and_why((1, 8, 8), 100)
-    (0, "small and grey, far from the source's photos")
+    >>> auto_freezing_and_why((1, 128, 128), 100, shift=0.452)
+    (0, 'far from the source: a shift of 0.45 at the middle units, over 0.35')
     """
-    channels, side = image_shape[0], min(image_shape[1:])
     if not pretrained:
         return 0, "no pretrained weights to keep"
-    if channels == 1 and side < SMALL_IMAGE:
-        return 0, "small and grey, far from the source's photos"
     if n_images >= AUTO_FINE_TUNE_FROM:
         return 0, f"{AUTO_FINE_TUNE_FROM:,} images or more"
+    if shift is None:
+        channels, side = image_shape[0], min(image_shape[1:])
+        if channels == 1 and side < SMALL_IMAGE:
+            return 0, "small and grey, far from the source's photos"
+        return "all", (
+            f"near the source's photos, fewer than {AUTO_FINE_TUNE_FROM:,} images"
+        )
+    if shift > FAR_SHIFT:
+        return 0, (
+            f"far from the source: a shift of {shift:.2f} at the middle units, "
+            f"over {FAR_SHIFT}"
+        )
     return "all", (
-        f"near the source's photos, fewer than {AUTO_FINE_TUNE_FROM:,} images"
+        f"near the source: a shift of {shift:.2f} at the middle units, at most "
+        f"{FAR_SHIFT}; fewer than {AUTO_FINE_TUNE_FROM:,} images"
     )
 
 

@@ -17,7 +17,6 @@ from .._estimators import (
     suggest_strategy,
 )
 from .._networks import layer_names, resolve_unit_count, unit_position
-from .._training import auto_freezing
 from ..backbones._registry import get_backbone_spec
 from ..baselines import linear_svm_on_pixels
 from ..metrics import embedding_cosine_distance
@@ -262,10 +261,20 @@ def transfer_study(
                 model, X_train, y_train, X_test, y_test, method=method, seed=seed
             )
         last = {
+            "X_train": X_train,
+            "y_train": y_train,
             "X_test": X_test,
             "y_test": y_test,
             "models": models,
             "predictions": predictions,
+            # The defaults on this source, fitted for no epoch by
+            # _what_the_defaults_train: what "auto" reads and chooses.
+            "defaults": PretrainedCNNClassifier(
+                frozen,
+                weights=source_weights,
+                random_state=seed,
+                **{**target_params, "max_epochs": 0, "verbose": 0},
+            ),
         }
     summary = sorted(
         summarise(recorder.rows, by=("method",)), key=lambda row: -row["mean"]
@@ -307,20 +316,19 @@ def transfer_study(
 
 
 def _what_the_defaults_train(last, n_train):
-    """What ``freeze_upto="auto"`` freezes on the target's images (the
-    study's sources are pretrained), and the row that measured it."""
-    shapes = [
-        model.image_shape_
-        for model in last["models"].values()
-        if hasattr(model, "image_shape_")
-    ]
-    if not shapes:
+    """What ``freeze_upto="auto"`` freezes on the target's training images
+    of the last repeat (the study's sources are pretrained): the defaults
+    fitted for no epoch, which measures the images' shift as any fit of
+    them does, and the row that measured the route."""
+    if not last:
         return None
-    freeze_upto = auto_freezing(shapes[0], n_train)
+    defaults = last["defaults"].fit(last["X_train"], last["y_train"])
+    freeze_upto = "all" if defaults.n_frozen_ == len(defaults.layer_names_) else 0
     method = FINE_TUNE.format(freeze_upto)
     return {
         "freeze_upto": freeze_upto,
-        "image_shape": tuple(int(v) for v in shapes[0]),
+        "image_shape": tuple(int(v) for v in defaults.image_shape_),
         "n_train": int(n_train),
+        "shift": defaults.auto_shift_,
         "method": method if method in last["predictions"] else None,
     }
