@@ -659,3 +659,21 @@ def test_verbose_says_the_input_size_and_why(backbone, shape, params, why, capsy
         X, [0, 1, 0, 1]
     )
     assert why in capsys.readouterr().out
+
+
+def test_what_auto_reads_leaves_the_fit_as_the_route_it_chose(photo_crops):
+    """Measuring the shift draws no random number the fit uses: the
+    defaults are the same fit as the route they chose, prediction for
+    prediction (so a table of the routes says what the defaults score)."""
+    X, y = load_digits_images()
+    X, y = X[:20], y[:20] % 2
+    photos, labels = photo_crops
+    photos = resized(photos, 64)
+    for images, targets, route in ((X, y, 0), (photos, labels, "all")):
+        params = dict(max_epochs=1, random_state=0)
+        auto = PretrainedCNNClassifier(**params).fit(images, targets)
+        explicit = PretrainedCNNClassifier(freeze_upto=route, **params)
+        explicit.fit(images, targets)
+        np.testing.assert_array_equal(
+            auto.predict_proba(images), explicit.predict_proba(images)
+        )

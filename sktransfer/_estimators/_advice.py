@@ -108,15 +108,13 @@ def suggest_strategy(n_samples, similarity, *, small_below=1000, similar_above=0
     Notes
     -----
     The estimators make this choice themselves by default
-    (``freeze_upto="auto"``), from what they know before training: under
-    1,000 images (this function's ``small_below``) that are in colour or of
-    photo size (96 px a side or more) they take scenario 1, a head on the
-    frozen body;
-    otherwise they fine-tune the whole network. Small grey images blown up
-    to 64 px (digits, garments, patches) are far from the source, but there
-    fine-tuning everything does better than scenario 3's earlier features
-    (the recipe guide). This function adds the measured
-    similarity, for a source of your own.
+    (``freeze_upto="auto"``), from the images: under 1,000 images (this
+    function's ``small_below``) that are near the source, as the pretrained
+    body's own BatchNorm statistics measure it, they take scenario 1, a head
+    on the frozen body; far from it, or from 1,000 images on, they fine-tune
+    the whole network. On small sets far from the source (digits) that does
+    better than scenario 3's earlier features (the recipe guide). This
+    function adds Molina et al.'s similarity, for a source of your own.
 
     References
     ----------

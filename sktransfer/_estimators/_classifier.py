@@ -180,14 +180,18 @@ class PretrainedCNNClassifier(ImageClassifierBase):
         The SHA-256 (hex, or a prefix of at least 8 digits) the ``weights``
         file must have; checked before the file is read.
     freeze_upto : "auto", int, str, "half" or "all", default="auto"
-        ``"auto"`` trains a head on the frozen body (``"all"``) on fewer
-        than 1,000 colour or photo-size images (96 px a side or more), and
-        fine-tunes everything (``0``) on small grey images and on larger
-        sets: on small sets of photographs the pretrained features fit as
-        they are and fine-tuning distorts them, while small grey images
-        (digits, garments, patches) blown up to 64 px are far from them and
-        the body must adapt (``n_frozen_`` says what it chose; the freezing
-        guide says why). ``0`` fine-tunes everything;
+        ``"auto"`` reads the training images before it chooses: their
+        shift at the pretrained body's middle units (how far their BatchNorm
+        statistics are from the source's, one forward pass over at most 64
+        images, ``auto_shift_``). Near the source (photographs and drawings,
+        in colour or grey, small or large) it trains a head on the frozen
+        body (``"all"``), whose features fit as they are and which
+        fine-tuning on a few hundred images distorts; far from it (digits,
+        strokes on flat backgrounds) it fine-tunes everything (``0``), as it
+        does from 1,000 images on (``n_frozen_`` and ``verbose=1`` say what it
+        chose and why; the recipe guide has the measurements). A body
+        without BatchNorm layers there is judged by the images' shape: small
+        grey images are fine-tuned. ``0`` fine-tunes everything;
         ``n`` freezes the first ``n`` units of ``layer_names_``; a unit name
         freezes up to and including it; ``"half"`` freezes half of the
         units (at least one, as the study's and the command line's

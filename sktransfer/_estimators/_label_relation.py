@@ -151,8 +151,9 @@ class LabelRelationTransfer(ImageClassifierBase):
     freeze_upto : "auto", int, str, "half" or "all", default="auto"
         Freeze the first units of the source network, as in
         :class:`~sktransfer.PretrainedCNNClassifier` (``"auto"``: only the
-        output layer trains on fewer than 1,000 colour or photo-size images;
-        the whole network on small grey images and larger sets); ``freeze_epochs``
+        output layer trains on images near the source's, as read off the
+        body's BatchNorm statistics, and fewer than 1,000 of them; the whole
+        network otherwise); ``freeze_epochs``
         trains the output layer alone first.
     %(training_parameters)s
 

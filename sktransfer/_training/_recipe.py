@@ -12,14 +12,15 @@ Facts of small-data fine-tuning, each measured in
   (Kolesnikov et al.'s BiT-HyperRule sets the schedule by dataset size).
 * A constant learning rate wrecks pretrained weights at the start and never
   settles at the end: a short linear warm-up, then cosine decay to zero.
-* What to train depends on how far the images are from ImageNet's colour
-  photographs: on colour images, and on images of photo size, the
+* What to train depends on how far the images are from the source's, and
+  the body itself says it: the statistics of the images at its middle
+  BatchNorm layers against the running ones it holds (AdaBN). Photographs
+  and drawings, in colour or grey, at 64 px or at 224 px, are near: the
   pretrained body's features fit as they are, and fine-tuning its millions
   of weights on a few hundred images distorts them (Kumar et al.): a head
-  on the frozen body scores higher, in seconds. Small grey images (digits,
-  garments, patches of 8 to 64 px) are blown up to 64 px and copied into
-  three channels, far from anything the body saw: there it must adapt, and
-  fine-tuning all of it scores higher (:func:`auto_freezing`).
+  on the frozen body scores higher, in seconds. Digits blown up from 8 px,
+  at 64 px or at 128 px, are far: the body must adapt, and fine-tuning all
+  of it scores higher (:func:`auto_freezing`).
 * A few dozen images are learned by heart in a few epochs: once the training
   loss has stayed under a hundredth of its first epoch's for three epochs
   after the warm-up, the rest of the cosine decay is compressed into a short
