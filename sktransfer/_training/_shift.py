@@ -9,8 +9,8 @@ averaged over channels and layers, is the layer's shift. The early units
 see colour and contrast (a grey photograph shifts the stem as much as a
 digit does), the last ones see feature maps of a few pixels when images go
 in small, which the source never had; the middle units see content: parts
-and textures. Their shift tells digits and garments (far) from photographs
-and drawings (near), at 64 px and at 224 px, in colour and in grey
+and textures. Their shift tells digits (far) from photographs, drawings
+and garments (near), at 64 px and at 224 px, in colour and in grey
 (measured with ``benchmarks/route_signals.py``, recipe guide).
 
 References
