@@ -48,8 +48,9 @@ lake, the flower's dark leaves), as new photos of a class would.
 
 Rows: a linear SVM on pixels; Lite0 features (at the library's input size)
 + LogisticRegression with C by cross-validation; ``freeze_upto="all"``; the
-defaults (``freeze_upto="auto"``: a head on the frozen body for these
-photo-size images); fine-tuning everything (``freeze_upto=0``, the
+defaults (``freeze_upto="auto"``: a head on the frozen body for images
+near the source, as their shift at the body's middle units says; a
+fine-tune for digits); fine-tuning everything (``freeze_upto=0``, the
 defaults before ``"auto"``), also at a fixed input size (``size-128``,
 ``size-160``, ``size-224``); a slow reference of it, input
 224 px for 60 epochs (``slow``); and an oracle of it, the best test score over
