@@ -52,6 +52,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sktransfer import CNNFeatureExtractor, PretrainedCNNClassifier
+from sktransfer._training._shift import _gaussian_kl
 
 BACKBONE = "efficientnet_lite0"
 PROBE_C = 0.1
@@ -108,15 +109,8 @@ def batchnorm_shift(network, images, n=64, seed=0):
 
     def hook(name):
         def record(module, inputs, output):
-            x = inputs[0].float()
-            mean, var = x.mean((0, 2, 3)), x.var((0, 2, 3))
-            # With the layer's eps on both sides, as it normalises: a
-            # channel nearly constant in both is no shift.
-            running = module.running_var.float() + module.eps
-            ratio = (var + module.eps) / running
-            centred = (mean - module.running_mean.float()) ** 2 / running
-            kl = 0.5 * (ratio + centred - 1 - torch.log(ratio))
-            shifts.setdefault(name, []).append(kl.mean().item())
+            # The library's measure (freeze_upto="auto" reads it too).
+            shifts.setdefault(name, []).append(_gaussian_kl(module, inputs))
 
         return record
 
