@@ -268,12 +268,18 @@ def transfer_study(
             "models": models,
             "predictions": predictions,
             # The defaults on this source, fitted for no epoch by
-            # _what_the_defaults_train: what "auto" reads and chooses.
+            # _what_the_defaults_train: what "auto" reads and chooses (no
+            # cache of the frozen units' output: nothing trains on it).
             "defaults": PretrainedCNNClassifier(
                 frozen,
                 weights=source_weights,
                 random_state=seed,
-                **{**target_params, "max_epochs": 0, "verbose": 0},
+                **{
+                    **target_params,
+                    "max_epochs": 0,
+                    "verbose": 0,
+                    "cache_frozen": False,
+                },
             ),
         }
     summary = sorted(
