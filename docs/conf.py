@@ -1,4 +1,5 @@
-"""Sphinx configuration: numpydoc docstrings, sphinx-gallery examples."""
+"""Sphinx configuration: numpydoc docstrings, sphinx-gallery examples, the
+pydata theme (as scikit-learn's and imbalanced-learn's), built offline."""
 
 import os
 import sys
@@ -25,14 +26,31 @@ extensions = [
 ]
 autosummary_generate = True
 autodoc_default_options = {"members": False}
+# Signatures show defaults as the source writes them (ShuffledBatchLoader,
+# not the repr of a class with its private module).
+autodoc_preserve_defaults = True
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 intersphinx_mapping = {}  # offline builds: no inventories to fetch
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 templates_path = ["_templates"]
-html_theme = "alabaster"
-html_static_path = []
+html_theme = "pydata_sphinx_theme"
+html_static_path = ["_static"]
+html_css_files = ["sktransfer.css"]
+html_title = f"sktransfer {release}"
+# Offline: no icon links, analytics or version switcher that fetch anything;
+# the navigation bar lists the four parts of the documentation (the
+# landing page's hidden toctree).
+html_theme_options = {
+    "navbar_align": "left",
+    "header_links_before_dropdown": 4,
+    "show_prev_next": True,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["theme-version"],
+}
+html_sidebars = {"index": [], "changelog": []}
 
 # The build runs every example and renders its figures into the gallery
 # (minutes on a CPU). SKTRANSFER_GALLERY_PATTERN narrows which examples run

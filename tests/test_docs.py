@@ -1,5 +1,7 @@
 """The Sphinx documentation builds without a warning."""
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,17 +38,23 @@ def test_docs_build_without_warnings(tmp_path):
         "index.html",
         "api.html",
         "guide/studies.html",
+        "guide/tour.html",
+        "guide/benchmarks.html",
+        "changelog.html",
         "generated/sktransfer.PretrainedCNNClassifier.html",
         "auto_examples/plot_signals_as_images.html",
     ):
         assert (html / page).is_file(), page
+    # The pydata theme, as scikit-learn's and imbalanced-learn's, with no
+    # asset fetched from the network.
+    landing = (html / "index.html").read_text()
+    assert "pydata-sphinx-theme" in landing or "pydata_sphinx_theme" in landing
+    assert "https://cdn" not in landing
 
 
 def test_gallery_renders_the_figures_of_the_examples(tmp_path):
     """The docs build runs the examples and embeds their figures (one example
     here, the fastest; the full build renders them all)."""
-    import os
-
     pytest.importorskip("sphinx_gallery")
     pattern = {"SKTRANSFER_GALLERY_PATTERN": r"plot_feature_route"}
     done = _build(tmp_path, env={**os.environ, **pattern, "MPLBACKEND": "Agg"})
@@ -55,3 +63,26 @@ def test_gallery_renders_the_figures_of_the_examples(tmp_path):
     assert "sphx_glr_plot_feature_route_001.png" in page
     images = tmp_path / "html" / "_images"
     assert (images / "sphx_glr_plot_feature_route_001.png").stat().st_size > 1000
+
+
+def test_screenshots_of_the_docs_in_a_real_browser():
+    """scripts/docs_screenshots.sh builds the docs and takes headless
+    Chromium screenshots of four pages at two widths."""
+    if not any(
+        shutil.which(b)
+        for b in ("chromium-headless-shell", "chromium", "chromium-browser")
+    ):
+        pytest.skip("no Chromium here (apt-get install chromium-headless-shell)")
+    script = DOCS.parent / "scripts" / "docs_screenshots.sh"
+    done = subprocess.run(
+        ["bash", str(script)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    shots = [Path(DOCS.parent / line) for line in done.stdout.split()]
+    assert len(shots) == 8
+    for shot in shots:
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert shot.stat().st_size > 10_000, shot

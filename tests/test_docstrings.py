@@ -1,7 +1,9 @@
 """Every fitted attribute is documented, and the shared documentation says
 the same thing in every estimator."""
 
+import importlib
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,3 +148,30 @@ def test_public_docstrings_name_no_private_module():
         if isinstance(doc, str) and private.search(doc)
     }
     assert not found
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "sktransfer",
+        "sktransfer.backbones",
+        "sktransfer.baselines",
+        "sktransfer.datasets",
+        "sktransfer.inspection",
+        "sktransfer.metrics",
+        "sktransfer.model_selection",
+        "sktransfer.multi_gpu",
+    ],
+)
+def test_the_api_reference_lists_every_public_name(module):
+    """docs/api.rst has an entry for each name of a public module's
+    ``__all__`` (the metrics' re-exports of imbalanced-learn are named in
+    its text)."""
+    api = (Path(__file__).parent.parent / "docs" / "api.rst").read_text()
+    listed = set(re.findall(r"^(?:   |\.\. data:: )(\w+)\s*$", api, re.M))
+    missing = [
+        name
+        for name in importlib.import_module(module).__all__
+        if name not in listed and f":func:`~imblearn.metrics.{name}`" not in api
+    ]
+    assert not missing, f"{module}: {missing} are not in docs/api.rst"

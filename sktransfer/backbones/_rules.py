@@ -16,6 +16,18 @@ def group_layers(layers, prefix_conv="conv", prefix_fc="fc"):
     parameter-free layers (activations, pooling, dropout) and normalisation
     layers that follow it; layers before the first such layer join the first
     unit. Units are named ``conv1, conv2, ...`` and ``fc1, fc2, ...``.
+
+    Parameters
+    ----------
+    layers : iterable of nn.Module
+        The layers in forward order.
+    prefix_conv, prefix_fc : str, default="conv", "fc"
+        The names of convolutional and dense units, before their number.
+
+    Returns
+    -------
+    units : list of (str, nn.Sequential)
+        Each unit's name and its layers.
     """
     groups = []
     pending = []
@@ -47,6 +59,16 @@ def sequential_units(model):
 
     The flattening layer (and any pooling right before it) between the
     convolutional and the dense part becomes the network's ``pool``.
+
+    Parameters
+    ----------
+    model : nn.Sequential
+        The network; its last Linear layer is the source classifier.
+
+    Returns
+    -------
+    network : DecomposedNetwork
+        The units in forward order, and where the pooling runs.
     """
     if not isinstance(model, nn.Sequential):
         raise TypeError(
@@ -75,6 +97,16 @@ def last_linear_units(model):
     classifier and replaced by ``nn.Identity`` inside ``body``. This is right
     for any network whose forward pass ends with that layer, as nearly all
     classification networks do.
+
+    Parameters
+    ----------
+    model : nn.Module
+        The network, changed in place: its classifier becomes ``nn.Identity``.
+
+    Returns
+    -------
+    network : DecomposedNetwork
+        Two units, ``body`` and ``classifier``.
     """
     linear_children = [
         name for name, child in model.named_children() if isinstance(child, nn.Linear)
