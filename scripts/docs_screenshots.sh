@@ -32,17 +32,12 @@ browser() {
 }
 
 if ! BROWSER=$(browser); then
-    SUDO=""
-    if [[ $(id -u) -ne 0 ]]; then
-        sudo -n true 2>/dev/null || {
-            echo "No Chromium here: sudo apt-get install chromium-headless-shell" >&2
-            exit 1
-        }
-        SUDO="sudo -n"
-    fi
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-        chromium-headless-shell fonts-dejavu-core >/dev/null
-    BROWSER=$(browser)
+    source scripts/_debian.sh
+    install_chromium
+    BROWSER=$(browser) || {
+        echo "No Chromium here: sudo apt-get install chromium-headless-shell" >&2
+        exit 1
+    }
 fi
 
 "$PYTHON" -m sphinx -q -W --keep-going -b html "${GALLERY[@]}" \

@@ -5,6 +5,7 @@ CI once failed because a 731 MB wheel was cut off mid-way six times in a row;
 """
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -151,6 +152,38 @@ def test_install_fashion_mnist_updates_then_says_when_it_cannot(tmp_path):
         "update -qq",
     ]
     assert "could not install dataset-fashion-mnist" in done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="without root it goes through sudo")
+def test_install_chromium_asks_apt_get_only_without_a_browser(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    apt = bin_dir / "apt-get"
+    apt.write_text(f'#!/usr/bin/env bash\necho "$*" >> {tmp_path / "apt.txt"}\n')
+    apt.chmod(0o755)
+    # A PATH with bash and apt-get but no browser.
+    for tool in ("bash", "id", "echo"):
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+
+    def install():
+        return subprocess.run(
+            [str(bin_dir / "bash"), "-c",
+             f"source {SCRIPTS / '_debian.sh'} && install_chromium"],
+            capture_output=True, text=True, env={"PATH": str(bin_dir)}, timeout=60,
+        )  # fmt: skip
+
+    assert install().returncode == 0
+    assert (tmp_path / "apt.txt").read_text() == (
+        "install -y -qq chromium-headless-shell\n"
+    )
+    (tmp_path / "apt.txt").unlink()
+    browser = bin_dir / "chromium-headless-shell"
+    browser.write_text("#!/usr/bin/env bash\n")
+    browser.chmod(0o755)
+    assert install().returncode == 0
+    assert not (tmp_path / "apt.txt").exists()  # a browser is there: not asked
 
 
 def test_ci_removes_the_floors_environment_before_the_main_one():
