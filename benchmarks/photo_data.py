@@ -86,10 +86,10 @@ from sklearn.preprocessing import StandardScaler
 from small_data import _LRCV_STABLE
 
 from sktransfer import CNNFeatureExtractor, PretrainedCNNClassifier
+from sktransfer._inputs._reading import read_image
 from sktransfer._training._recipe import default_epochs
 from sktransfer.baselines import linear_svm_on_pixels
 from sktransfer.datasets import load_digits_images, load_fashion_mnist
-from sktransfer.datasets._reading import read_image
 
 BACKBONE = "efficientnet_lite0"
 SIDE = 128  # of the photo crops

@@ -20,8 +20,9 @@ PACKAGE = Path(__file__).parent.parent / "sktransfer"
 # core (inputs, runtime, backbones, networks) works without skorch, so the
 # training recipe, with its skorch callbacks, sits above it.
 LAYERS = [
-    {"_version", "datasets"},
+    {"_version"},
     {"_inputs"},
+    {"datasets"},
     {"_runtime"},
     {"backbones"},
     {"_networks"},

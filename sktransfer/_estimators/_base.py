@@ -236,9 +236,12 @@ class ImageEstimatorBase(ImageDataHooks):
 
         Parameters
         ----------
-        X : array-like or tensor
+        X : array-like, tensor or 1-D array of paths
             Images: ``(n, C, H, W)``, ``(n, H, W, C)``, ``(n, H, W)`` or rows
-            ``(n, C*H*W)`` with ``image_shape``; uint8 or float in [0, 1].
+            ``(n, C*H*W)`` with ``image_shape``; uint8 or float in [0, 1]. Or
+            image files: read with the library's reader, at their own size
+            when they share one of at most 224 px a side, else stretched to
+            224 px square.
         y : array-like of shape (n,) or (n, n_outputs)
             Labels of any type (classifiers) or numbers (the regressor).
         sample_weight : array-like of shape (n,) or None, default=None

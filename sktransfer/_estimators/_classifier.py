@@ -97,11 +97,12 @@ class ImageClassifierBase(ImageEstimatorBase, NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like or tensor
+        X : array-like, tensor or 1-D array of paths
             Images in any layout accepted by ``fit``, with the fitted number of
-            channels. Images of another height and width are resized like the
-            training images when the network has an ``input_size``; rows
-            (2-D ``X``) take the fitted shape.
+            channels, or image files (read at the fitted size). Images of
+            another height and width are resized like the training images
+            when the network has an ``input_size``; rows (2-D ``X``) take the
+            fitted shape.
 
         Returns
         -------

@@ -233,8 +233,8 @@ class CNNFeatureExtractor(
 
         Parameters
         ----------
-        X : array-like or tensor
-            Images in any layout the estimators take.
+        X : array-like, tensor or 1-D array of paths
+            Images in any layout the estimators take, or image files.
         y : None
             Ignored.
 
@@ -346,9 +346,10 @@ class CNNFeatureExtractor(
 
         Parameters
         ----------
-        X : images
+        X : images or 1-D array of paths
             With the fitted number of channels; another height and width is
             resized like the training images when ``input_size`` is set.
+            Image files are read at the fitted size.
 
         Returns
         -------

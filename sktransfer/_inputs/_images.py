@@ -15,7 +15,8 @@ Accepted, and told apart without guessing:
 
 ``uint8`` stays ``uint8`` (scaled to [0, 1] on the device); other real
 dtypes become ``float32``. NumPy arrays, torch tensors, pandas DataFrames and
-lists of arrays are accepted.
+lists of arrays are accepted; so is a 1-D array of image files
+(``_paths.py`` reads them).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import warnings
 
 import numpy as np
 import torch
+
+from ._paths import is_image_paths, read_image_paths
 
 __all__ = [
     "ImageShapeWarning",
@@ -226,8 +229,9 @@ def check_images(
 
     Parameters
     ----------
-    X : array-like or tensor
-        Images in any layout of the module docstring.
+    X : array-like, tensor or 1-D array of paths
+        Images in any layout of the module docstring, or image files
+        (:func:`~sktransfer._inputs._paths.read_image_paths` reads them).
     image_shape : tuple or None
         ``(C, H, W)`` or ``(H, W)`` for 2-D rows.
     expected_shape : tuple or None
@@ -250,6 +254,8 @@ def check_images(
     images : torch.Tensor of uint8 or float32, shape (n, C, H, W)
         Shares memory with ``X`` where the layout allows.
     """
+    if is_image_paths(X):
+        X = read_image_paths(X, expected_shape)
     array = to_numpy(X)
     given_shape = array.shape  # as passed, before any reshaping
     if array.dtype == object or array.dtype.kind in "USO":

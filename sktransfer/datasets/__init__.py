@@ -7,6 +7,9 @@
   ``/usr/share/datasets/fashion-mnist``);
 * :func:`load_image_folder` — a folder of class sub-folders of PNG/JPEG files;
 * :func:`load_images` — new images to predict: a flat folder or a list of files;
+* :func:`list_image_folder`, :func:`list_images` — the same files as paths,
+  not read: ``X`` for the estimators when the images are many or of mixed
+  sizes;
 * :func:`class_split` — source classes A and target classes B (Yosinski et
   al., Shanmugam et al.);
 * :func:`dendrogram_split` — the dendrogram split of Molina et al.;
@@ -15,7 +18,7 @@
 """
 
 from ._bundled import FASHION_MNIST_CLASSES, load_digits_images, load_fashion_mnist
-from ._folder import load_image_folder, load_images
+from ._folder import list_image_folder, list_images, load_image_folder, load_images
 from ._signals import signal_windows
 from ._splits import class_split, dendrogram_split
 
@@ -23,6 +26,8 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "class_split",
     "dendrogram_split",
+    "list_image_folder",
+    "list_images",
     "load_digits_images",
     "load_fashion_mnist",
     "load_image_folder",

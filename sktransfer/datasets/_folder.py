@@ -7,9 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ._reading import IMAGE_EXTENSIONS, check_reading_params, is_hidden, read_images
+from .._inputs import IMAGE_EXTENSIONS, check_reading_params, is_hidden, read_images
 
-__all__ = ["IMAGE_EXTENSIONS", "load_image_folder", "load_images"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "list_image_folder",
+    "list_images",
+    "load_image_folder",
+    "load_images",
+]
 
 
 def _image_files(folder):
@@ -249,6 +255,95 @@ def load_images(
         where=where,
     )
     return X, np.array([str(file) for file in files], dtype=object)
+
+
+def list_image_folder(path):
+    """The image files of a folder with one sub-folder per class, and their
+    labels, without reading any image.
+
+    The files :func:`load_image_folder` reads, in its order: for a folder too
+    large to hold decoded in memory, or of images of mixed sizes. The
+    estimators take the paths as ``X`` (``fit``, ``predict``, ``transform``,
+    in a ``Pipeline`` or a search) and read them with the library's reader.
+
+    Parameters
+    ----------
+    path : str or path
+        The folder of class sub-folders; the sub-folder names are the labels.
+
+    Returns
+    -------
+    paths : ndarray of shape (n,), dtype object
+        The file of each image, as a string.
+    y : ndarray of shape (n,)
+        The class folder names.
+
+    Raises
+    ------
+    NotADirectoryError
+        When ``path`` is not a folder.
+    ValueError
+        When there are no class folders, or a class folder has no images.
+
+    See Also
+    --------
+    load_image_folder : The same images, decoded into one array.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from PIL import Image
+    >>> from sktransfer.datasets import list_image_folder
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for label in ("benign", "malignant"):
+    ...     (root / label).mkdir()
+    ...     Image.fromarray(np.zeros((5, 7), np.uint8)).save(root / label / "a.png")
+    >>> paths, y = list_image_folder(root)
+    >>> [pathlib.Path(p).parent.name for p in paths], y.tolist()
+    (['benign', 'malignant'], ['benign', 'malignant'])
+    """
+    files = _list_files(Path(path))
+    paths = np.array([str(file) for file, _ in files], dtype=object)
+    return paths, np.array([label for _, label in files])
+
+
+def list_images(source):
+    """The image files :func:`load_images` would read, without reading them.
+
+    Parameters
+    ----------
+    source : str, path or list of them
+        A folder whose image files (not sub-folders) are taken in name order,
+        one image file, or a list of image files (kept in that order).
+
+    Returns
+    -------
+    paths : ndarray of shape (n,), dtype object
+        Each file, as a string: ``X`` for ``predict``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``source`` or a listed file does not exist.
+    ValueError
+        When there are no image files.
+
+    See Also
+    --------
+    list_image_folder : Labelled image files in class sub-folders.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> from PIL import Image
+    >>> from sktransfer.datasets import list_images
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> Image.fromarray(np.zeros((5, 7), np.uint8)).save(root / "new1.png")
+    >>> [pathlib.Path(p).name for p in list_images(root)]
+    ['new1.png']
+    """
+    files, _ = _files_to_predict(source)
+    return np.array([str(file) for file in files], dtype=object)
 
 
 for _function in (load_image_folder, load_images):

@@ -1,5 +1,6 @@
 """Reading image files into uint8 arrays: modes, EXIF orientation, resizing
-(stretch, crop or pad), several threads."""
+(stretch, crop or pad), several threads; every file that cannot be read named
+in one error."""
 
 from __future__ import annotations
 
@@ -176,7 +177,10 @@ def read_images(
     show = progress is True or (progress == "auto" and len(files) >= PROGRESS_THRESHOLD)
 
     def read(file):
-        return read_image(file, image_size, resize, color)
+        try:
+            return read_image(file, image_size, resize, color)
+        except ValueError as error:  # every broken file is named, not the first
+            return error
 
     # One thread reads in this thread; more decode in a pool, in file order.
     workers = _workers(len(files), n_jobs)
@@ -188,6 +192,17 @@ def read_images(
         for image in (pool.map if pool else map)(read, files):
             images.append(image)
             bar.update()
+    broken = [image for image in images if isinstance(image, ValueError)]
+    if len(broken) == 1:
+        raise broken[0]
+    if broken:
+        shown = "\n".join(f"  {error}" for error in broken[:20])
+        more = f"\n  and {len(broken) - 20} more" if len(broken) > 20 else ""
+        raise ValueError(
+            f"{len(broken)} of the {len(files)} files in {where} cannot be read as "
+            f"images; nothing was read. Remove them or move them out of the "
+            f"folder:\n{shown}{more}"
+        )
     shapes = {image.shape[:2] for image in images}
     if len(shapes) > 1:
         sizes = ", ".join(f"{h}x{w}" for h, w in sorted(shapes)[:5])

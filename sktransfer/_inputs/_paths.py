@@ -1,0 +1,129 @@
+"""Image files as ``X``: a 1-D array or list of paths, read with the library's
+reader where images are accepted.
+
+``X`` is paths when it is one-dimensional and every entry is text or an
+``os.PathLike`` (scikit-learn indexes such an array like any ``X``, so it
+goes through ``Pipeline``, ``GridSearchCV`` and ``cross_validate``). A 1-D
+``X`` of text and numbers mixed, or text that names no file, is refused by
+name; 2-D text stays what it was (not numbers).
+
+The files are read (EXIF orientation, transparency on white, palettes, 16-bit
+scaled) at one size:
+
+* in ``fit`` (no size yet), images that all share one size of at most
+  :data:`PATH_SIDE` pixels a side are read at that size, as
+  :func:`~sktransfer.datasets.load_images` reads them; any other set is
+  stretched to :data:`PATH_SIDE` square, the input side of ImageNet
+  networks, which resize every image to their input anyway;
+* after ``fit``, at the fitted height, width and channels, so that paths and
+  the same images read as arrays at that size give the same predictions.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image
+
+from ._reading import read_images
+
+__all__ = ["PATH_SIDE", "is_image_paths", "read_image_paths"]
+
+# The side images of several sizes (or larger ones) are read at, in pixels.
+PATH_SIDE = 224
+
+
+def _is_path(value):
+    return isinstance(value, str | os.PathLike) and not isinstance(value, bytes)
+
+
+def is_image_paths(X):
+    """Whether ``X`` is meant as image files: one dimension, text or paths.
+
+    Raises
+    ------
+    TypeError
+        When ``X`` is one-dimensional and mixes paths with other values.
+    """
+    if isinstance(X, np.ndarray):
+        if X.ndim != 1 or X.dtype.kind not in "UO" or X.size == 0:
+            return False
+        values = X.tolist()
+    elif isinstance(X, list | tuple) and X:
+        values = list(X)
+    else:
+        return False
+    paths = [_is_path(v) for v in values]
+    if not any(paths):
+        return False
+    if not all(paths):
+        odd = next(v for v, p in zip(values, paths, strict=True) if not p)
+        raise TypeError(
+            "`X` mixes file paths with other values (for example "
+            f"{odd!r} of type {type(odd).__name__}); pass a 1-D array of paths "
+            "(text or pathlib.Path) or an array of images."
+        )
+    return True
+
+
+def _sizes(files):
+    """``{(height, width)}`` of ``files``, read off their headers (a file
+    whose header does not read is left for the reader to name)."""
+    sizes = set()
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                sizes.add(image.size[::-1])
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            continue
+    return sizes
+
+
+def read_image_paths(X, expected_shape=None):
+    """The image files of ``X`` as one uint8 array ``(n, H, W)`` or
+    ``(n, H, W, 3)`` (see the module for the size).
+
+    Parameters
+    ----------
+    X : 1-D array or list of str or os.PathLike
+    expected_shape : tuple or None
+        The fitted ``(C, H, W)``: the files are read at that size and with
+        that many channels.
+
+    Returns
+    -------
+    images : ndarray of uint8
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the paths that are not files.
+    ValueError
+        Naming every file that cannot be read as an image, in one message.
+    """
+    files = [os.fspath(v) for v in (X.tolist() if isinstance(X, np.ndarray) else X)]
+    missing = [f for f in files if not os.path.isfile(f)]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise FileNotFoundError(
+            f"`X` is read as {len(files)} image files, but these are not files: "
+            f"{missing[:5]}{more}."
+        )
+    if expected_shape is not None:
+        channels, height, width = expected_shape
+        size = (int(height), int(width))
+        color = "grey" if channels == 1 else "rgb"
+    else:
+        sizes = _sizes(files)
+        one = len(sizes) == 1 and max(next(iter(sizes))) <= PATH_SIDE
+        size, color = (None if one else (PATH_SIDE, PATH_SIDE)), "auto"
+    return read_images(
+        files,
+        size,
+        resize="stretch",
+        color=color,
+        progress="auto",
+        n_jobs=None,
+        where="`X`",
+    )

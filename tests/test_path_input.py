@@ -1,0 +1,150 @@
+"""Image files as X: a 1-D array of paths wherever images are accepted."""
+
+import pathlib
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.pipeline import make_pipeline
+
+from sktransfer import CNNFeatureExtractor, PretrainedCNNClassifier
+from sktransfer._inputs._paths import PATH_SIDE, is_image_paths
+from sktransfer.baselines import linear_svm_on_pixels
+from sktransfer.datasets import (
+    list_image_folder,
+    list_images,
+    load_digits_images,
+    load_image_folder,
+    load_images,
+)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """Three classes of real images (digits), 12 each, as PNG class folders."""
+    root = tmp_path_factory.mktemp("digits")
+    X, y = load_digits_images()
+    for label in (0, 1, 2):
+        (root / str(label)).mkdir()
+        for i, image in enumerate(X[y == label][:12]):
+            Image.fromarray(image).save(root / str(label) / f"{i:02d}.png")
+    return root
+
+
+def _classifier(**params):
+    return PretrainedCNNClassifier("small_cnn", max_epochs=2, random_state=0, **params)
+
+
+def test_listing_reads_no_image_and_matches_loading(folder):
+    paths, y = list_image_folder(folder)
+    X, y_loaded, loaded_paths = load_image_folder(folder, return_paths=True)
+    assert paths.tolist() == loaded_paths.tolist()
+    assert y.tolist() == y_loaded.tolist()
+    new = list_images(folder / "1")
+    assert new.tolist() == load_images(folder / "1")[1].tolist()
+
+
+@pytest.mark.parametrize(
+    "kind", [np.array, list, lambda p: [pathlib.Path(v) for v in p]]
+)
+def test_paths_fit_and_predict_as_the_same_images_do(folder, kind):
+    paths, y = list_image_folder(folder)
+    X, _ = load_image_folder(folder)
+    from_paths = _classifier().fit(kind(paths), y)
+    from_arrays = _classifier().fit(X, y)
+    assert from_paths.image_shape_ == from_arrays.image_shape_ == (1, 8, 8)
+    np.testing.assert_array_equal(
+        from_paths.predict_proba(kind(paths)), from_arrays.predict_proba(X)
+    )
+    assert from_paths.score(kind(paths), y) == from_arrays.score(X, y)
+    assert from_paths.predict(paths[:1]).shape == (1,)
+
+
+def test_partial_fit_and_transform_take_paths(folder):
+    paths, y = list_image_folder(folder)
+    clf = _classifier().partial_fit(paths, y, classes=np.unique(y))
+    assert clf.predict(paths).shape == (len(paths),)
+    features = CNNFeatureExtractor("small_cnn").fit(paths)
+    X, _ = load_image_folder(folder)
+    np.testing.assert_array_equal(features.transform(paths), features.transform(X))
+
+
+def test_paths_of_several_sizes_are_read_at_one_side(tmp_path):
+    rng = np.random.default_rng(0)
+    files = []
+    for i, (h, w) in enumerate([(30, 40), (64, 64), (300, 200)]):
+        files.append(tmp_path / f"{i}.jpg")
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), np.uint8)).save(files[-1])
+    extractor = CNNFeatureExtractor("small_cnn").fit(files)
+    assert extractor.image_shape_ == (3, PATH_SIDE, PATH_SIDE)
+    # One size over PATH_SIDE: stretched too; grey files of one small size
+    # stay as they are.
+    big = tmp_path / "big.png"
+    Image.fromarray(rng.integers(0, 255, (400, 300), np.uint8)).save(big)
+    assert CNNFeatureExtractor("small_cnn").fit([big]).image_shape_ == (1, 224, 224)
+    assert CNNFeatureExtractor("small_cnn").fit([big, big]).image_shape_[1:] == (
+        224,
+        224,
+    )
+
+
+def test_paths_through_pipeline_search_and_cross_validation(folder):
+    paths, y = list_image_folder(folder)
+    cv = cross_validate(linear_svm_on_pixels(), paths, y, cv=3)
+    assert cv["test_score"].mean() > 0.8
+    pipe = make_pipeline(
+        CNNFeatureExtractor("small_cnn"), LogisticRegression(max_iter=200)
+    )
+    assert pipe.fit(paths, y).predict(paths).shape == (len(paths),)
+    search = GridSearchCV(_classifier(), {"lr": [1e-3, 3e-3]}, cv=2).fit(paths, y)
+    assert search.predict(paths).shape == (len(paths),)
+
+
+def test_what_is_not_a_list_of_image_files_is_refused_by_name(folder, tmp_path):
+    paths, y = list_image_folder(folder)
+    clf = _classifier().fit(paths, y)
+    with pytest.raises(TypeError, match="mixes file paths with other values"):
+        clf.predict([paths[0], 3])
+    with pytest.raises(FileNotFoundError, match="not files: \\['nowhere.png'\\]"):
+        clf.predict(np.array([paths[0], "nowhere.png"]))
+    broken = []
+    for name in ("a.png", "b.jpg"):
+        broken.append(tmp_path / name)
+        broken[-1].write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="2 of the 3 files") as error:
+        clf.predict([paths[0], *broken])
+    assert "a.png" in str(error.value) and "b.jpg" in str(error.value)
+    with pytest.raises(ValueError, match="must hold real numbers"):
+        clf.predict(np.array([["a", "b"]]))
+    assert not is_image_paths(np.array([], dtype=object))
+    assert not is_image_paths(np.arange(3))
+
+
+def _predict_partition(paths, model):
+    return model.predict(np.asarray(list(paths), dtype=object)).tolist()
+
+
+@pytest.mark.slow  # a Dask cluster of worker processes
+def test_paths_on_a_dask_cluster(folder):
+    """A search over paths with joblib's Dask backend, and predictions of a
+    path collection by partitions: the worker processes read the files."""
+    distributed = pytest.importorskip("dask.distributed")
+    bag = pytest.importorskip("dask.bag")
+    import joblib
+
+    paths, y = list_image_folder(folder)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        with distributed.Client(cluster):
+            with joblib.parallel_backend("dask"):
+                search = GridSearchCV(
+                    _classifier(), {"lr": [1e-3, 3e-3]}, cv=2, n_jobs=-1
+                ).fit(paths, y)
+            parts = bag.from_sequence(paths.tolist(), npartitions=3)
+            labels = parts.map_partitions(
+                _predict_partition, search.best_estimator_
+            ).compute()
+    np.testing.assert_array_equal(labels, search.predict(paths))
