@@ -148,3 +148,27 @@ def test_paths_on_a_dask_cluster(folder):
                 _predict_partition, search.best_estimator_
             ).compute()
     np.testing.assert_array_equal(labels, search.predict(paths))
+
+
+def test_many_files_are_read_a_bounded_number_at_a_time(folder, monkeypatch):
+    """Predictions and features of more files than a chunk are computed a
+    chunk at a time, and are those of the whole set read at once."""
+    from sktransfer._inputs import _paths
+
+    paths, y = list_image_folder(folder)
+    clf = _classifier().fit(paths, y)
+    extractor = CNNFeatureExtractor("small_cnn").fit(paths)
+    whole_proba, whole_features = clf.predict_proba(paths), extractor.transform(paths)
+    read = []
+    real_read = _paths.read_images
+
+    def counting_read(files, *args, **kwargs):
+        read.append(len(files))
+        return real_read(files, *args, **kwargs)
+
+    monkeypatch.setattr(_paths, "read_images", counting_read)
+    monkeypatch.setattr(_paths, "PATH_CHUNK", 10)
+    np.testing.assert_allclose(clf.predict_proba(paths), whole_proba, atol=1e-6)
+    assert read == [10, 10, 10, 6]
+    np.testing.assert_allclose(extractor.transform(paths), whole_features, atol=1e-5)
+    assert clf.score(paths, y) == pytest.approx(clf.score(paths[:36], y[:36]))

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from skorch.dataset import ValidSplit
 
-from .._inputs import check_fitted_images
+from .._inputs import check_fitted_images, path_chunks
 from .._networks import resolve_tta
 from .._runtime import (
     ImageDataset,
@@ -193,8 +193,9 @@ class ImageDataHooks(SkorchEstimator):
 
         Parameters
         ----------
-        X : array-like or tensor
-            Images the fitted estimator takes (as ``predict_proba``).
+        X : array-like, tensor or 1-D array of paths
+            Images the fitted estimator takes (as ``predict_proba``); many
+            image files are read a bounded number at a time.
         training : bool, default=False
             Run the network in training mode (dropout, augmentation).
         device : str or torch.device, default="cpu"
@@ -207,6 +208,9 @@ class ImageDataHooks(SkorchEstimator):
             the test-time variants of each image (a softmax of it gives them
             back). Non-finite outputs raise a ``ValueError`` naming ``X``.
         """
+        chunks = path_chunks(X)
+        if chunks is not None:  # many files: a bounded number read at a time
+            return torch.cat([self.forward(part, training, device) for part in chunks])
         X = check_fitted_images(self, X)
         variants = resolve_tta(getattr(self, "tta", None), self.augment)
         with (

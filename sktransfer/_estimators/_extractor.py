@@ -15,7 +15,12 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._inputs import check_fitted_images, check_images, remember_images
+from .._inputs import (
+    check_fitted_images,
+    check_images,
+    path_chunks,
+    remember_images,
+)
 from .._networks import build_network, load_source, unit_position
 from .._runtime import batched_inference, require_finite, resolve_device, seeded
 from .._training import explain_input_size
@@ -355,6 +360,9 @@ class CNNFeatureExtractor(
         -------
         features : ndarray of shape (n, ``n_features_out_``), float32
         """
+        chunks = path_chunks(X)
+        if chunks is not None:  # many files: a bounded number read at a time
+            return np.concatenate([self.transform(part) for part in chunks])
         return self._embed(check_fitted_images(self, X))
 
     def __sklearn_tags__(self):

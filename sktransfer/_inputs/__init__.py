@@ -12,6 +12,7 @@ from ._fitted import (
 )
 from ._images import ImageShapeWarning, PixelScaleWarning, check_images
 from ._labels import check_labels, encode_labels, encode_targets
+from ._paths import path_chunks
 from ._reading import (
     IMAGE_EXTENSIONS,
     check_reading_params,
@@ -34,6 +35,7 @@ __all__ = [
     "fitted_image_shape",
     "fitted_network",
     "is_hidden",
+    "path_chunks",
     "read_images",
     "remember_images",
 ]
