@@ -172,3 +172,63 @@ def test_many_files_are_read_a_bounded_number_at_a_time(folder, monkeypatch):
     assert read == [10, 10, 10, 6]
     np.testing.assert_allclose(extractor.transform(paths), whole_features, atol=1e-5)
     assert clf.score(paths, y) == pytest.approx(clf.score(paths[:36], y[:36]))
+
+
+def _folder_with_broken_files(folder, tmp_path):
+    """The digits' files and two broken ones, in one flat folder."""
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    paths, _ = list_image_folder(folder)
+    for i, path in enumerate(paths):
+        (flat / f"{i:03d}.png").write_bytes(pathlib.Path(path).read_bytes())
+    (flat / "050.png").write_bytes(b"")
+    (flat / "051.jpg").write_bytes(b"GIF89a not really")
+    return flat
+
+
+def test_broken_files_among_many_are_named_before_any_work(
+    folder, tmp_path, monkeypatch
+):
+    from sktransfer._inputs import _paths
+
+    paths, y = list_image_folder(folder)
+    clf = _classifier().fit(paths, y)
+    files = list_images(_folder_with_broken_files(folder, tmp_path))
+    read = []
+    monkeypatch.setattr(_paths, "read_images", lambda *a, **k: read.append(1))
+    monkeypatch.setattr(_paths, "PATH_CHUNK", 10)
+    with pytest.raises(ValueError, match="2 of the 38 files in `X`") as error:
+        clf.predict(files)
+    assert "050.png" in str(error.value) and "051.jpg" in str(error.value)
+    assert not read  # found by the header scan, before any image was read
+
+
+def test_the_predict_command_streams_and_writes_whole(folder, tmp_path, monkeypatch):
+    from sktransfer import load_model, save_model
+    from sktransfer._cli import _predict, main
+
+    paths, y = list_image_folder(folder)
+    model = save_model(_classifier().fit(paths, y), tmp_path / "m.sktransfer")
+    new = tmp_path / "new"
+    new.mkdir()
+    for i, path in enumerate(paths):
+        (new / f"{i:03d}.png").write_bytes(pathlib.Path(path).read_bytes())
+    loaded = load_model(model)
+    whole = _predict.predict_images(loaded, [str(new)])
+    streamed = list(_predict.iter_prediction_rows(loaded, [str(new)], chunk=5))
+    assert len(whole) == 36
+    # Other batches: the same labels, probabilities to float32's precision.
+    assert [r["label"] for r in streamed] == [r["label"] for r in whole]
+    for a, b in zip(streamed, whole, strict=True):
+        assert a["path"] == b["path"]
+        for key in ("proba_0", "proba_1", "proba_2"):
+            assert float(a[key]) == pytest.approx(float(b[key]), abs=2e-6)
+    # A broken file in the last chunk: named before any row, no CSV left.
+    (new / "zzz.png").write_bytes(b"broken")
+    monkeypatch.setattr(_predict, "PATH_CHUNK", 10)
+    out = tmp_path / "labels.csv"
+    assert main(["predict", str(model), str(new), "--out", str(out)]) != 0
+    assert not out.exists()
+    (new / "zzz.png").unlink()
+    assert main(["predict", str(model), str(new), "--out", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 37

@@ -12,13 +12,17 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import is_regressor
+from tqdm.auto import tqdm
 
-from .._inputs import fitted_image_shape
+from .._inputs import fitted_image_shape, scan_image_files
 from .._model_files import load_model
 from .._runtime import written_whole
-from ..datasets import load_images
+from ..datasets import list_images, load_images
 
-__all__ = ["add_predict_parser", "predict_images"]
+__all__ = ["add_predict_parser", "iter_prediction_rows", "predict_images"]
+
+# Files read and predicted at a time: a folder of any size in bounded memory.
+PATH_CHUNK = 2048
 
 PREDICT_DESCRIPTION = """\
 Label new images with a model saved by `sktransfer study --save-model FILE`
@@ -30,9 +34,12 @@ images were (its channels, resized to its fitted height and width; the
 network then resizes them to its input size as in training). Writes a CSV of
 path, label and one probability column per class; for a regressor, path and
 the predicted value (one column per target: prediction_0, prediction_1, ...
-when it has several). The CSV is written under a temporary name and renamed
-once whole, so an error leaves an earlier file as it was. Of an animated or
-multi-page image, the first frame is read, with a warning.
+when it has several). A folder of any size takes bounded memory: every
+file's header is checked first (all broken files named in one error, before
+any prediction), then the images are read and predicted 2,048 at a time and
+their rows written as they come. The CSV is written under a temporary name
+and renamed once whole, so an error leaves an earlier file as it was. Of an
+animated or multi-page image, the first frame is read, with a warning.
 """
 
 PREDICT_EPILOG = """\
@@ -43,13 +50,21 @@ examples:
 """
 
 
-def predict_images(
-    model, sources, *, image_size=None, resize="stretch", color=None, progress=False
+def iter_prediction_rows(
+    model,
+    sources,
+    *,
+    image_size=None,
+    resize="stretch",
+    color=None,
+    progress=False,
+    chunk=None,
 ):
-    """Rows ``{path, label, proba_<class>...}`` for the images of ``sources``;
-    the label is the most probable class (``predict`` without probabilities).
-    For a regressor, ``{path, prediction}`` (``prediction_<j>`` per target
-    when it predicts several).
+    """Rows ``{path, label, proba_<class>...}`` for the images of ``sources``,
+    yielded ``chunk`` files (:data:`PATH_CHUNK`) at a time, so that a folder of
+    any size takes bounded memory; the label is the most probable class
+    (``predict`` without probabilities). For a regressor, ``{path,
+    prediction}`` (``prediction_<j>`` per target when it predicts several).
 
     ``image_size`` and ``color`` default to the model's fitted image shape.
     """
@@ -58,10 +73,27 @@ def predict_images(
         image_size = shape[1:]
     if color is None:
         color = {1: "grey", 3: "rgb"}.get(shape[0], "auto") if shape else "auto"
-    source = sources[0] if len(sources) == 1 else list(sources)
-    X, paths = load_images(
-        source, image_size, resize=resize, color=color, progress=progress
-    )
+    files = list_images(sources[0] if len(sources) == 1 else list(sources))
+    chunk = chunk or PATH_CHUNK
+    show = progress is True or (progress == "auto" and len(files) >= 500)
+    if len(files) > chunk:  # a broken file is named before any prediction
+        scan_image_files(files.tolist(), where="`IMAGES`", progress=progress)
+    with tqdm(total=len(files), desc="predicting", disable=not show) as bar:
+        for start in range(0, len(files), chunk):
+            part = files[start : start + chunk].tolist()
+            X, paths = load_images(
+                part, image_size, resize=resize, color=color, progress=False
+            )
+            yield from _rows(model, X, paths)
+            bar.update(len(part))
+
+
+def predict_images(model, sources, **options):
+    """Every row of :func:`iter_prediction_rows`, as a list."""
+    return list(iter_prediction_rows(model, sources, **options))
+
+
+def _rows(model, X, paths):
     if is_regressor(model):
         return _regression_rows(paths, model.predict(X))
     if not hasattr(model, "predict_proba"):
@@ -93,42 +125,58 @@ def _regression_rows(paths, predictions):
     ]
 
 
-def _summary(rows):
-    """What the rows hold, in a few words: the count per label, or the range
-    of each predicted target."""
-    if "label" in rows[0]:
-        counts = {}
-        for row in rows:
-            counts[row["label"]] = counts.get(row["label"], 0) + 1
-        summary = ", ".join(f"{label}: {n}" for label, n in sorted(counts.items()))
-        return f"Labelled {len(rows)} images ({summary})"
-    ranges = []
-    for name in list(rows[0])[1:]:
-        values = [row[name] for row in rows]
-        ranges.append(
-            f"{name}: mean {sum(values) / len(values):.4g}, "
-            f"min {min(values):.4g}, max {max(values):.4g}"
+class _Summary:
+    """What the rows written hold, in a few words, kept as they pass: the
+    count per label, or the range of each predicted target."""
+
+    def __init__(self):
+        self.n, self.counts, self.ranges = 0, {}, {}
+
+    def add(self, row):
+        self.n += 1
+        if "label" in row:
+            self.counts[row["label"]] = self.counts.get(row["label"], 0) + 1
+            return
+        for name in list(row)[1:]:
+            total, low, high = self.ranges.get(name, (0.0, np.inf, -np.inf))
+            value = row[name]
+            self.ranges[name] = (total + value, min(low, value), max(high, value))
+
+    def __str__(self):
+        if self.counts:
+            counts = sorted(self.counts.items(), key=lambda item: str(item[0]))
+            summary = ", ".join(f"{label}: {n}" for label, n in counts)
+            return f"Labelled {self.n} images ({summary})"
+        ranges = "; ".join(
+            f"{name}: mean {total / self.n:.4g}, min {low:.4g}, max {high:.4g}"
+            for name, (total, low, high) in self.ranges.items()
         )
-    return f"Predicted {len(rows)} images ({'; '.join(ranges)})"
+        return f"Predicted {self.n} images ({ranges})"
 
 
-def _write_csv(rows, stream):
-    writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-
-
-def _check_names(rows):
-    """Every path can be written as UTF-8 text (a file name of other bytes,
-    which Python reads with surrogate escapes, cannot)."""
+def _write_rows(rows, stream):
+    """Write ``rows`` as CSV as they come; returns their :class:`_Summary`."""
+    summary, writer = _Summary(), None
     for row in rows:
-        try:
-            str(row["path"]).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(
-                f"`IMAGES`: the file name {os.fsencode(row['path'])!r} is not "
-                "UTF-8, so it cannot be written to the CSV; rename the file."
-            ) from None
+        _check_name(row)
+        if writer is None:
+            writer = csv.DictWriter(stream, fieldnames=list(row))
+            writer.writeheader()
+        writer.writerow(row)
+        summary.add(row)
+    return summary
+
+
+def _check_name(row):
+    """The row's path can be written as UTF-8 text (a file name of other
+    bytes, which Python reads with surrogate escapes, cannot)."""
+    try:
+        str(row["path"]).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"`IMAGES`: the file name {os.fsencode(row['path'])!r} is not "
+            "UTF-8, so it cannot be written to the CSV; rename the file."
+        ) from None
 
 
 def _predict(args):
@@ -139,7 +187,7 @@ def _predict(args):
         )
     params = {"device": args.device} if args.device else None
     model = load_model(args.model, params=params)
-    rows = predict_images(
+    rows = iter_prediction_rows(
         model,
         args.images,
         image_size=(args.image_size, args.image_size) if args.image_size else None,
@@ -147,13 +195,13 @@ def _predict(args):
         color=args.color,
         progress="auto",
     )
-    _check_names(rows)
     if out is None:
-        _write_csv(rows, sys.stdout)
+        _write_rows(rows, sys.stdout)
         return 0
+    # Rows are written as they come; the CSV appears whole, or not at all.
     with written_whole(out, "w", newline="", encoding="utf-8") as stream:
-        _write_csv(rows, stream)
-    print(f"{_summary(rows)}; wrote {out}")
+        summary = _write_rows(rows, stream)
+    print(f"{summary}; wrote {out}")
     return 0
 
 

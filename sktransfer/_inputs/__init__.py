@@ -18,6 +18,7 @@ from ._reading import (
     check_reading_params,
     is_hidden,
     read_images,
+    scan_image_files,
 )
 from ._sample_weight import check_sample_weight
 
@@ -38,4 +39,5 @@ __all__ = [
     "path_chunks",
     "read_images",
     "remember_images",
+    "scan_image_files",
 ]

@@ -19,8 +19,9 @@ scaled) at one size:
   the same images read as arrays at that size give the same predictions.
 
 Predictions and features of many files are computed :data:`PATH_CHUNK` files
-at a time (:func:`path_chunks`): the memory they take does not grow with the
-number of files.
+at a time (:func:`path_chunks`), once every file's header has been read: the
+memory they take does not grow with the number of files, and a broken file
+among them is named before any work.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from ._reading import read_images
+from ._reading import read_images, scan_image_files
 
 __all__ = [
     "PATH_CHUNK",
@@ -93,6 +94,20 @@ def _sizes(files):
     return sizes
 
 
+def _check_files(files, scan=True):
+    """Every path names a file and, with ``scan``, opens as an image (headers
+    only): a broken file among many is named before any work on them."""
+    missing = [f for f in files if not os.path.isfile(f)]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise FileNotFoundError(
+            f"`X` is read as {len(files)} image files, but these are not files: "
+            f"{missing[:5]}{more}."
+        )
+    if scan:
+        scan_image_files(files, where="`X`")
+
+
 def read_image_paths(X, expected_shape=None):
     """The image files of ``X`` as one uint8 array ``(n, H, W)`` or
     ``(n, H, W, 3)`` (see the module for the size).
@@ -116,13 +131,7 @@ def read_image_paths(X, expected_shape=None):
         Naming every file that cannot be read as an image, in one message.
     """
     files = [os.fspath(v) for v in (X.tolist() if isinstance(X, np.ndarray) else X)]
-    missing = [f for f in files if not os.path.isfile(f)]
-    if missing:
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise FileNotFoundError(
-            f"`X` is read as {len(files)} image files, but these are not files: "
-            f"{missing[:5]}{more}."
-        )
+    _check_files(files, scan=False)  # the reader names every broken file
     if expected_shape is not None:
         channels, height, width = expected_shape
         size = (int(height), int(width))
@@ -158,4 +167,6 @@ def path_chunks(X, size=None):
     size = PATH_CHUNK if size is None else size
     if not is_image_paths(X) or len(X) <= size:
         return None
+    files = [os.fspath(v) for v in (X.tolist() if isinstance(X, np.ndarray) else X)]
+    _check_files(files)
     return [X[start : start + size] for start in range(0, len(X), size)]
