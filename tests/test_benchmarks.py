@@ -434,3 +434,33 @@ def test_route_signals_prints_the_units_and_the_routes():
     assert result.returncode == 0, result.stderr
     for text in ("| head_conv |", "best probe (CV log loss):", "| all |"):
         assert text in result.stdout
+
+
+@pytest.mark.slow  # benchmark subprocesses
+def test_large_folder_compares_paths_with_arrays_in_fresh_processes():
+    _needs_fashion_mnist()
+    done = _run("large_folder.py", "--tiny")
+    assert done.returncode == 0, done.stderr[-3000:]
+    for row in ("paths, the whole folder", "arrays, the subset", "paths, the subset"):
+        assert f"| {row} |" in done.stdout
+    assert "paths / arrays, images per second on the subset:" in done.stdout
+
+
+def _needs_fashion_mnist():
+    from sktransfer.datasets import load_fashion_mnist
+
+    try:
+        load_fashion_mnist(subset="test")
+    except (FileNotFoundError, OSError) as error:
+        pytest.skip(f"no Fashion-MNIST here: {error}")
+
+
+def test_large_folder_writes_real_images_in_class_folders(tmp_path):
+    _needs_fashion_mnist()
+    folder = _benchmark_module("large_folder").write_folder(tmp_path, 12, 40)
+    from sktransfer.datasets import list_image_folder, load_image_folder
+
+    paths, y = list_image_folder(folder)
+    assert len(paths) == 12 and len(set(y)) > 1
+    X, _ = load_image_folder(folder)
+    assert X.shape == (12, 40, 40) and X.max() > 100
