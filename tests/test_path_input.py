@@ -232,3 +232,14 @@ def test_the_predict_command_streams_and_writes_whole(folder, tmp_path, monkeypa
     (new / "zzz.png").unlink()
     assert main(["predict", str(model), str(new), "--out", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 37
+
+
+def test_paths_in_a_pandas_series_and_one_path_alone(folder):
+    pd = pytest.importorskip("pandas")
+    paths, y = list_image_folder(folder)
+    clf = _classifier().fit(pd.Series(paths), pd.Series(y))
+    np.testing.assert_array_equal(clf.predict(pd.Series(paths)), clf.predict(paths))
+    with pytest.raises(TypeError, match="`X` is one path"):
+        clf.predict(paths[0])
+    with pytest.raises(TypeError, match="`X` is one path"):
+        clf.predict(pathlib.Path(paths[0]))

@@ -52,6 +52,13 @@ def _is_path(value):
     return isinstance(value, str | os.PathLike) and not isinstance(value, bytes)
 
 
+def _values(X):
+    """The entries of a 1-D ``X`` of paths, as a list."""
+    if hasattr(X, "to_numpy"):
+        X = X.to_numpy()
+    return X.tolist() if isinstance(X, np.ndarray) else list(X)
+
+
 def is_image_paths(X):
     """Whether ``X`` is meant as image files: one dimension, text or paths.
 
@@ -60,6 +67,13 @@ def is_image_paths(X):
     TypeError
         When ``X`` is one-dimensional and mixes paths with other values.
     """
+    if _is_path(X):
+        raise TypeError(
+            f"`X` is one path ({os.fspath(X)!r}); pass a list or 1-D array of "
+            "image files, e.g. [path] or sktransfer.datasets.list_images(folder)."
+        )
+    if hasattr(X, "to_numpy") and getattr(X, "ndim", None) == 1:
+        X = X.to_numpy()  # a pandas Series of paths
     if isinstance(X, np.ndarray):
         if X.ndim != 1 or X.dtype.kind not in "UO" or X.size == 0:
             return False
@@ -130,7 +144,7 @@ def read_image_paths(X, expected_shape=None):
     ValueError
         Naming every file that cannot be read as an image, in one message.
     """
-    files = [os.fspath(v) for v in (X.tolist() if isinstance(X, np.ndarray) else X)]
+    files = [os.fspath(v) for v in _values(X)]
     _check_files(files, scan=False)  # the reader names every broken file
     if expected_shape is not None:
         channels, height, width = expected_shape
@@ -167,6 +181,7 @@ def path_chunks(X, size=None):
     size = PATH_CHUNK if size is None else size
     if not is_image_paths(X) or len(X) <= size:
         return None
-    files = [os.fspath(v) for v in (X.tolist() if isinstance(X, np.ndarray) else X)]
+    files = [os.fspath(v) for v in _values(X)]
     _check_files(files)
+    X = np.asarray(files, dtype=object)
     return [X[start : start + size] for start in range(0, len(X), size)]
