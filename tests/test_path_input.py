@@ -1,5 +1,6 @@
 """Image files as X: a 1-D array of paths wherever images are accepted."""
 
+import functools
 import pathlib
 
 import numpy as np
@@ -243,3 +244,62 @@ def test_paths_in_a_pandas_series_and_one_path_alone(folder):
         clf.predict(paths[0])
     with pytest.raises(TypeError, match="`X` is one path"):
         clf.predict(pathlib.Path(paths[0]))
+
+
+@pytest.mark.parametrize("sample_weight", [None, "weights"])
+def test_a_frozen_body_fits_on_files_a_batch_at_a_time(
+    folder, monkeypatch, sample_weight
+):
+    """With the body frozen and cached, fit reads the files a slice at a time
+    (never all at once) and fits what the same images as an array fit."""
+    from sktransfer._inputs import _paths
+    from sktransfer._runtime import content_order
+    from sktransfer._training import _training_set
+
+    paths, y = list_image_folder(folder)
+    X, _ = load_image_folder(folder)
+    weights = None if sample_weight is None else np.arange(len(y)) % 3
+    from_arrays = _classifier(freeze_upto="all", batch_size=8).fit(
+        X, y, sample_weight=weights
+    )
+    read = []
+    real_read = _paths.read_images
+
+    def counting_read(files, *args, **kwargs):
+        read.append(len(files))
+        return real_read(files, *args, **kwargs)
+
+    monkeypatch.setattr(_paths, "read_images", counting_read)
+    monkeypatch.setattr(
+        _paths.ImageFiles, "load", lambda self: pytest.fail("all files decoded")
+    )
+    # Every pass over the files (their scale, content order and the cache)
+    # reads at most 8 of them at a time here.
+    monkeypatch.setattr(_paths, "PATH_CHUNK", 8)
+    monkeypatch.setattr(
+        _training_set, "content_order", functools.partial(content_order, chunk=8)
+    )
+    clf = _classifier(freeze_upto="all", batch_size=8, iterator_valid__batch_size=8)
+    clf.fit(
+        paths[::-1], y[::-1], sample_weight=None if weights is None else weights[::-1]
+    )
+    assert clf.n_cached_units_ == len(clf.module_.unit_names)
+    assert max(read) <= 8 < len(paths)
+    monkeypatch.undo()
+    assert clf.image_shape_ == from_arrays.image_shape_
+    assert clf.pixel_max_ == from_arrays.pixel_max_
+    np.testing.assert_allclose(
+        clf.predict_proba(paths), from_arrays.predict_proba(X), atol=1e-6
+    )
+
+
+def test_files_that_a_fit_cannot_cache_are_decoded_for_it(folder):
+    """Fine-tuning (nothing frozen) and label-relation transfer take files too:
+    decoded into memory for the fit, with the same result as the array."""
+    paths, y = list_image_folder(folder)
+    X, _ = load_image_folder(folder)
+    tuned = _classifier(freeze_upto=0).fit(paths, y)
+    np.testing.assert_array_equal(
+        tuned.predict_proba(paths),
+        _classifier(freeze_upto=0).fit(X, y).predict_proba(X),
+    )

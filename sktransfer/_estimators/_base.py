@@ -84,6 +84,11 @@ class ImageEstimatorBase(ImageDataHooks):
     their ``__init__``, ``_parameter_constraints`` and ``initialize_module``.
     """
 
+    # ``fit`` keeps a 1-D X of paths as files, read a batch at a time by its
+    # passes over them (content order, scale, the frozen units' cache); an
+    # estimator whose fit uses the images otherwise says False.
+    _reads_files = True
+
     # -- skorch hooks ---------------------------------------------------------
     @property
     def _default_callbacks(self):
@@ -259,7 +264,12 @@ class ImageEstimatorBase(ImageDataHooks):
         start = time.perf_counter()
         self._validate_hyperparameters()
         resolve_tta(self.tta, self.augment)  # a ValueError now, not at predict
-        X = check_images(X, self.image_shape, estimator_name=type(self).__name__)
+        X = check_images(
+            X,
+            self.image_shape,
+            estimator_name=type(self).__name__,
+            files=self._reads_files,
+        )
         weights = check_sample_weight(sample_weight, len(X))
         continuing = (
             self.warm_start

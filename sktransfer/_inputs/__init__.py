@@ -12,7 +12,7 @@ from ._fitted import (
 )
 from ._images import ImageShapeWarning, PixelScaleWarning, check_images
 from ._labels import check_labels, encode_labels, encode_targets
-from ._paths import path_chunks
+from ._paths import ImageFiles, as_images, path_chunks
 from ._reading import (
     IMAGE_EXTENSIONS,
     check_reading_params,
@@ -24,7 +24,9 @@ from ._sample_weight import check_sample_weight
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "ImageFiles",
     "ImageShapeWarning",
+    "as_images",
     "PixelScaleWarning",
     "check_fitted_images",
     "check_images",

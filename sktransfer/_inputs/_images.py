@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._paths import is_image_paths, read_image_paths
+from ._paths import image_files, is_image_paths, read_image_paths
 
 __all__ = [
     "ImageShapeWarning",
@@ -62,7 +62,7 @@ class ImageShapeWarning(UserWarning):
 
 def pixel_max(images):
     """The largest value of ``images`` on the [0, 1] scale (uint8 / 255)."""
-    if images.numel() == 0:
+    if len(images) == 0 or (isinstance(images, torch.Tensor) and not images.numel()):
         return 0.0
     high = float(images.max())
     return high / 255.0 if images.dtype == torch.uint8 else high
@@ -224,6 +224,7 @@ def check_images(
     check_scale=True,
     fitted_max=None,
     resizable=False,
+    files=False,
 ):
     """Validate images and return them as an ``(n, C, H, W)`` tensor.
 
@@ -248,13 +249,19 @@ def check_images(
         Accept images of another height and width than ``expected_shape``
         (same channels), for a network that resizes every image to its input
         size anyway. Rows (2-D ``X``) always take the expected shape.
+    files : bool, default=False
+        Return image files (a 1-D ``X`` of paths, before any fit) as
+        :class:`~sktransfer._inputs._paths.ImageFiles`, read a slice at a
+        time by whoever uses them, instead of decoding them all.
 
     Returns
     -------
     images : torch.Tensor of uint8 or float32, shape (n, C, H, W)
-        Shares memory with ``X`` where the layout allows.
+        Shares memory with ``X`` where the layout allows; or ImageFiles.
     """
     if is_image_paths(X):
+        if files and expected_shape is None:
+            return image_files(X)
         X = read_image_paths(X, expected_shape)
     array = to_numpy(X)
     given_shape = array.shape  # as passed, before any reshaping

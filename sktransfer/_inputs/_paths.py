@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ._reading import read_images, scan_image_files
@@ -36,6 +37,9 @@ from ._reading import read_images, scan_image_files
 __all__ = [
     "PATH_CHUNK",
     "PATH_SIDE",
+    "ImageFiles",
+    "as_images",
+    "image_files",
     "is_image_paths",
     "path_chunks",
     "read_image_paths",
@@ -95,19 +99,6 @@ def is_image_paths(X):
     return True
 
 
-def _sizes(files):
-    """``{(height, width)}`` of ``files``, read off their headers (a file
-    whose header does not read is left for the reader to name)."""
-    sizes = set()
-    for file in files:
-        try:
-            with Image.open(file) as image:
-                sizes.add(image.size[::-1])
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            continue
-    return sizes
-
-
 def _check_files(files, scan=True):
     """Every path names a file and, with ``scan``, opens as an image (headers
     only): a broken file among many is named before any work on them."""
@@ -120,6 +111,111 @@ def _check_files(files, scan=True):
         )
     if scan:
         scan_image_files(files, where="`X`")
+
+
+# Modes whose images the reader keeps grey with color="auto".
+_GREY_MODES = ("1", "L", "LA", "La", "I", "F", "I;16", "I;16B", "I;16L")
+
+
+def _headers(files):
+    """``({(height, width)}, any_colour)`` of ``files``, read off their
+    headers (a file whose header does not read is left for the reader)."""
+    sizes, colour = set(), False
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                sizes.add(image.size[::-1])
+                colour = colour or image.mode not in _GREY_MODES
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            continue
+    return sizes, colour
+
+
+class ImageFiles:
+    """Image files standing in for the ``(n, C, H, W)`` uint8 tensor they
+    decode to, read a slice at a time: what ``fit`` keeps of a 1-D ``X`` of
+    paths, so that its passes over the images (their content order, their
+    scale, the frozen units' output) hold a batch of them at a time.
+
+    ``images[start:stop]`` and ``images[indices]`` decode those files into a
+    tensor; :meth:`select` reorders the files without reading them;
+    :func:`as_images` decodes them all.
+
+    Parameters
+    ----------
+    files : list of str
+    size : (int, int)
+        Height and width every file is read at (stretched).
+    channels : {1, 3}
+    """
+
+    dtype = torch.uint8
+    device = torch.device("cpu")
+
+    def __init__(self, files, size, channels):
+        self.files, self.size, self.channels = list(files), tuple(size), channels
+
+    def __len__(self):
+        return len(self.files)
+
+    @property
+    def shape(self):
+        return torch.Size((len(self.files), self.channels, *self.size))
+
+    def select(self, indices):
+        """The files at ``indices`` (any integer sequence), not read."""
+        indices = np.asarray(indices, dtype=np.int64).tolist()
+        return ImageFiles([self.files[i] for i in indices], self.size, self.channels)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            files = self.files[key]
+        else:
+            files = self.select(np.asarray(key).reshape(-1)).files
+        return self._read(files)
+
+    def _read(self, files, progress=False):
+        if not files:
+            return torch.empty((0, self.channels, *self.size), dtype=torch.uint8)
+        array = read_images(
+            files,
+            self.size,
+            resize="stretch",
+            color="grey" if self.channels == 1 else "rgb",
+            progress=progress,
+            n_jobs=None,
+            where="`X`",
+        )
+        array = array[:, None] if array.ndim == 3 else array.transpose(0, 3, 1, 2)
+        return torch.from_numpy(np.ascontiguousarray(array))
+
+    def load(self):
+        """Every image, decoded into one tensor."""
+        return self._read(self.files, progress="auto")
+
+    def max(self):
+        """The largest pixel value of all the images, read a chunk at a time."""
+        return max(
+            int(self[start : start + PATH_CHUNK].max())
+            for start in range(0, len(self), PATH_CHUNK)
+        )
+
+
+def image_files(X):
+    """The files of the 1-D ``X`` of paths as :class:`ImageFiles`, checked
+    (every path a file, every header an image's) and sized as
+    :func:`read_image_paths` reads them in ``fit``, without decoding any."""
+    files = [os.fspath(v) for v in _values(X)]
+    _check_files(files)
+    sizes, colour = _headers(files)
+    one = len(sizes) == 1 and max(next(iter(sizes))) <= PATH_SIDE
+    size = next(iter(sizes)) if one else (PATH_SIDE, PATH_SIDE)
+    return ImageFiles(files, size, 3 if colour else 1)
+
+
+def as_images(X):
+    """``X`` as a tensor: :class:`ImageFiles` decoded, anything else as it is."""
+    return X.load() if isinstance(X, ImageFiles) else X
 
 
 def read_image_paths(X, expected_shape=None):
@@ -151,7 +247,7 @@ def read_image_paths(X, expected_shape=None):
         size = (int(height), int(width))
         color = "grey" if channels == 1 else "rgb"
     else:
-        sizes = _sizes(files)
+        sizes, _ = _headers(files)
         one = len(sizes) == 1 and max(next(iter(sizes))) <= PATH_SIDE
         size, color = (None if one else (PATH_SIDE, PATH_SIDE)), "auto"
     return read_images(

@@ -7,6 +7,8 @@ the GPU when there is one), so here a batch is one index operation.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.utils.data import Dataset, Subset
 
@@ -52,7 +54,7 @@ def content_order(X, chunk=1024):
 
     Parameters
     ----------
-    X : tensor of shape (n, ...), n >= 1
+    X : tensor of shape (n, ...), n >= 1, or what slices into one
     chunk : int, default=1024
         Images projected at a time (bounds the float64 copy).
 
@@ -60,14 +62,15 @@ def content_order(X, chunk=1024):
     -------
     order : LongTensor of shape (n,), on ``X``'s device
     """
-    flat = X.reshape(len(X), -1)
+    size = math.prod(X.shape[1:])
     generator = torch.Generator().manual_seed(0)
-    weights = torch.rand(flat.shape[1], generator=generator, dtype=torch.float64)
+    weights = torch.rand(size, generator=generator, dtype=torch.float64)
     weights = weights.to(X.device)
+    # A slice at a time: X may be image files, decoded as they are sliced.
     keys = torch.cat(
         [
-            flat[start : start + chunk].to(torch.float64) @ weights
-            for start in range(0, len(flat), chunk)
+            X[start : start + chunk].reshape(-1, size).to(torch.float64) @ weights
+            for start in range(0, len(X), chunk)
         ]
     )
     return torch.argsort(keys, stable=True)

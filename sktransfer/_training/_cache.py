@@ -13,6 +13,7 @@ import math
 
 import torch
 
+from .._inputs import as_images
 from .._runtime import free_cuda_bytes, is_cuda, iter_batches, prediction_batch_size
 
 __all__ = ["compute_prefix", "frozen_prefix"]
@@ -63,8 +64,10 @@ def frozen_prefix(estimator, X, device):
     Exact, so used, when the first units are frozen from the first epoch on
     (``freeze_epochs=0``), there is no augmentation and ``cache_frozen`` is
     set: the frozen units then give the same output every epoch, so it is
-    computed once. Yields what to train on (``X`` itself when nothing is
-    cached) and sets ``estimator.n_cached_units_``.
+    computed once, a batch at a time (``X`` may be image files, read as
+    they are sliced: then only the cache is held). Yields what to train on
+    (``X`` itself, decoded, when nothing is cached) and sets
+    ``estimator.n_cached_units_``.
     """
     network = estimator.module_
     n_cached = network.n_frozen
@@ -75,7 +78,7 @@ def frozen_prefix(estimator, X, device):
         or estimator.freeze_epochs
         or network.augment is not None
     ):
-        yield X
+        yield as_images(X)  # image files: every epoch reads them all
         return
     cached = compute_prefix(
         network,
@@ -86,7 +89,7 @@ def frozen_prefix(estimator, X, device):
         estimator.precision,
     )
     if cached is None:  # over the memory budget
-        yield X
+        yield as_images(X)
         return
     network.cached_units = n_cached
     estimator.n_cached_units_ = n_cached

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._inputs import ImageFiles
 from .._runtime import content_order
 
 __all__ = [
@@ -74,7 +75,7 @@ def training_set(X, y, sample_weight=None):
 
     Parameters
     ----------
-    X : tensor of shape (n, C, H, W)
+    X : tensor of shape (n, C, H, W), or ImageFiles
     y : ndarray or tensor of shape (n, ...)
         Encoded targets.
     sample_weight : ndarray of shape (n,) or None
@@ -97,6 +98,8 @@ def training_set(X, y, sample_weight=None):
             loss_weight = torch.as_tensor(copy_weight, dtype=torch.float32)
     index = torch.as_tensor(order, device=X.device)
     y = y[index.to(y.device)] if isinstance(y, torch.Tensor) else y[order]
+    if isinstance(X, ImageFiles):  # reordered, not read
+        return X.select(order), y, loss_weight
     return X[index], y, loss_weight
 
 
