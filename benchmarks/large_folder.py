@@ -6,8 +6,8 @@ Writes Fashion-MNIST's images (training and test: 70,000) as JPEG files of
 process so that its peak resident set size (RSS) is its own:
 
 * ``paths``: ``list_image_folder`` then ``fit`` of ``freeze_upto="all"`` on
-  ``--n-fit`` of the paths and ``predict`` on all of them (read 2,048 files at
-  a time);
+  the paths (``--n-fit`` of them; all by default), which reads them a batch at
+  a time, and ``predict`` on all of them (read 2,048 files at a time);
 * ``arrays``: the same, with the images decoded into one array first
   (``load_image_folder``), on the first ``--n-array`` images, a subset that
   fits in memory (the whole folder at 224 px would be 10.5 GB of images).
@@ -136,7 +136,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=70_000)
     parser.add_argument("--n-array", type=int, default=10_000)
-    parser.add_argument("--n-fit", type=int, default=1_000)
+    parser.add_argument("--n-fit", type=int, help="images fitted (default: all)")
     parser.add_argument("--side", type=int, default=224)
     parser.add_argument("--backbone", default="efficientnet_lite0")
     parser.add_argument("--folder", help="where the JPEG files go (kept)")
@@ -148,6 +148,7 @@ def main(argv=None):
     if args.tiny:
         args.n, args.n_array, args.n_fit, args.side = 60, 40, 30, 32
         args.backbone = "small_cnn"
+    args.n_fit = args.n if args.n_fit is None else args.n_fit
     with tempfile.TemporaryDirectory() as scratch:
         folder = write_folder(args.folder or scratch, args.n, args.side, args.data_home)
         rows = run(folder, args.n, args.n_array, args.n_fit, args.backbone)
