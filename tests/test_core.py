@@ -276,3 +276,38 @@ def test_networks_and_their_batches_are_channels_last():
     finally:
         hook.remove()
     assert seen == [True]
+
+
+class _Net:
+    """What the batch-size rules read of an estimator."""
+
+    def __init__(self, device, input_size, iterator_valid, batch_size=32):
+        self.device, self.batch_size = device, batch_size
+        self.module_ = type("Module", (), {"input_size": input_size})()
+        self._iterator_valid = iterator_valid
+
+    def get_params_for(self, prefix):
+        return dict(self._iterator_valid) if prefix == "iterator_valid" else {}
+
+
+@pytest.mark.parametrize(
+    ("device", "input_size", "iterator_valid", "expected"),
+    [
+        ("cpu", 224, {}, 32),  # 1.4 against 4.1 GB and faster on 2 cores
+        ("cpu", 160, {}, 62),
+        ("cpu", 64, {}, 256),  # small inputs keep the batch of 256
+        ("cpu", None, {}, 256),  # no input size known
+        ("cuda", 224, {}, 256),  # a GPU keeps its large batches
+        (None, 224, {}, 256),  # Accelerate places the work
+        ("cpu", 224, {"batch_size": 100}, 100),  # the user's word wins
+    ],
+)
+def test_prediction_batches_stay_small_on_a_cpu(
+    device, input_size, iterator_valid, expected
+):
+    from sktransfer._runtime import prediction_batch_size, statistics_batch_size
+
+    net = _Net(device, input_size, iterator_valid)
+    assert prediction_batch_size(net) == expected
+    # Batch statistics (BatchNorm recalibration) keep the large batches.
+    assert statistics_batch_size(net) == iterator_valid.get("batch_size", 256)

@@ -38,7 +38,7 @@ from .._inputs import (
     remember_images,
 )
 from .._networks import build_network, load_source, resolve_tta, resolve_unit_count
-from .._runtime import prediction_batch_size, resolve_device, seeded
+from .._runtime import resolve_device, seeded, statistics_batch_size
 from .._training import (
     ConvergedStop,
     EpochTable,
@@ -384,7 +384,7 @@ class ImageEstimatorBase(ImageDataHooks):
                     self.module_,
                     X_train,
                     self.infer,  # moves each batch to the device
-                    prediction_batch_size(self),
+                    statistics_batch_size(self),
                 )
                 if self.n_recalibrated_:
                     resave_checkpoints(self)

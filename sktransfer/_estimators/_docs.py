@@ -104,7 +104,8 @@ TRAINING_PARAMETERS = """\
         An int is used as given, to its end.
     batch_size : int, default=32
         Images per training batch (prediction runs batches of at least 256,
-        or ``iterator_valid__batch_size``).
+        of at most 32 images of 224 px on the CPU, or
+        ``iterator_valid__batch_size``).
     train_split : callable or None, default=None
         As in skorch; None: no internal validation split (``early_stopping``
         makes its own).

@@ -20,6 +20,7 @@ from ._inference import (
     iter_batches,
     prediction_batch_size,
     require_finite,
+    statistics_batch_size,
 )
 from ._seeding import seeded
 
@@ -40,6 +41,7 @@ __all__ = [
     "require_finite",
     "resolve_device",
     "seeded",
+    "statistics_batch_size",
     "to_device",
     "written_whole",
 ]
