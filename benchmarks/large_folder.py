@@ -104,9 +104,7 @@ def measure(folder, route, n, n_fit, backbone):
 
 def run(folder, n, n_array, n_fit, backbone):
     """The table's rows: ``(label, n, result)``."""
-    rows = [
-        ("paths, the whole folder", n, measure(folder, "paths", n, n_fit, backbone))
-    ]
+    rows = [("paths", n, measure(folder, "paths", n, n_fit, backbone))]
     for route in ("arrays", "paths"):
         label = f"{route}, the subset"
         rows.append((label, n_array, measure(folder, route, n_array, n_fit, backbone)))
