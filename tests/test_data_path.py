@@ -1,5 +1,7 @@
 """The training data path: device placement, streaming, frozen-prefix caching."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -77,11 +79,43 @@ def test_no_cache_where_it_would_not_be_exact(data, params):
     assert _fit(X, y, max_epochs=1, **params).n_cached_units_ == 0
 
 
-def test_cache_over_budget_falls_back(data, monkeypatch):
+def test_cache_over_budget_and_the_disks_room_falls_back(data, monkeypatch):
     X, y, _ = data
     monkeypatch.setattr(_cache, "CACHE_HOST_BYTES", 100)
+    monkeypatch.setattr(_cache, "DISK_MARGIN", 1 << 62)  # no disk has that
     clf = _fit(X, y, freeze_upto="all", max_epochs=1)
     assert clf.n_cached_units_ == 0 and clf.predict(X[:3]).shape == (3,)
+
+
+def test_cache_over_budget_goes_to_a_file_removed_after_the_fit(data, monkeypatch):
+    """On the CPU, a cache over the memory budget is a memory-mapped file in
+    a temporary folder, with the fit of the in-memory cache; the folder is
+    gone after the fit, and after a fit that fails."""
+    X, y, _ = data
+    in_memory = _fit(X, y, freeze_upto=2, max_epochs=2)
+    folders = []
+    spilled = _cache._spilled
+
+    def recording(folder, shape, dtype):
+        folders.append(folder)
+        return spilled(folder, shape, dtype)
+
+    monkeypatch.setattr(_cache, "_spilled", recording)
+    monkeypatch.setattr(_cache, "CACHE_HOST_BYTES", 100)
+    on_disk = _fit(X, y, freeze_upto=2, max_epochs=2)
+    assert on_disk.n_cached_units_ == 2 and len(folders) == 1
+    assert not os.path.exists(folders[0])
+    np.testing.assert_allclose(
+        on_disk.predict_proba(X), in_memory.predict_proba(X), atol=1e-6
+    )
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(type(on_disk), "fit_loop", boom)
+    with pytest.raises(RuntimeError, match="stop"):
+        on_disk.partial_fit(X, y)
+    assert len(folders) == 2 and not os.path.exists(folders[1])
 
 
 def test_partial_fit_and_label_relation_transfer_use_the_cache(data):
