@@ -34,6 +34,20 @@ def folder(tmp_path_factory):
     return root
 
 
+def _count_reads(monkeypatch):
+    """The number of files of each read of image files, as they happen."""
+    from sktransfer._inputs import _paths
+
+    read, real_read = [], _paths.read_images
+
+    def counting_read(files, *args, **kwargs):
+        read.append(len(files))
+        return real_read(files, *args, **kwargs)
+
+    monkeypatch.setattr(_paths, "read_images", counting_read)
+    return read
+
+
 def _classifier(**params):
     return PretrainedCNNClassifier("small_cnn", max_epochs=2, random_state=0, **params)
 
@@ -160,14 +174,7 @@ def test_many_files_are_read_a_bounded_number_at_a_time(folder, monkeypatch):
     clf = _classifier().fit(paths, y)
     extractor = CNNFeatureExtractor("small_cnn").fit(paths)
     whole_proba, whole_features = clf.predict_proba(paths), extractor.transform(paths)
-    read = []
-    real_read = _paths.read_images
-
-    def counting_read(files, *args, **kwargs):
-        read.append(len(files))
-        return real_read(files, *args, **kwargs)
-
-    monkeypatch.setattr(_paths, "read_images", counting_read)
+    read = _count_reads(monkeypatch)
     monkeypatch.setattr(_paths, "PATH_CHUNK", 10)
     np.testing.assert_allclose(clf.predict_proba(paths), whole_proba, atol=1e-6)
     assert read == [10, 10, 10, 6]
@@ -262,14 +269,7 @@ def test_a_frozen_body_fits_on_files_a_batch_at_a_time(
     from_arrays = _classifier(freeze_upto="all", batch_size=8).fit(
         X, y, sample_weight=weights
     )
-    read = []
-    real_read = _paths.read_images
-
-    def counting_read(files, *args, **kwargs):
-        read.append(len(files))
-        return real_read(files, *args, **kwargs)
-
-    monkeypatch.setattr(_paths, "read_images", counting_read)
+    read = _count_reads(monkeypatch)
     monkeypatch.setattr(
         _paths.ImageFiles, "load", lambda self: pytest.fail("all files decoded")
     )

@@ -30,7 +30,6 @@ import os
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ._reading import read_images, scan_image_files
 
@@ -101,7 +100,8 @@ def is_image_paths(X):
 
 def _check_files(files, scan=True):
     """Every path names a file and, with ``scan``, opens as an image (headers
-    only): a broken file among many is named before any work on them."""
+    only): a broken file among many is named before any work on them.
+    Returns the headers :func:`scan_image_files` read (None without ``scan``)."""
     missing = [f for f in files if not os.path.isfile(f)]
     if missing:
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -109,26 +109,20 @@ def _check_files(files, scan=True):
             f"`X` is read as {len(files)} image files, but these are not files: "
             f"{missing[:5]}{more}."
         )
-    if scan:
-        scan_image_files(files, where="`X`")
+    return scan_image_files(files, where="`X`") if scan else None
+
+
+def _fit_size(headers):
+    """The size files of these ``headers`` are read at in ``fit``: the one
+    they share when it is at most :data:`PATH_SIDE` a side, else
+    :data:`PATH_SIDE` square."""
+    sizes = {size for size, _ in headers}
+    one = len(sizes) == 1 and max(next(iter(sizes))) <= PATH_SIDE
+    return next(iter(sizes)) if one else (PATH_SIDE, PATH_SIDE)
 
 
 # Modes whose images the reader keeps grey with color="auto".
 _GREY_MODES = ("1", "L", "LA", "La", "I", "F", "I;16", "I;16B", "I;16L")
-
-
-def _headers(files):
-    """``({(height, width)}, any_colour)`` of ``files``, read off their
-    headers (a file whose header does not read is left for the reader)."""
-    sizes, colour = set(), False
-    for file in files:
-        try:
-            with Image.open(file) as image:
-                sizes.add(image.size[::-1])
-                colour = colour or image.mode not in _GREY_MODES
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            continue
-    return sizes, colour
 
 
 class ImageFiles:
@@ -206,11 +200,9 @@ def image_files(X):
     (every path a file, every header an image's) and sized as
     :func:`read_image_paths` reads them in ``fit``, without decoding any."""
     files = [os.fspath(v) for v in _values(X)]
-    _check_files(files)
-    sizes, colour = _headers(files)
-    one = len(sizes) == 1 and max(next(iter(sizes))) <= PATH_SIDE
-    size = next(iter(sizes)) if one else (PATH_SIDE, PATH_SIDE)
-    return ImageFiles(files, size, 3 if colour else 1)
+    headers = _check_files(files)
+    colour = any(mode not in _GREY_MODES for _, mode in headers)
+    return ImageFiles(files, _fit_size(headers), 3 if colour else 1)
 
 
 def as_images(X):
@@ -241,15 +233,13 @@ def read_image_paths(X, expected_shape=None):
         Naming every file that cannot be read as an image, in one message.
     """
     files = [os.fspath(v) for v in _values(X)]
-    _check_files(files, scan=False)  # the reader names every broken file
     if expected_shape is not None:
+        _check_files(files, scan=False)  # the reader names every broken file
         channels, height, width = expected_shape
         size = (int(height), int(width))
         color = "grey" if channels == 1 else "rgb"
     else:
-        sizes, _ = _headers(files)
-        one = len(sizes) == 1 and max(next(iter(sizes))) <= PATH_SIDE
-        size, color = (None if one else (PATH_SIDE, PATH_SIDE)), "auto"
+        size, color = _fit_size(_check_files(files)), "auto"
     return read_images(
         files,
         size,

@@ -175,7 +175,6 @@ def read_images(
     (``color="auto"``): then all are RGB. ``where`` names the folder in error
     messages. Decoding runs on ``n_jobs`` threads (PIL releases the GIL).
     """
-    show = progress is True or (progress == "auto" and len(files) >= PROGRESS_THRESHOLD)
 
     def read(file):
         try:
@@ -183,26 +182,13 @@ def read_images(
         except ValueError as error:  # every broken file is named, not the first
             return error
 
-    # One thread reads in this thread; more decode in a pool, in file order.
-    workers = _workers(len(files), n_jobs)
-    with (
-        tqdm(total=len(files), desc=desc, disable=not show) as bar,
-        ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool,
-    ):
-        images = []
-        for image in (pool.map if pool else map)(read, files):
-            images.append(image)
-            bar.update()
+    images = _map_files(read, files, desc, progress, n_jobs)
     broken = [image for image in images if isinstance(image, ValueError)]
     if len(broken) == 1:
         raise broken[0]
     if broken:
-        shown = "\n".join(f"  {error}" for error in broken[:20])
-        more = f"\n  and {len(broken) - 20} more" if len(broken) > 20 else ""
-        raise ValueError(
-            f"{len(broken)} of the {len(files)} files in {where} cannot be read as "
-            f"images; nothing was read. Remove them or move them out of the "
-            f"folder:\n{shown}{more}"
+        raise _unreadable(
+            list(map(str, broken)), len(files), where, "cannot be read as images"
         )
     shapes = {image.shape[:2] for image in images}
     if len(shapes) > 1:
@@ -220,17 +206,43 @@ def read_images(
     return np.stack(images)
 
 
-def _header_problem(file):
-    """Why ``file``'s header does not read as an image's, or None (its data
-    is not decoded)."""
+def _map_files(function, files, desc, progress, n_jobs):
+    """``[function(file) for file in files]``, in file order, on threads
+    (PIL releases the GIL) from 32 files on, with a progress bar from
+    ``PROGRESS_THRESHOLD`` files on when ``progress`` is "auto"."""
+    show = progress is True or (progress == "auto" and len(files) >= PROGRESS_THRESHOLD)
+    workers = _workers(len(files), n_jobs)
+    with (
+        tqdm(total=len(files), desc=desc, disable=not show) as bar,
+        ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool,
+    ):
+        results = []
+        for result in (pool.map if pool else map)(function, files):
+            results.append(result)
+            bar.update()
+    return results
+
+
+def _unreadable(problems, n_files, where, what):
+    """The one ``ValueError`` naming every file of ``problems`` (text each)."""
+    shown = "\n".join(f"  {problem}" for problem in problems[:20])
+    more = f"\n  and {len(problems) - 20} more" if len(problems) > 20 else ""
+    return ValueError(
+        f"{len(problems)} of the {n_files} files in {where} {what}; nothing was "
+        f"done. Remove them or move them out of the folder:\n{shown}{more}"
+    )
+
+
+def _header(file):
+    """``((height, width), mode, None)`` read off ``file``'s header (its data
+    is not decoded), or ``(None, None, why it does not read)``."""
     try:
         with Image.open(file) as image:
-            image.size  # noqa: B018 - read off the header
+            return image.size[::-1], image.mode, None
     except Image.DecompressionBombError as error:
-        return f"{file}: {error}"
+        return None, None, f"{file}: {error}"
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        return f"{file}: {error}"
-    return None
+        return None, None, f"{file}: {error}"
 
 
 def scan_image_files(files, *, where, progress="auto", n_jobs=None):
@@ -240,23 +252,16 @@ def scan_image_files(files, *, where, progress="auto", n_jobs=None):
     Every file that does not is named, with what is wrong, in one
     ``ValueError``; a file damaged past its header is named when it is read.
     ``where`` names the files in the message.
+
+    Returns
+    -------
+    headers : list of ((int, int), str)
+        The height and width, and the PIL mode, of each file.
     """
-    show = progress is True or (progress == "auto" and len(files) >= PROGRESS_THRESHOLD)
-    workers = _workers(len(files), n_jobs)
-    with (
-        tqdm(total=len(files), desc="checking files", disable=not show) as bar,
-        ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool,
-    ):
-        problems = []
-        for problem in (pool.map if pool else map)(_header_problem, files):
-            if problem is not None:
-                problems.append(problem)
-            bar.update()
+    headers = _map_files(_header, files, "checking files", progress, n_jobs)
+    problems = [problem for _, _, problem in headers if problem is not None]
     if problems:
-        shown = "\n".join(f"  {problem}" for problem in problems[:20])
-        more = f"\n  and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise ValueError(
-            f"{len(problems)} of the {len(files)} files in {where} are not images "
-            f"that can be read; nothing was done. Remove them or move them out of "
-            f"the folder:\n{shown}{more}"
+        raise _unreadable(
+            problems, len(files), where, "are not images that can be read"
         )
+    return [(size, mode) for size, mode, _ in headers]
