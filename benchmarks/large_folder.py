@@ -104,10 +104,15 @@ def measure(folder, route, n, n_fit, backbone):
 
 def run(folder, n, n_array, n_fit, backbone):
     """The table's rows: ``(label, n, result)``."""
-    rows = [("paths", n, measure(folder, "paths", n, n_fit, backbone))]
-    for route in ("arrays", "paths"):
-        label = f"{route}, the subset"
-        rows.append((label, n_array, measure(folder, route, n_array, n_fit, backbone)))
+    rows = []
+    for label, route, count in (
+        ("paths", "paths", n),
+        ("arrays, the subset", "arrays", n_array),
+        ("paths, the subset", "paths", n_array),
+    ):
+        rows.append((label, count, measure(folder, route, count, n_fit, backbone)))
+        # Each row as it comes: a long run that is stopped keeps what it measured.
+        print(f"{label}, {count:,} images: {json.dumps(rows[-1][2])}", flush=True)
     return rows
 
 
