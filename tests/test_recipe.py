@@ -445,18 +445,6 @@ def test_the_shift_is_the_images_own_and_nil_at_the_running_statistics():
     assert middle_shift(mlp.module_, images) is None
 
 
-def test_the_regressor_chooses_by_the_shape_and_measures_nothing(photo_crops):
-    X, y = photo_crops
-    digits, _ = load_digits_images()
-    regressor = lite0_auto(
-        resized(digits[:24], 128), y.astype(float), PretrainedCNNRegressor
-    )
-    assert regressor.auto_shift_ is None
-    assert regressor.n_frozen_ == len(regressor.layer_names_)  # photo-size
-    small = lite0_auto(digits[:24], y.astype(float), PretrainedCNNRegressor)
-    assert small.n_frozen_ == 0  # small and grey
-
-
 def test_auto_freezing_fine_tunes_small_grey_images_and_large_sets_only():
     """Without a shift (a body without BatchNorm layers), the shape decides."""
     small = SMALL_IMAGE - 1
@@ -529,11 +517,14 @@ def test_a_warm_start_keeps_what_the_first_fit_chose(source):
     assert clf.set_params(freeze_upto=0).fit(X, y).n_frozen_ == 0
 
 
-def test_the_regressor_and_label_relation_transfer_choose_alike(source):
+def test_the_regressor_and_label_relation_transfer_share_the_rule(source):
     X, y = stripes(n=40, size=SMALL_IMAGE)
     regressor = PretrainedCNNRegressor(source, max_epochs=1, random_state=0)
     regressor.fit(X, y.astype(float))
-    assert regressor.n_frozen_ == len(regressor.layer_names_)
+    # The regressor reads its probes of several depths as well.
+    top, depths, noise = regressor.auto_probe_
+    discards = depths - top > max(_recipe.PROBE_MARGIN, 2 * noise)
+    assert regressor.n_frozen_ == (0 if discards else len(regressor.layer_names_))
     lrt = LabelRelationTransfer(source, max_epochs=1, random_state=0).fit(X, y)
     assert lrt.n_frozen_ == len(lrt.layer_names_)
     small = LabelRelationTransfer(source, max_epochs=1, random_state=0)
@@ -635,14 +626,15 @@ def test_small_images_default_to_64_px(backbone, shape, params, expected):
             (8, 8),
             {"weights": None},
             "images of 8 px, under 96 px, go in small), the whole network "
-            "fine-tuned (freeze_upto='auto'), ",
+            "fine-tuned (freeze_upto='auto': no pretrained weights to keep), ",
         ),
         (
             "efficientnet_lite0",
             (3, 100, 100),
             {},
             "224 px input (the backbone's own, for images of 100 px), the whole "
-            "network fine-tuned (freeze_upto='auto': a shift of ",
+            "network fine-tuned (freeze_upto='auto': far from the source: a shift "
+            "of ",
         ),
         ("resnet18", (8, 8), {"weights": None, "input_size": 32}, "32 px input, "),
         (

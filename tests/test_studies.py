@@ -306,7 +306,7 @@ def test_the_source_network_learns_through_all_its_units(digits):
     assert (
         "Defaults: with freeze_upto='auto' the estimators train a head on the "
         "frozen body on 21 grey training images of 96 px (near the source's "
-        "photos, fewer than 1,000 images): the row 'fine-tune, freeze_upto=all'."
+        "photos; fewer than 1,000 images): the row 'fine-tune, freeze_upto=all'."
     ) in _advice_lines(result)
 
 

@@ -40,14 +40,16 @@ from .._inputs import (
 from .._networks import build_network, load_source, resolve_tta, resolve_unit_count
 from .._runtime import resolve_device, seeded, statistics_batch_size
 from .._training import (
+    AUTO_FINE_TUNE_FROM,
     ConvergedStop,
+    DepthProbe,
     EpochTable,
     FreezeSchedule,
     RecordLR,
     TrainingGuard,
     WarmupCosine,
     WeightedTargets,
-    auto_freezing,
+    auto_freezing_and_why,
     default_epochs,
     explain_input_size,
     explain_out_of_memory,
@@ -180,20 +182,28 @@ class ImageEstimatorBase(ImageDataHooks):
         images = getattr(self, "_fit_images", None)
         if images is not None:  # a fit (a model file restores its own)
             measure = is_auto(freeze_upto) and pretrained
-            self.auto_shift_ = self._auto_shift(network, images) if measure else None
+            self.auto_shift_ = None
+            self.auto_probe_ = None
+            if measure:
+                self.auto_shift_ = middle_shift(network, images, self.random_state)
+            if measure and self.n_samples_fit_ < AUTO_FINE_TUNE_FROM:
+                self.auto_probe_ = self._auto_probe(network, images)
         if is_auto(freeze_upto):
-            freeze_upto = auto_freezing(
+            probe = getattr(self, "auto_probe_", None)
+            freeze_upto, self._auto_why = auto_freezing_and_why(
                 self.image_shape_,
                 self.n_samples_fit_,
                 pretrained,
                 getattr(self, "auto_shift_", None),
+                None if probe is None else DepthProbe(*probe),
             )
         return resolve_unit_count(freeze_upto, names, "freeze_upto")
 
-    def _auto_shift(self, network, images):
-        """What ``freeze_upto="auto"`` reads off the pretrained ``network``
-        for the training ``images``: their shift at its middle units."""
-        return middle_shift(network, images, self.random_state)
+    def _auto_probe(self, network, images):
+        """What else ``freeze_upto="auto"`` reads off the pretrained
+        ``network`` for the training ``images``: nothing here (the
+        regressor probes its features at several depths)."""
+        return None
 
     def _freeze(self, network, n_frozen):
         """Freeze the first ``n_frozen`` units (all of them first, when
@@ -293,11 +303,12 @@ class ImageEstimatorBase(ImageDataHooks):
                 self._rebuild_criterion()
             else:
                 self._before_initialize(X, y_encoded)
-                self._fit_images = X  # what freeze_upto="auto" measures
+                # What freeze_upto="auto" measures.
+                self._fit_images, self._fit_targets = X, y_encoded
                 try:
                     self.initialize()
                 finally:
-                    del self._fit_images
+                    del self._fit_images, self._fit_targets
             self._train(X, y_encoded, "fit", loss_weight, **_FIT_ROUTING, **fit_params)
         if verbosity(self) >= 1:
             print(fit_line(self, len(X), time.perf_counter() - start), flush=True)

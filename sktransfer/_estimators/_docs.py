@@ -155,6 +155,12 @@ FITTED_ATTRIBUTES = """\
         BatchNorm statistics from the running ones), which chose between
         the frozen body and fine-tuning. None without ``"auto"``, pretrained
         units, or BatchNorm layers there.
+    auto_probe_ : ndarray of shape (3,) or None
+        The regressor's, with ``freeze_upto="auto"`` and fewer than 1,000
+        images: the leave-one-out R² of ridge probes on the pretrained
+        body's pooled features at its top and at several depths, and the
+        standard error of their difference (``top, depths, noise``). None
+        for the classifiers and where nothing was measured.
     n_cached_units_ : int
         Number of frozen units whose output the last fit cached (0: none).
     n_recalibrated_ : int

@@ -12,7 +12,8 @@ from sklearn.utils._param_validation import StrOptions
 from skorch import NeuralNetRegressor
 from skorch.dataset import Dataset
 
-from .._runtime import BatchLoader, ShuffledBatchLoader
+from .._runtime import BatchLoader, ShuffledBatchLoader, statistics_batch_size
+from .._training import depth_probe
 from ._base import ImageEstimatorBase
 from ._classifier import PretrainedCNNClassifier, new_head
 from ._docs import shared_docs
@@ -184,13 +185,17 @@ class PretrainedCNNRegressor(ImageRegressorBase):
     inside (each to mean 0 and standard deviation 1, so that one learning
     rate suits any unit) and predicted in the user's units; ``score`` is R².
 
-    ``freeze_upto="auto"`` chooses by the images' shape here (the
-    classifier's rule for a body without BatchNorm layers): it fine-tunes
-    small grey images and sets of 1,000 images or more, and trains a head
-    on the frozen body otherwise. It does not read the images' shift as the
-    classifier does: a measurement (an angle, a thickness) is what
-    ImageNet's top features are built to ignore, so images near the source
-    do not make the frozen body a good regressor (the regression guide).
+    ``freeze_upto="auto"`` reads the images' shift as the classifier does
+    (far from the source, or 1,000 images or more: fine-tune), and one
+    thing more, since a measurement (an angle, a position, a thickness) is
+    what ImageNet's top features are built to ignore, so that images near
+    the source do not make the frozen body a good regressor: ridge probes
+    of the body's pooled features on the target, at its top and at several
+    depths, scored by leave-one-out (``auto_probe_``). When the several
+    depths explain the target better than the top by more than the noise,
+    the top discards what the target needs and the whole network is
+    fine-tuned; otherwise a head trains on the frozen body (the regression
+    guide has the measurements).
 
     Parameters
     ----------
@@ -228,6 +233,9 @@ class PretrainedCNNRegressor(ImageRegressorBase):
     ----------
     .. [1] A. Brodzicki et al., "Transfer learning methods as a new approach
        in computer vision tasks with small datasets", FCDS 2020.
+    .. [2] U. Evci, V. Dumoulin, H. Larochelle and M. C. Mozer, "Head2Toe:
+       Utilizing intermediate representations for better transfer
+       learning", ICML 2022 (the probes of several depths).
 
     Examples
     --------
@@ -257,10 +265,18 @@ class PretrainedCNNRegressor(ImageRegressorBase):
         **SKORCH,
     }
 
-    def _auto_shift(self, network, images):
-        """None: ``freeze_upto="auto"`` chooses by the images' shape here (the
-        class docstring says why)."""
-        return None
+    def _auto_probe(self, network, images):
+        """Ridge probes of the pretrained body's pooled features on the
+        training targets, at its top and at several depths: ``(top, depths,
+        noise)`` (:class:`~sktransfer._training._depth_probe.DepthProbe`)."""
+        probe = depth_probe(
+            network,
+            images,
+            self._fit_targets,
+            device=next(network.parameters()).device,
+            batch_size=statistics_batch_size(self),
+        )
+        return None if probe is None else np.array(probe, dtype=np.float64)
 
     def __init__(
         self,

@@ -199,6 +199,9 @@ _KINDS = {
     "outputs": _array(1, "iu"),
     "names": _names,
     "a name or names": lambda v: isinstance(v, str) or _names(v),
+    "three numbers": lambda v: (
+        _array(1, "f")(v) and v.shape == (3,) and bool(np.isfinite(v).all())
+    ),
     "(C, H, W)": lambda v: (
         isinstance(v, tuple)
         and len(v) == 3
@@ -207,6 +210,7 @@ _KINDS = {
 }
 FITTED = {
     "_fitted_transfer_upto": "a count or a unit's name?",
+    "auto_probe_": "three numbers?",
     "auto_shift_": "a number?",
     "class_weight_": "numbers",
     "classes_inferred_": "labels",

@@ -1,6 +1,7 @@
 """The training recipe around skorch's fit loop: the schedule's length and
 ``freeze_upto="auto"`` (``_recipe.py``), the images' shift that it reads
-(``_shift.py``), its callbacks (``_callbacks.py``), the guard that stops a
+(``_shift.py``) and the regressor's probes of several depths
+(``_depth_probe.py``), its callbacks (``_callbacks.py``), the guard that stops a
 diverging run (``_guard.py``), the learning-rate range test
 (``_lr_find.py``), BatchNorm recalibration (``_batchnorm.py``), the
 frozen-prefix cache (``_cache.py``), the training set with its sample
@@ -16,11 +17,12 @@ from ._callbacks import (
     resave_checkpoints,
     user_schedules,
 )
+from ._depth_probe import DepthProbe, depth_probe
 from ._guard import TrainingGuard, explain_input_size, explain_out_of_memory
 from ._progress import EpochTable, fit_line, verbosity
 from ._recipe import (
+    AUTO_FINE_TUNE_FROM,
     LR_SCHEDULES,
-    auto_freezing,
     auto_freezing_and_why,
     default_epochs,
     is_auto,
@@ -29,8 +31,10 @@ from ._shift import middle_shift
 from ._training_set import WeightedTargets, training_set, weighted_loss
 
 __all__ = [
+    "AUTO_FINE_TUNE_FROM",
     "BATCHNORM_MODES",
     "ConvergedStop",
+    "DepthProbe",
     "EpochTable",
     "FreezeSchedule",
     "LR_SCHEDULES",
@@ -38,9 +42,9 @@ __all__ = [
     "TrainingGuard",
     "WarmupCosine",
     "WeightedTargets",
-    "auto_freezing",
     "auto_freezing_and_why",
     "default_epochs",
+    "depth_probe",
     "explain_input_size",
     "explain_out_of_memory",
     "fit_line",

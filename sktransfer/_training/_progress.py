@@ -69,14 +69,14 @@ def _input_reason(estimator):
 
 
 def _freezing_reason(estimator):
-    """What ``freeze_upto="auto"`` chose for these images."""
+    """What ``freeze_upto="auto"`` chose for these images, and why."""
     if not is_auto(getattr(estimator, "freeze_upto", None)):
         return ""
-    shift = getattr(estimator, "auto_shift_", None)
-    measured = "" if shift is None else f": a shift of {shift:.2f} at the middle units"
+    why = getattr(estimator, "_auto_why", None)
+    said = "freeze_upto='auto'" + (f": {why}" if why else "")
     if estimator.n_frozen_ == len(estimator.layer_names_):
-        return f", a head on the frozen body (freeze_upto='auto'{measured})"
-    return f", the whole network fine-tuned (freeze_upto='auto'{measured})"
+        return f", a head on the frozen body ({said})"
+    return f", the whole network fine-tuned ({said})"
 
 
 def _epochs_reason(estimator):

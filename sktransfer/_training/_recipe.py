@@ -54,6 +54,7 @@ __all__ = [
     "CONVERGED_EPOCHS",
     "CONVERGED_LOSS_RATIO",
     "FAR_SHIFT",
+    "PROBE_MARGIN",
     "LR_SCHEDULES",
     "WARMUP_FRACTION",
     "auto_freezing",
@@ -90,6 +91,11 @@ MIN_TAIL_EPOCHS = 2
 # photographs and drawings, 0.06 to 0.29: benchmarks/route_signals.py).
 AUTO_FINE_TUNE_FROM = 1000
 FAR_SHIFT = 0.35
+# The regressor also fine-tunes when ridge probes of several depths explain
+# its target better than the top's by more than twice the comparison's
+# standard error and more than PROBE_MARGIN of its variance
+# (sktransfer._training._depth_probe; regression guide).
+PROBE_MARGIN = 0.05
 
 
 def default_epochs(n_train, batch_size, head_only=False):
@@ -136,7 +142,7 @@ def is_auto(freeze_upto):
     return isinstance(freeze_upto, str) and freeze_upto == "auto"
 
 
-def auto_freezing(image_shape, n_images, pretrained=True, shift=None):
+def auto_freezing(image_shape, n_images, pretrained=True, shift=None, probe=None):
     """What ``freeze_upto="auto"`` freezes: ``"all"`` (a head on the frozen
     body) or ``0`` (fine-tune everything).
 
@@ -165,6 +171,15 @@ def auto_freezing(image_shape, n_images, pretrained=True, shift=None):
       :func:`~sktransfer.suggest_strategy`), enough to fine-tune without
       distorting the features.
 
+    A regressor also reads ``probe``: ridge probes of the body's pooled
+    features on its target, at the top and at several depths
+    (:func:`~sktransfer._training._depth_probe.depth_probe`). When the
+    several depths explain the target better than the top by more than
+    twice the comparison's standard error and more than ``PROBE_MARGIN``,
+    the top discards what the target needs (an angle, a position, a size:
+    what ImageNet's top features are built to ignore) and the body is
+    fine-tuned, near the source or not.
+
     Parameters
     ----------
     image_shape : tuple of int
@@ -176,6 +191,8 @@ def auto_freezing(image_shape, n_images, pretrained=True, shift=None):
     shift : float or None, default=None
         The images' shift at the body's middle units; None where it has no
         BatchNorm layer there.
+    probe : DepthProbe or None, default=None
+        The regressor's probes of several depths; None: not measured.
 
     Returns
     -------
@@ -193,11 +210,18 @@ def auto_freezing(image_shape, n_images, pretrained=True, shift=None):
     0
     >>> auto_freezing((3, 128, 128), 60, pretrained=False)
     0
+    >>> from sktransfer._training._depth_probe import DepthProbe
+    >>> auto_freezing((3, 64, 64), 300, shift=0.1, probe=DepthProbe(0.25, 0.63, 0.04))
+    0
+    >>> auto_freezing((3, 64, 64), 300, shift=0.1, probe=DepthProbe(0.9, 0.92, 0.01))
+    'all'
     """
-    return auto_freezing_and_why(image_shape, n_images, pretrained, shift)[0]
+    return auto_freezing_and_why(image_shape, n_images, pretrained, shift, probe)[0]
 
 
-def auto_freezing_and_why(image_shape, n_images, pretrained=True, shift=None):
+def auto_freezing_and_why(
+    image_shape, n_images, pretrained=True, shift=None, probe=None
+):
     """:func:`auto_freezing`'s choice and the reason for it, in words.
 
     Examples
@@ -213,18 +237,29 @@ def auto_freezing_and_why(image_shape, n_images, pretrained=True, shift=None):
         channels, side = image_shape[0], min(image_shape[1:])
         if channels == 1 and side < SMALL_IMAGE:
             return 0, "small and grey, far from the source's photos"
-        return "all", (
-            f"near the source's photos, fewer than {AUTO_FINE_TUNE_FROM:,} images"
-        )
+        return _probed("near the source's photos", probe)
     if shift > FAR_SHIFT:
         return 0, (
             f"far from the source: a shift of {shift:.2f} at the middle units, "
             f"over {FAR_SHIFT}"
         )
-    return "all", (
+    near = (
         f"near the source: a shift of {shift:.2f} at the middle units, at most "
-        f"{FAR_SHIFT}; fewer than {AUTO_FINE_TUNE_FROM:,} images"
+        f"{FAR_SHIFT}"
     )
+    return _probed(near, probe)
+
+
+def _probed(near, probe):
+    """The frozen body for images ``near`` the source, unless ``probe`` says
+    its top discards what the target needs."""
+    if probe is not None and probe.gain > max(PROBE_MARGIN, 2 * probe.noise):
+        return 0, (
+            f"{near}, but the top units discard what the target needs: ridge "
+            f"probes explain {probe.depths:.2f} of its variance from several "
+            f"depths, {probe.top:.2f} from the top"
+        )
+    return "all", f"{near}; fewer than {AUTO_FINE_TUNE_FROM:,} images"
 
 
 def converged_tail(planned_epochs, epochs_done):
