@@ -175,7 +175,7 @@ def test_no_probe_for_large_sets_few_images_or_explicit_freezing(
     network = _auto(X, angles, input_size=64).module_
     assert depth_probe(network, X[: MIN_PROBE_IMAGES - 1], angles[:9]) is None
     monkeypatch.setattr(_recipe, "AUTO_FINE_TUNE_FROM", 30)
-    monkeypatch.setattr("sktransfer._estimators._base.AUTO_FINE_TUNE_FROM", 30)
+    monkeypatch.setattr("sktransfer._estimators._freezing.AUTO_FINE_TUNE_FROM", 30)
     large = _auto(X, angles, input_size=64)
     assert large.auto_probe_ is None and large.n_frozen_ == 0
 

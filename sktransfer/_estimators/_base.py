@@ -7,10 +7,10 @@ the training set (content order, sample weights), callbacks, schedule,
 frozen-prefix cache and BatchNorm recalibration come from
 :mod:`sktransfer._training`, forward passes outside training run on
 :mod:`sktransfer._runtime`. What stays here is the wiring: the default
-callbacks, the optimizer with the body's learning rate, freezing (and
-``freeze_upto="auto"``), warm starts. The classifiers' and the regressor's
-bases add their targets; subclasses turn their parameters into a network in
-``initialize_module``.
+callbacks and warm starts; freezing (and ``freeze_upto="auto"``) and the
+optimizer with the body's learning rate are in ``_freezing.py``. The
+classifiers' and the regressor's bases add their targets; subclasses turn
+their parameters into a network in ``initialize_module``.
 """
 
 from __future__ import annotations
@@ -40,23 +40,18 @@ from .._inputs import (
 from .._networks import build_network, load_source, resolve_tta, resolve_unit_count
 from .._runtime import resolve_device, seeded, statistics_batch_size
 from .._training import (
-    AUTO_FINE_TUNE_FROM,
     ConvergedStop,
-    DepthProbe,
     EpochTable,
     FreezeSchedule,
     RecordLR,
     TrainingGuard,
     WarmupCosine,
     WeightedTargets,
-    auto_freezing_and_why,
     default_epochs,
     explain_input_size,
     explain_out_of_memory,
     fit_line,
     frozen_prefix,
-    is_auto,
-    middle_shift,
     recalibrate_batchnorm,
     resave_checkpoints,
     training_set,
@@ -64,6 +59,7 @@ from .._training import (
     verbosity,
 )
 from ._data_hooks import ImageDataHooks
+from ._freezing import apply_changed_freezing, build_optimizer, freeze, frozen_units
 
 __all__ = ["ImageEstimatorBase"]
 
@@ -158,46 +154,19 @@ class ImageEstimatorBase(ImageDataHooks):
         names = network.unit_names
         transfer_upto = getattr(self, "transfer_upto", None)
         # Only pretrained units are worth keeping as they are.
-        n_frozen = self._frozen_units(
-            names, source.pretrained and transfer_upto is None, network
+        n_frozen = frozen_units(
+            self, names, source.pretrained and transfer_upto is None, network
         )
         if transfer_upto is not None:
             n_kept = resolve_unit_count(
                 transfer_upto, names, "transfer_upto", allow_all=False
             )
             network.reinitialise_from(n_kept)
-        self._freeze(network, n_frozen)
+        freeze(self, network, n_frozen)
         self._fitted_transfer_upto = transfer_upto
         self.layer_names_ = names
         self.source_categories_ = source.categories
         return network
-
-    def _frozen_units(self, names, pretrained, network):
-        """How many of the units ``names`` ``freeze_upto`` freezes: for
-        ``"auto"``, what :func:`~sktransfer._training._recipe.auto_freezing`
-        says for the fitted images, when the units are ``pretrained`` (else
-        none), from their shift at ``network``'s middle units (``auto_shift_``),
-        measured on the images ``fit`` is training on."""
-        freeze_upto = self.freeze_upto
-        images = getattr(self, "_fit_images", None)
-        if images is not None:  # a fit (a model file restores its own)
-            measure = is_auto(freeze_upto) and pretrained
-            self.auto_shift_ = None
-            self.auto_probe_ = None
-            if measure:
-                self.auto_shift_ = middle_shift(network, images, self.random_state)
-            if measure and self.n_samples_fit_ < AUTO_FINE_TUNE_FROM:
-                self.auto_probe_ = self._auto_probe(network, images)
-        if is_auto(freeze_upto):
-            probe = getattr(self, "auto_probe_", None)
-            freeze_upto, self._auto_why = auto_freezing_and_why(
-                self.image_shape_,
-                self.n_samples_fit_,
-                pretrained,
-                getattr(self, "auto_shift_", None),
-                None if probe is None else DepthProbe(*probe),
-            )
-        return resolve_unit_count(freeze_upto, names, "freeze_upto")
 
     def _auto_probe(self, network, images):
         """What else ``freeze_upto="auto"`` reads off the pretrained
@@ -205,34 +174,8 @@ class ImageEstimatorBase(ImageDataHooks):
         regressor probes its features at several depths)."""
         return None
 
-    def _freeze(self, network, n_frozen):
-        """Freeze the first ``n_frozen`` units (all of them first, when
-        ``freeze_epochs`` trains the head alone) and tell the schedule."""
-        network.set_frozen(len(network.unit_names) if self.freeze_epochs else n_frozen)
-        self.n_frozen_ = n_frozen
-        for name, callback in self.callbacks_:
-            if name == "freeze_schedule":
-                callback.freeze_epochs = self.freeze_epochs
-                callback.n_frozen = n_frozen
-
     def initialize_optimizer(self, triggered_directly=None):
-        network = self.module_
-        trainable = [
-            (name, p)
-            for name, p in network.named_parameters()
-            if network.unit_of(name) >= self.n_frozen_
-        ]
-        args, kwargs = self.get_params_for_optimizer("optimizer", trainable)
-        user_groups = "param_groups" in self.get_params_for("optimizer")
-        if self.backbone_lr_scale != 1.0 and not user_groups:
-            lr = kwargs.get("lr", self.lr)
-            body = [p for name, p in trainable if not name.startswith("head.")]
-            head = [p for name, p in trainable if name.startswith("head.")]
-            groups = [{"params": head, "lr": lr}]
-            if body:
-                groups.insert(0, {"params": body, "lr": lr * self.backbone_lr_scale})
-            args = (groups,)
-        self.optimizer_ = self.optimizer(*args, **kwargs)
+        self.optimizer_ = build_optimizer(self)
         return self
 
     # -- scikit-learn API -----------------------------------------------------
@@ -299,7 +242,7 @@ class ImageEstimatorBase(ImageDataHooks):
         with seeded(self.random_state), self._on_device():
             if continuing:
                 self._refresh_callbacks()
-                self._apply_changed_freezing()
+                apply_changed_freezing(self)
                 self._rebuild_criterion()
             else:
                 self._before_initialize(X, y_encoded)
@@ -313,28 +256,6 @@ class ImageEstimatorBase(ImageDataHooks):
         if verbosity(self) >= 1:
             print(fit_line(self, len(X), time.perf_counter() - start), flush=True)
         return self
-
-    def _apply_changed_freezing(self):
-        """On a warm start, let a changed ``freeze_upto`` take effect (with a
-        new optimizer over the now trainable parameters); refuse a changed
-        ``transfer_upto``, which would re-initialise trained units."""
-        transfer_upto = getattr(self, "transfer_upto", None)
-        fitted = getattr(self, "_fitted_transfer_upto", transfer_upto)
-        if transfer_upto != fitted:
-            raise ValueError(
-                f"`transfer_upto` changed from {fitted!r} to "
-                f"{transfer_upto!r} with `warm_start=True`: that would "
-                "re-initialise trained units. Fit with warm_start=False to "
-                "start again from the source."
-            )
-        if is_auto(self.freeze_upto):
-            return  # decided by the first fit, for the images it had
-        names = self.module_.unit_names
-        n_frozen = resolve_unit_count(self.freeze_upto, names, "freeze_upto")
-        if n_frozen == self.n_frozen_:
-            return
-        self._freeze(self.module_, n_frozen)
-        self.initialize_optimizer()
 
     def _rebuild_criterion(self):
         """The loss of a warm start, built again for its own targets: the

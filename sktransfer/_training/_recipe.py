@@ -20,7 +20,10 @@ Facts of small-data fine-tuning, each measured in
   of weights on a few hundred images distorts them (Kumar et al.): a head
   on the frozen body scores higher, in seconds. Digits blown up from 8 px,
   at 64 px or at 128 px, are far: the body must adapt, and fine-tuning all
-  of it scores higher (:func:`auto_freezing`).
+  of it scores higher (:func:`auto_freezing`). A regressor's target may be
+  what the top units are built to ignore (an angle, a position) on images
+  near the source: probes of the body at several depths tell it
+  (:mod:`sktransfer._training._depth_probe`).
 * A few dozen images are learned by heart in a few epochs: once the training
   loss has stayed under a hundredth of its first epoch's for three epochs
   after the warm-up, the rest of the cosine decay is compressed into a short
