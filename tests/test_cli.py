@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,6 +132,26 @@ def test_study_on_image_folders(tmp_path, capsys):
     ]
     assert main(args) == 0
     assert "image folders" in capsys.readouterr().out
+
+
+def test_a_study_reads_only_the_folder_images_it_uses(tmp_path, monkeypatch, capsys):
+    """A folder is listed and cut to --per-class before any file is read."""
+    from sktransfer._inputs import _reading
+
+    rng = np.random.default_rng(0)
+    _folder(tmp_path / "target", ["x", "y"], (12, 12, 3), rng)
+    read, real_read = [], _reading.read_image
+
+    def counting_read(path, *args, **kwargs):
+        read.append(path)
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(_reading, "read_image", counting_read)
+    args = ["study", *TINY, "--target", str(tmp_path / "target"), "--out", ""]
+    assert main([*args, "--per-class", "3"]) == 0
+    assert "image folder" in capsys.readouterr().out
+    assert len(read) == 6  # 3 of each class's 12
+    assert {Path(p).parent.name for p in read} == {"x", "y"}
 
 
 def test_study_errors_name_the_problem(tmp_path, capsys):

@@ -1,6 +1,8 @@
 """The source and target sets the arguments of ``sktransfer study`` name: a
 bundled dataset split by class or by a dendrogram of its classes, or image
-folders, each cut to a number of images per class."""
+folders, each cut to a number of images per class (a folder's files are
+listed and cut before any is read: a folder of any size costs the images
+the study uses)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from ..datasets import (
     FASHION_MNIST_CLASSES,
     class_split,
     dendrogram_split,
+    list_image_folder,
     load_digits_images,
     load_fashion_mnist,
-    load_image_folder,
+    load_images,
 )
 
 __all__ = ["load_study_data", "parse_labels"]
@@ -35,6 +38,15 @@ def _per_class(X, y, limit, seed):
     return X[keep], y[keep]
 
 
+def _folder(path, limit, args):
+    """The images of a class folder, at most ``limit`` a class: the files
+    are listed, cut, and only the chosen ones read."""
+    paths, y = list_image_folder(path)
+    paths, y = _per_class(paths, y, limit, args.seed)
+    X, _ = load_images(paths.tolist(), image_size=args.image_size)
+    return X, y
+
+
 def load_study_data(args):
     """Source and target sets the arguments ask for, with a description."""
     if args.source is not None and args.target is None:
@@ -42,18 +54,17 @@ def load_study_data(args):
             "sktransfer study: --source DIR needs --target DIR (the data to "
             "classify); --target DIR alone uses an ImageNet backbone as the source."
         )
-    if args.target is not None and args.source is None:
-        X_t, y_t = load_image_folder(args.target, image_size=args.image_size)
-        X_t, y_t = _per_class(X_t, y_t, args.per_class, args.seed)
+    if args.target is not None:  # image folders, the source's first
+        X_s = y_s = None
         description = (
             f"image folder {args.target}, with the ImageNet-pretrained "
             f"{args.backbone} as the source"
         )
-        return None, None, X_t, y_t, description
-    if args.source is not None:
-        X_s, y_s = load_image_folder(args.source, image_size=args.image_size)
-        X_t, y_t = load_image_folder(args.target, image_size=args.image_size)
-        description = f"image folders {args.source} -> {args.target}"
+        if args.source is not None:
+            X_s, y_s = _folder(args.source, args.source_per_class, args)
+            description = f"image folders {args.source} -> {args.target}"
+        X_t, y_t = _folder(args.target, args.per_class, args)
+        return X_s, y_s, X_t, y_t, description
     else:
         if args.dataset == "digits":
             X, y = load_digits_images()
