@@ -185,3 +185,17 @@ def test_the_regressor_reads_the_shift_of_digits_too():
     ink = digits[:40].mean(axis=(1, 2))
     regressor = _auto(digits[:40], ink)
     assert regressor.auto_shift_ > _recipe.FAR_SHIFT and regressor.n_frozen_ == 0
+
+
+def test_what_the_regressor_probes_leaves_the_fit_as_the_route_it_chose(
+    turned_photos,
+):
+    """The probes draw no random number the fit uses: the defaults are the
+    same fit as the route they chose, prediction for prediction (so
+    small_regression.py's row of that route says what the defaults score)."""
+    X, angles = turned_photos
+    params = dict(input_size=64, max_epochs=1, random_state=0)
+    auto = PretrainedCNNRegressor(**params).fit(X, angles)
+    assert auto.n_frozen_ == 0
+    explicit = PretrainedCNNRegressor(freeze_upto=0, **params).fit(X, angles)
+    np.testing.assert_array_equal(auto.predict(X), explicit.predict(X))
