@@ -293,13 +293,59 @@ def test_a_frozen_body_fits_on_files_a_batch_at_a_time(
     )
 
 
-def test_files_that_a_fit_cannot_cache_are_decoded_for_it(folder):
-    """Fine-tuning (nothing frozen) and label-relation transfer take files too:
-    decoded into memory for the fit, with the same result as the array."""
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"augment": "flip", "batchnorm": "recalibrate"},
+        {"early_stopping": True, "validation_fraction": 0.25},
+    ],
+    ids=["fine-tune", "augmented", "validation-split"],
+)
+def test_fine_tuning_reads_the_files_a_batch_at_a_time_every_epoch(
+    folder, monkeypatch, params
+):
+    """With nothing cached (fine-tuning, augmentation), each epoch reads the
+    files again a training batch at a time: never all at once, and the same
+    fit as the images as an array."""
+    from sktransfer._inputs import _paths
+    from sktransfer._runtime import content_order
+    from sktransfer._training import _training_set
+
     paths, y = list_image_folder(folder)
     X, _ = load_image_folder(folder)
-    tuned = _classifier(freeze_upto=0).fit(paths, y)
+    params = {"freeze_upto": 0, "batch_size": 8, **params}
+    from_arrays = _classifier(**params).fit(X, y)
+    read = _count_reads(monkeypatch)
+    monkeypatch.setattr(
+        _paths.ImageFiles, "load", lambda self: pytest.fail("all files decoded")
+    )
+    monkeypatch.setattr(_paths, "PATH_CHUNK", 8)
+    monkeypatch.setattr(
+        _training_set, "content_order", functools.partial(content_order, chunk=8)
+    )
+    clf = _classifier(iterator_valid__batch_size=8, **params).fit(paths, y)
+    assert clf.n_cached_units_ == 0
+    assert max(read) <= 8 < len(paths)
+    # Every epoch read every training image once (and more for the scale,
+    # the validation images and the recalibration).
+    assert sum(read) >= clf.max_epochs_ * len(paths) * 0.75
+    monkeypatch.undo()
+    np.testing.assert_allclose(
+        clf.predict_proba(paths), from_arrays.predict_proba(X), atol=1e-6
+    )
+
+
+def test_label_relation_transfer_decodes_the_files_it_fits(folder):
+    """Label-relation transfer takes files too, decoded into memory for its
+    fit, with the same result as the array."""
+    from sktransfer import LabelRelationTransfer
+
+    paths, y = list_image_folder(folder)
+    X, _ = load_image_folder(folder)
+    source = _classifier(freeze_upto=0).fit(X, y)
+    params = {"max_epochs": 2, "random_state": 0}
     np.testing.assert_array_equal(
-        tuned.predict_proba(paths),
-        _classifier(freeze_upto=0).fit(X, y).predict_proba(X),
+        LabelRelationTransfer(source, **params).fit(paths, y).predict_proba(paths),
+        LabelRelationTransfer(source, **params).fit(X, y).predict_proba(X),
     )

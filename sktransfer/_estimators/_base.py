@@ -83,8 +83,9 @@ class ImageEstimatorBase(ImageDataHooks):
     """
 
     # ``fit`` keeps a 1-D X of paths as files, read a batch at a time by its
-    # passes over them (content order, scale, the frozen units' cache); an
-    # estimator whose fit uses the images otherwise says False.
+    # passes over them (content order, scale, the frozen units' cache, the
+    # training batches of every epoch); an estimator whose fit uses the
+    # images otherwise says False.
     _reads_files = True
 
     # -- skorch hooks ---------------------------------------------------------

@@ -26,6 +26,7 @@ among them is named before any work.
 
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
@@ -132,8 +133,10 @@ class ImageFiles:
     scale, the frozen units' output) hold a batch of them at a time.
 
     ``images[start:stop]`` and ``images[indices]`` decode those files into a
-    tensor; :meth:`select` reorders the files without reading them;
-    :func:`as_images` decodes them all.
+    tensor (``images[i]``: one image); :meth:`select` reorders the files
+    without reading them; :func:`as_images` decodes them all. The training
+    batches of a fit that caches nothing index it too: each epoch reads the
+    files again, a batch at a time.
 
     Parameters
     ----------
@@ -163,10 +166,10 @@ class ImageFiles:
 
     def __getitem__(self, key):
         if isinstance(key, slice):
-            files = self.files[key]
-        else:
-            files = self.select(np.asarray(key).reshape(-1)).files
-        return self._read(files)
+            return self._read(self.files[key])
+        if isinstance(key, numbers.Integral):  # one image, as a tensor's row
+            return self._read([self.files[key]])[0]
+        return self._read(self.select(np.asarray(key).reshape(-1)).files)
 
     def _read(self, files, progress=False):
         if not files:

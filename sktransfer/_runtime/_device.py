@@ -67,7 +67,10 @@ def fits_on_device(nbytes, device, fraction=DEVICE_DATA_FRACTION):
 
 
 def place_images(X, device):
-    """Images on the device when they fit there, else in pinned host memory."""
+    """Images on the device when they fit there, else in pinned host memory
+    (image files stay files: each batch is read, then moved)."""
+    if not isinstance(X, torch.Tensor):
+        return X
     nbytes = X.element_size() * X.nelement()
     if fits_on_device(nbytes, device):
         return X.to(device)

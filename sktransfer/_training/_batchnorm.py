@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._inputs import ImageFiles
 from .._runtime import iter_batches
 
 __all__ = ["BATCHNORM_MODES", "recalibrate_batchnorm", "trainable_batchnorms"]
@@ -93,7 +94,8 @@ def recalibrate_batchnorm(network, X, forward, batch_size):
             layer.momentum = None  # cumulative average over the batches
             layer.train()
         order = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
-        X = X[order.to(X.device)]
+        # Image files are reordered, not read: each batch reads its own.
+        X = X.select(order) if isinstance(X, ImageFiles) else X[order.to(X.device)]
         bounds = _chunks(len(X), batch_size)
         for _ in iter_batches(forward, X, bounds=bounds):
             pass

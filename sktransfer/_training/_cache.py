@@ -18,7 +18,6 @@ from pathlib import Path
 
 import torch
 
-from .._inputs import as_images
 from .._runtime import free_cuda_bytes, is_cuda, iter_batches, prediction_batch_size
 
 __all__ = ["compute_prefix", "frozen_prefix"]
@@ -92,7 +91,8 @@ def frozen_prefix(estimator, X, device):
     set: the frozen units then give the same output every epoch, so it is
     computed once, a batch at a time (``X`` may be image files, read as
     they are sliced: then only the cache is held). Yields what to train on
-    (``X`` itself, decoded, when nothing is cached) and sets
+    (``X`` itself when nothing is cached: image files are then read a
+    training batch at a time, every epoch) and sets
     ``estimator.n_cached_units_``.
     """
     network = estimator.module_
@@ -104,7 +104,7 @@ def frozen_prefix(estimator, X, device):
         or estimator.freeze_epochs
         or network.augment is not None
     ):
-        yield as_images(X)  # image files: every epoch reads them all
+        yield X  # image files: each epoch reads them a batch at a time
         return
     with tempfile.TemporaryDirectory(
         prefix="sktransfer-cache-", ignore_cleanup_errors=True
@@ -119,7 +119,7 @@ def frozen_prefix(estimator, X, device):
             spill=spill,
         )
         if cached is None:  # over the memory budget and the disk's room
-            yield as_images(X)
+            yield X
             return
         network.cached_units = n_cached
         estimator.n_cached_units_ = n_cached
