@@ -349,3 +349,41 @@ def test_label_relation_transfer_decodes_the_files_it_fits(folder):
         LabelRelationTransfer(source, **params).fit(paths, y).predict_proba(paths),
         LabelRelationTransfer(source, **params).fit(X, y).predict_proba(X),
     )
+
+
+def test_training_batches_of_files_are_read_one_ahead_in_a_thread():
+    """Files are read a batch ahead of the step that uses it (in another
+    thread, in order); tensors are sliced as they are asked for."""
+    import threading
+
+    import torch
+
+    from sktransfer._runtime._batches import _read_ahead
+
+    class Files:  # reads are logged: which batch, in which thread
+        def __init__(self):
+            self.log = []
+
+        def __getitem__(self, batch):
+            self.log.append((batch.start, threading.current_thread().name))
+            return torch.full((2, 1), batch.start)
+
+    files = Files()
+    batches = [slice(0, 2), slice(2, 4), slice(4, 6)]
+    reading = _read_ahead(files, batches)
+    assert next(reading).tolist() == [[0], [0]]
+    # The second batch is on its way before the first one's step ends.
+    for _ in range(100):
+        if len(files.log) == 2:
+            break
+        threading.Event().wait(0.01)
+    assert [start for start, _ in files.log] == [0, 2]
+    assert [int(b[0]) for b in reading] == [2, 4]
+    assert {name for _, name in files.log} != {threading.current_thread().name}
+    images = torch.arange(6)
+    assert [b.tolist() for b in _read_ahead(images, batches)] == [
+        [0, 1],
+        [2, 3],
+        [4, 5],
+    ]
+    assert list(_read_ahead(files, [])) == []

@@ -2,12 +2,15 @@
 
 skorch's default ``DataLoader`` fetches every image through a Python
 ``__getitem__`` and collates them; a small image dataset fits in memory (on
-the GPU when there is one), so here a batch is one index operation.
+the GPU when there is one), so here a batch is one index operation. Image
+files (what ``fit`` keeps of paths) are indexed the same way, each batch
+read one ahead in a thread.
 """
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from torch.utils.data import Dataset, Subset
@@ -76,6 +79,24 @@ def content_order(X, chunk=1024):
     return torch.argsort(keys, stable=True)
 
 
+def _read_ahead(X, batches):
+    """``X[batch]`` for each batch in turn. Images in memory are sliced as
+    they are asked for; image files (what ``fit`` keeps of paths) are read
+    one batch ahead in a thread, so that decoding the next batch overlaps
+    the training step on this one."""
+    if isinstance(X, torch.Tensor):
+        for batch in batches:
+            yield X[batch]
+        return
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        coming = reader.submit(X.__getitem__, batches[0]) if batches else None
+        for index in range(len(batches)):
+            X_batch = coming.result()
+            if index + 1 < len(batches):
+                coming = reader.submit(X.__getitem__, batches[index + 1])
+            yield X_batch
+
+
 def _base_and_indices(dataset):
     indices = None
     while isinstance(dataset, Subset):
@@ -137,12 +158,13 @@ class BatchLoader:
         if order is not None:
             order = order.to(device)
         stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            if order is None:
-                batch = slice(start, start + self.batch_size)
-            else:
-                batch = order[start : start + self.batch_size]
-            X = self.base.X[batch]
+        batches = [
+            slice(start, start + self.batch_size)
+            if order is None
+            else order[start : start + self.batch_size]
+            for start in range(0, stop, self.batch_size)
+        ]
+        for batch, X in zip(batches, _read_ahead(self.base.X, batches), strict=True):
             y = None if self.base.y is None else self.base.y[batch]
             weight = None if self.base.weight is None else self.base.weight[batch]
             if X.device != self.base.device:
