@@ -12,7 +12,7 @@ from ._fitted import (
 )
 from ._images import ImageShapeWarning, PixelScaleWarning, check_images
 from ._labels import check_labels, encode_labels, encode_targets
-from ._paths import ImageFiles, as_images, path_chunks
+from ._paths import ImageFiles, path_chunks
 from ._reading import (
     IMAGE_EXTENSIONS,
     check_reading_params,
@@ -26,7 +26,6 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageFiles",
     "ImageShapeWarning",
-    "as_images",
     "PixelScaleWarning",
     "check_fitted_images",
     "check_images",

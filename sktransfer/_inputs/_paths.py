@@ -38,7 +38,6 @@ __all__ = [
     "PATH_CHUNK",
     "PATH_SIDE",
     "ImageFiles",
-    "as_images",
     "image_files",
     "is_image_paths",
     "path_chunks",
@@ -134,7 +133,7 @@ class ImageFiles:
 
     ``images[start:stop]`` and ``images[indices]`` decode those files into a
     tensor (``images[i]``: one image); :meth:`select` reorders the files
-    without reading them; :func:`as_images` decodes them all. The training
+    without reading them; :meth:`load` decodes them all. The training
     batches of a fit that caches nothing index it too: each epoch reads the
     files again, a batch at a time.
 
@@ -206,11 +205,6 @@ def image_files(X):
     headers = _check_files(files)
     colour = any(mode not in _GREY_MODES for _, mode in headers)
     return ImageFiles(files, _fit_size(headers), 3 if colour else 1)
-
-
-def as_images(X):
-    """``X`` as a tensor: :class:`ImageFiles` decoded, anything else as it is."""
-    return X.load() if isinstance(X, ImageFiles) else X
 
 
 def read_image_paths(X, expected_shape=None):
