@@ -253,7 +253,15 @@ class ImageEstimatorBase(ImageDataHooks):
                     self.initialize()
                 finally:
                     del self._fit_images, self._fit_targets
-            self._train(X, y_encoded, "fit", loss_weight, **_FIT_ROUTING, **fit_params)
+            self._train(
+                X,
+                y_encoded,
+                "fit",
+                loss_weight,
+                fresh=not continuing,
+                **_FIT_ROUTING,
+                **fit_params,
+            )
         if verbosity(self) >= 1:
             print(fit_line(self, len(X), time.perf_counter() - start), flush=True)
         return self
@@ -272,10 +280,12 @@ class ImageEstimatorBase(ImageDataHooks):
             return n - math.ceil(n * self.validation_fraction)
         return n
 
-    def _train(self, X, y_encoded, stage, loss_weight=None, **fit_params):
+    def _train(self, X, y_encoded, stage, loss_weight=None, fresh=False, **fit_params):
         """Run the epochs of one ``fit``/``partial_fit`` on the training set
         (with its loss weights, if any), then the BatchNorm recalibration of
-        the recipe."""
+        the recipe. A ``fresh`` head on the cached output of the whole body
+        may be solved first (:meth:`_solve_head`): then the recipe's
+        schedule has no epochs."""
         epochs = fit_params.pop("epochs", None)
         if epochs is None:
             epochs = self.max_epochs
@@ -287,7 +297,12 @@ class ImageEstimatorBase(ImageDataHooks):
         ):
             # Only the head trains, on the cached output of the whole body.
             head_only = self.n_cached_units_ == len(self.module_.unit_names)
-            if epochs is None:
+            solved = fresh and self._solve_head(
+                X_train if head_only else None, y_encoded, loss_weight
+            )
+            if epochs is None and solved:
+                epochs = 0  # the head is fitted: no gradient step to take
+            elif epochs is None:
                 epochs = default_epochs(
                     self._n_train(len(X)), self.batch_size, head_only=head_only
                 )
@@ -321,6 +336,13 @@ class ImageEstimatorBase(ImageDataHooks):
                 )
                 if self.n_recalibrated_:
                     resave_checkpoints(self)
+
+    def _solve_head(self, features, targets, loss_weight):
+        """Hook of a fresh fit: set the head's weights in closed form on the
+        cached ``features`` of the whole body (None when the body is not
+        wholly cached) and the training ``targets``; whether it did (the
+        regressor's ridge head)."""
+        return False
 
     def _before_initialize(self, X, y_encoded):
         """Hook for work on the training data before the network is built."""

@@ -215,6 +215,7 @@ FITTED = {
     "class_weight_": "numbers",
     "classes_inferred_": "labels",
     "converged_epoch_": "a count?",
+    "head_alpha_": "a number?",
     "image_shape_": "(C, H, W)",
     "layer_": "a name or names",
     "layer_names_": "names",

@@ -1,11 +1,12 @@
 """The training recipe around skorch's fit loop: the schedule's length and
 ``freeze_upto="auto"`` (``_recipe.py``), the images' shift that it reads
-(``_shift.py``) and the regressor's probes of several depths
-(``_depth_probe.py``), its callbacks (``_callbacks.py``), the guard that stops a
-diverging run (``_guard.py``), the learning-rate range test
-(``_lr_find.py``), BatchNorm recalibration (``_batchnorm.py``), the
-frozen-prefix cache (``_cache.py``), the training set with its sample
-weights (``_training_set.py``) and the epoch table (``_progress.py``)."""
+(``_shift.py``), the regressor's probes of several depths
+(``_depth_probe.py``) and its ridge head (``_ridge_head.py``), the
+callbacks (``_callbacks.py``), the guard that stops a diverging run
+(``_guard.py``), the learning-rate range test (``_lr_find.py``), BatchNorm
+recalibration (``_batchnorm.py``), the frozen-prefix cache (``_cache.py``),
+the training set with its sample weights (``_training_set.py``) and the
+epoch table (``_progress.py``)."""
 
 from ._batchnorm import BATCHNORM_MODES, recalibrate_batchnorm, trainable_batchnorms
 from ._cache import frozen_prefix
@@ -27,6 +28,7 @@ from ._recipe import (
     default_epochs,
     is_auto,
 )
+from ._ridge_head import solve_linear_head
 from ._shift import middle_shift
 from ._training_set import WeightedTargets, training_set, weighted_loss
 
@@ -53,6 +55,7 @@ __all__ = [
     "middle_shift",
     "recalibrate_batchnorm",
     "resave_checkpoints",
+    "solve_linear_head",
     "trainable_batchnorms",
     "training_set",
     "user_schedules",
