@@ -57,6 +57,21 @@ def test_the_rule_fine_tunes_only_for_a_gain_over_the_margin_and_the_noise():
     choice, why = auto_freezing_and_why(**near, probe=DepthProbe(0.25, 0.63, 0.04))
     assert choice == 0 and "the top units discard what the target needs" in why
     assert "0.63 of its variance from several depths, 0.25 from the top" in why
+    # A top that holds nothing of the target (a ridge on it explains no more
+    # than the margin): the frozen body has nothing to offer, however noisy
+    # the comparison (fashion-angle-40, seed 2: -0.04, 0.06, 0.08).
+    choice, why = auto_freezing_and_why(**near, probe=DepthProbe(-0.04, 0.06, 0.08))
+    assert choice == 0 and "the top units hold nothing of the target" in why
+    assert "explains -0.04 of its variance from the top" in why
+    assert (
+        auto_freezing_and_why(**near, probe=DepthProbe(PROBE_MARGIN, 0.06, 0.0))[0] == 0
+    )
+    assert (
+        auto_freezing_and_why(**near, probe=DepthProbe(PROBE_MARGIN + 0.01, 0.06, 0.0))[
+            0
+        ]
+        == "all"
+    )
     # Far images and large sets are fine-tuned whatever the probe says; a
     # body without BatchNorm layers still reads the shape first.
     assert (

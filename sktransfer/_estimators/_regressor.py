@@ -193,9 +193,11 @@ class PretrainedCNNRegressor(ImageRegressorBase):
     of the body's pooled features on the target, at its top and at several
     depths, scored by leave-one-out (``auto_probe_``). When the several
     depths explain the target better than the top by more than the noise,
-    the top discards what the target needs and the whole network is
-    fine-tuned; otherwise a head trains on the frozen body (the regression
-    guide has the measurements).
+    the top discards what the target needs, and when the top explains
+    nothing of it (0.05 of its variance or less), a head on it can only
+    predict the mean: then the whole network is fine-tuned; otherwise a
+    head trains on the frozen body (the regression guide has the
+    measurements).
 
     On a wholly frozen body (its output cached), a head of one ``Linear``
     layer trained on the squared error is ridge regression on the body's

@@ -96,7 +96,8 @@ AUTO_FINE_TUNE_FROM = 1000
 FAR_SHIFT = 0.35
 # The regressor also fine-tunes when ridge probes of several depths explain
 # its target better than the top's by more than twice the comparison's
-# standard error and more than PROBE_MARGIN of its variance
+# standard error and more than PROBE_MARGIN of its variance, or when the
+# top's explains no more than PROBE_MARGIN of it
 # (sktransfer._training._depth_probe; regression guide).
 PROBE_MARGIN = 0.05
 
@@ -181,7 +182,11 @@ def auto_freezing(image_shape, n_images, pretrained=True, shift=None, probe=None
     twice the comparison's standard error and more than ``PROBE_MARGIN``,
     the top discards what the target needs (an angle, a position, a size:
     what ImageNet's top features are built to ignore) and the body is
-    fine-tuned, near the source or not.
+    fine-tuned, near the source or not. So it is when the top explains no
+    more than ``PROBE_MARGIN`` of the target's variance, however noisy the
+    comparison (a few dozen images): a head on the frozen body would then
+    predict the mean at best, and only training the body can learn the
+    target. The frozen body is kept for a target its top is shown to hold.
 
     Parameters
     ----------
@@ -255,7 +260,13 @@ def auto_freezing_and_why(
 
 def _probed(near, probe):
     """The frozen body for images ``near`` the source, unless ``probe`` says
-    its top discards what the target needs."""
+    its top discards what the target needs, or holds nothing of it."""
+    if probe is not None and probe.top <= PROBE_MARGIN:
+        return 0, (
+            f"{near}, but the top units hold nothing of the target: a ridge "
+            f"probe explains {probe.top:.2f} of its variance from the top "
+            f"({probe.depths:.2f} from several depths)"
+        )
     if probe is not None and probe.gain > max(PROBE_MARGIN, 2 * probe.noise):
         return 0, (
             f"{near}, but the top units discard what the target needs: ridge "
