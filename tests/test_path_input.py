@@ -336,18 +336,37 @@ def test_fine_tuning_reads_the_files_a_batch_at_a_time_every_epoch(
     )
 
 
-def test_label_relation_transfer_decodes_the_files_it_fits(folder):
-    """Label-relation transfer takes files too, decoded into memory for its
-    fit, with the same result as the array."""
+def test_label_relation_transfer_reads_the_files_a_batch_at_a_time(
+    folder, monkeypatch
+):
+    """Label-relation transfer takes files as the classifier does: its
+    source's pass over them (the relation) and its training read a batch at
+    a time, never all at once, with the same result as the array."""
     from sktransfer import LabelRelationTransfer
+    from sktransfer._inputs import _paths
+    from sktransfer._runtime import content_order
+    from sktransfer._training import _training_set
 
     paths, y = list_image_folder(folder)
     X, _ = load_image_folder(folder)
     source = _classifier(freeze_upto=0).fit(X, y)
-    params = {"max_epochs": 2, "random_state": 0}
-    np.testing.assert_array_equal(
-        LabelRelationTransfer(source, **params).fit(paths, y).predict_proba(paths),
-        LabelRelationTransfer(source, **params).fit(X, y).predict_proba(X),
+    params = {"max_epochs": 2, "random_state": 0, "batch_size": 8}
+    from_arrays = LabelRelationTransfer(source, **params).fit(X, y)
+    read = _count_reads(monkeypatch)
+    monkeypatch.setattr(
+        _paths.ImageFiles, "load", lambda self: pytest.fail("all files decoded")
+    )
+    monkeypatch.setattr(_paths, "PATH_CHUNK", 8)
+    monkeypatch.setattr(
+        _training_set, "content_order", functools.partial(content_order, chunk=8)
+    )
+    lrt = LabelRelationTransfer(source, iterator_valid__batch_size=8, **params)
+    lrt.fit(paths, y)
+    assert max(read) <= 8 < len(paths)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(lrt.relation_, from_arrays.relation_)
+    np.testing.assert_allclose(
+        lrt.predict_proba(paths), from_arrays.predict_proba(X), atol=1e-6
     )
 
 

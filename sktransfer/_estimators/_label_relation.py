@@ -193,8 +193,6 @@ class LabelRelationTransfer(ImageClassifierBase):
     """
 
     _renamed_parameters = {"estimator": "backbone"}
-    # Its source's pass over the images needs them decoded.
-    _reads_files = False
     _parameter_constraints = {
         "backbone": [None, *BACKBONE],
         **SOURCE,
