@@ -114,7 +114,11 @@ def solve_linear_head(head, features, targets, sample_weight=None):
         np.asarray(targets, dtype=np.float64).reshape(len(features), -1),
         sample_weight,
     )
-    with torch.no_grad():
-        linear.weight.copy_(torch.as_tensor(coef, dtype=linear.weight.dtype))
-        linear.bias.copy_(torch.as_tensor(intercept, dtype=linear.bias.dtype))
+    # Copied into the layer's own tensors, on its device, in its dtype.
+    linear.load_state_dict(
+        {
+            "weight": torch.as_tensor(coef, dtype=linear.weight.dtype),
+            "bias": torch.as_tensor(intercept, dtype=linear.bias.dtype),
+        }
+    )
     return alpha
