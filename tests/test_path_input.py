@@ -336,9 +336,7 @@ def test_fine_tuning_reads_the_files_a_batch_at_a_time_every_epoch(
     )
 
 
-def test_label_relation_transfer_reads_the_files_a_batch_at_a_time(
-    folder, monkeypatch
-):
+def test_label_relation_transfer_reads_the_files_a_batch_at_a_time(folder, monkeypatch):
     """Label-relation transfer takes files as the classifier does: its
     source's pass over them (the relation) and its training read a batch at
     a time, never all at once, with the same result as the array."""
