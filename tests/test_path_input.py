@@ -48,6 +48,25 @@ def _count_reads(monkeypatch):
     return read
 
 
+def _read_in_eights(monkeypatch):
+    """Count the reads of image files (:func:`_count_reads`) with every pass
+    over files (their scale, content order, the cache, the batches) reading
+    at most 8 at a time, and decoding them all at once a failure."""
+    from sktransfer._inputs import _paths
+    from sktransfer._runtime import content_order
+    from sktransfer._training import _training_set
+
+    read = _count_reads(monkeypatch)
+    monkeypatch.setattr(
+        _paths.ImageFiles, "load", lambda self: pytest.fail("all files decoded")
+    )
+    monkeypatch.setattr(_paths, "PATH_CHUNK", 8)
+    monkeypatch.setattr(
+        _training_set, "content_order", functools.partial(content_order, chunk=8)
+    )
+    return read
+
+
 def _classifier(**params):
     return PretrainedCNNClassifier("small_cnn", max_epochs=2, random_state=0, **params)
 
@@ -259,26 +278,15 @@ def test_a_frozen_body_fits_on_files_a_batch_at_a_time(
 ):
     """With the body frozen and cached, fit reads the files a slice at a time
     (never all at once) and fits what the same images as an array fit."""
-    from sktransfer._inputs import _paths
-    from sktransfer._runtime import content_order
-    from sktransfer._training import _training_set
-
     paths, y = list_image_folder(folder)
     X, _ = load_image_folder(folder)
     weights = None if sample_weight is None else np.arange(len(y)) % 3
     from_arrays = _classifier(freeze_upto="all", batch_size=8).fit(
         X, y, sample_weight=weights
     )
-    read = _count_reads(monkeypatch)
-    monkeypatch.setattr(
-        _paths.ImageFiles, "load", lambda self: pytest.fail("all files decoded")
-    )
     # Every pass over the files (their scale, content order and the cache)
     # reads at most 8 of them at a time here.
-    monkeypatch.setattr(_paths, "PATH_CHUNK", 8)
-    monkeypatch.setattr(
-        _training_set, "content_order", functools.partial(content_order, chunk=8)
-    )
+    read = _read_in_eights(monkeypatch)
     clf = _classifier(freeze_upto="all", batch_size=8, iterator_valid__batch_size=8)
     clf.fit(
         paths[::-1], y[::-1], sample_weight=None if weights is None else weights[::-1]
@@ -308,22 +316,11 @@ def test_fine_tuning_reads_the_files_a_batch_at_a_time_every_epoch(
     """With nothing cached (fine-tuning, augmentation), each epoch reads the
     files again a training batch at a time: never all at once, and the same
     fit as the images as an array."""
-    from sktransfer._inputs import _paths
-    from sktransfer._runtime import content_order
-    from sktransfer._training import _training_set
-
     paths, y = list_image_folder(folder)
     X, _ = load_image_folder(folder)
     params = {"freeze_upto": 0, "batch_size": 8, **params}
     from_arrays = _classifier(**params).fit(X, y)
-    read = _count_reads(monkeypatch)
-    monkeypatch.setattr(
-        _paths.ImageFiles, "load", lambda self: pytest.fail("all files decoded")
-    )
-    monkeypatch.setattr(_paths, "PATH_CHUNK", 8)
-    monkeypatch.setattr(
-        _training_set, "content_order", functools.partial(content_order, chunk=8)
-    )
+    read = _read_in_eights(monkeypatch)
     clf = _classifier(iterator_valid__batch_size=8, **params).fit(paths, y)
     assert clf.n_cached_units_ == 0
     assert max(read) <= 8 < len(paths)
@@ -341,23 +338,13 @@ def test_label_relation_transfer_reads_the_files_a_batch_at_a_time(folder, monke
     source's pass over them (the relation) and its training read a batch at
     a time, never all at once, with the same result as the array."""
     from sktransfer import LabelRelationTransfer
-    from sktransfer._inputs import _paths
-    from sktransfer._runtime import content_order
-    from sktransfer._training import _training_set
 
     paths, y = list_image_folder(folder)
     X, _ = load_image_folder(folder)
     source = _classifier(freeze_upto=0).fit(X, y)
     params = {"max_epochs": 2, "random_state": 0, "batch_size": 8}
     from_arrays = LabelRelationTransfer(source, **params).fit(X, y)
-    read = _count_reads(monkeypatch)
-    monkeypatch.setattr(
-        _paths.ImageFiles, "load", lambda self: pytest.fail("all files decoded")
-    )
-    monkeypatch.setattr(_paths, "PATH_CHUNK", 8)
-    monkeypatch.setattr(
-        _training_set, "content_order", functools.partial(content_order, chunk=8)
-    )
+    read = _read_in_eights(monkeypatch)
     lrt = LabelRelationTransfer(source, iterator_valid__batch_size=8, **params)
     lrt.fit(paths, y)
     assert max(read) <= 8 < len(paths)
