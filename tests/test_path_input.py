@@ -201,6 +201,38 @@ def test_many_files_are_read_a_bounded_number_at_a_time(folder, monkeypatch):
     assert clf.score(paths, y) == pytest.approx(clf.score(paths[:36], y[:36]))
 
 
+def test_a_chunk_is_bounded_by_the_pixels_of_the_fitted_size(folder, monkeypatch):
+    """Large images make smaller chunks: the decoded pixels of a chunk, at
+    the fitted size, stay under PATH_CHUNK_BYTES whatever the file count."""
+    from sktransfer._cli import _predict
+    from sktransfer._inputs import _paths
+
+    paths, y = list_image_folder(folder)
+    clf = _classifier().fit(paths, y)
+    extractor = CNNFeatureExtractor("small_cnn").fit(paths)
+    whole_proba, whole_features = clf.predict_proba(paths), extractor.transform(paths)
+    per_image = int(np.prod(clf.image_shape_))
+    monkeypatch.setattr(_paths, "PATH_CHUNK_BYTES", 12 * per_image + per_image // 2)
+    read = _count_reads(monkeypatch)
+    np.testing.assert_allclose(clf.predict_proba(paths), whole_proba, atol=1e-6)
+    assert read == [12, 12, 12]
+    read.clear()
+    np.testing.assert_allclose(extractor.transform(paths), whole_features, atol=1e-5)
+    assert read == [12, 12, 12]
+    # The predict command too; in colour, a third as many files a chunk.
+    loaded, real_load = [], _predict.load_images
+
+    def counting_load(files, *args, **kwargs):
+        loaded.append(len(files))
+        return real_load(files, *args, **kwargs)
+
+    monkeypatch.setattr(_predict, "load_images", counting_load)
+    rows = _predict.predict_images(clf, list(paths))
+    assert len(rows) == 36 and loaded == [12, 12, 12]
+    assert _paths.files_per_chunk((3, *clf.image_shape_[1:])) == 4
+    assert _paths.files_per_chunk((3, 10**5, 10**5)) == 1
+
+
 def _folder_with_broken_files(folder, tmp_path):
     """The digits' files and two broken ones, in one flat folder."""
     flat = tmp_path / "flat"
@@ -233,6 +265,7 @@ def test_broken_files_among_many_are_named_before_any_work(
 def test_the_predict_command_streams_and_writes_whole(folder, tmp_path, monkeypatch):
     from sktransfer import load_model, save_model
     from sktransfer._cli import _predict, main
+    from sktransfer._inputs import _paths
 
     paths, y = list_image_folder(folder)
     model = save_model(_classifier().fit(paths, y), tmp_path / "m.sktransfer")
@@ -252,7 +285,7 @@ def test_the_predict_command_streams_and_writes_whole(folder, tmp_path, monkeypa
             assert float(a[key]) == pytest.approx(float(b[key]), abs=2e-6)
     # A broken file in the last chunk: named before any row, no CSV left.
     (new / "zzz.png").write_bytes(b"broken")
-    monkeypatch.setattr(_predict, "PATH_CHUNK", 10)
+    monkeypatch.setattr(_paths, "PATH_CHUNK", 10)
     out = tmp_path / "labels.csv"
     assert main(["predict", str(model), str(new), "--out", str(out)]) != 0
     assert not out.exists()

@@ -14,15 +14,12 @@ import numpy as np
 from sklearn.base import is_regressor
 from tqdm.auto import tqdm
 
-from .._inputs import fitted_image_shape, scan_image_files
+from .._inputs import files_per_chunk, fitted_image_shape, scan_image_files
 from .._model_files import load_model
 from .._runtime import written_whole
 from ..datasets import list_images, load_images
 
 __all__ = ["add_predict_parser", "iter_prediction_rows", "predict_images"]
-
-# Files read and predicted at a time: a folder of any size in bounded memory.
-PATH_CHUNK = 2048
 
 PREDICT_DESCRIPTION = """\
 Label new images with a model saved by `sktransfer study --save-model FILE`
@@ -36,8 +33,9 @@ path, label and one probability column per class; for a regressor, path and
 the predicted value (one column per target: prediction_0, prediction_1, ...
 when it has several). A folder of any size takes bounded memory: every
 file's header is checked first (all broken files named in one error, before
-any prediction), then the images are read and predicted 2,048 at a time and
-their rows written as they come. The CSV is written under a temporary name
+any prediction), then the images are read and predicted a chunk at a time
+(2,048 files, fewer when that is over 103 MB of pixels: 682 RGB images of
+224 px) and their rows written as they come. The CSV is written under a temporary name
 and renamed once whole, so an error leaves an earlier file as it was. Of an
 animated or multi-page image, the first frame is read, with a warning.
 """
@@ -61,10 +59,12 @@ def iter_prediction_rows(
     chunk=None,
 ):
     """Rows ``{path, label, proba_<class>...}`` for the images of ``sources``,
-    yielded ``chunk`` files (:data:`PATH_CHUNK`) at a time, so that a folder of
-    any size takes bounded memory; the label is the most probable class
-    (``predict`` without probabilities). For a regressor, ``{path,
-    prediction}`` (``prediction_<j>`` per target when it predicts several).
+    yielded ``chunk`` files at a time (by default as many as
+    :func:`~sktransfer._inputs.files_per_chunk` allows at the size they are
+    read at), so that a folder of any size takes bounded memory; the label
+    is the most probable class (``predict`` without probabilities). For a
+    regressor, ``{path, prediction}`` (``prediction_<j>`` per target when it
+    predicts several).
 
     ``image_size`` and ``color`` default to the model's fitted image shape.
     """
@@ -74,7 +74,10 @@ def iter_prediction_rows(
     if color is None:
         color = {1: "grey", 3: "rgb"}.get(shape[0], "auto") if shape else "auto"
     files = list_images(sources[0] if len(sources) == 1 else list(sources))
-    chunk = chunk or PATH_CHUNK
+    if chunk is None:
+        channels = 1 if color == "grey" else 3  # "auto": as many as RGB
+        side = np.broadcast_to(image_size, 2).tolist() if image_size else None
+        chunk = files_per_chunk((channels, *side) if side else None)
     show = progress is True or (progress == "auto" and len(files) >= 500)
     if len(files) > chunk:  # a broken file is named before any prediction
         scan_image_files(files.tolist(), where="`IMAGES`", progress=progress)

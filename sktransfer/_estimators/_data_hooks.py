@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from skorch.dataset import ValidSplit
 
-from .._inputs import check_fitted_images, path_chunks
+from .._inputs import check_fitted_images, fitted_image_shape, path_chunks
 from .._networks import resolve_tta
 from .._runtime import (
     ImageDataset,
@@ -208,7 +208,7 @@ class ImageDataHooks(SkorchEstimator):
             the test-time variants of each image (a softmax of it gives them
             back). Non-finite outputs raise a ``ValueError`` naming ``X``.
         """
-        chunks = path_chunks(X)
+        chunks = path_chunks(X, fitted_image_shape(self))
         if chunks is not None:  # many files: a bounded number read at a time
             return torch.cat([self.forward(part, training, device) for part in chunks])
         X = check_fitted_images(self, X)

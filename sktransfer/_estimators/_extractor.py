@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._inputs import (
     check_fitted_images,
     check_images,
+    fitted_image_shape,
     path_chunks,
     remember_images,
 )
@@ -322,7 +323,7 @@ class CNNFeatureExtractor(
         -------
         features : ndarray of shape (n, ``n_features_out_``), float32
         """
-        chunks = path_chunks(X)
+        chunks = path_chunks(X, fitted_image_shape(self))
         if chunks is not None:  # many files: a bounded number read at a time
             return np.concatenate([self.transform(part) for part in chunks])
         return self._embed(check_fitted_images(self, X))

@@ -12,7 +12,7 @@ from ._fitted import (
 )
 from ._images import ImageShapeWarning, PixelScaleWarning, check_images
 from ._labels import check_labels, encode_labels, encode_targets
-from ._paths import ImageFiles, path_chunks
+from ._paths import ImageFiles, files_per_chunk, path_chunks
 from ._reading import (
     IMAGE_EXTENSIONS,
     check_reading_params,
@@ -34,6 +34,7 @@ __all__ = [
     "check_sample_weight",
     "encode_labels",
     "encode_targets",
+    "files_per_chunk",
     "fitted_image_shape",
     "fitted_network",
     "is_hidden",

@@ -18,14 +18,17 @@ scaled) at one size:
 * after ``fit``, at the fitted height, width and channels, so that paths and
   the same images read as arrays at that size give the same predictions.
 
-Predictions and features of many files are computed :data:`PATH_CHUNK` files
-at a time (:func:`path_chunks`), once every file's header has been read: the
-memory they take does not grow with the number of files, and a broken file
-among them is named before any work.
+Predictions and features of many files are computed a chunk of files at a
+time (:func:`path_chunks`), once every file's header has been read: at most
+:data:`PATH_CHUNK` files and :data:`PATH_CHUNK_BYTES` of decoded pixels at the
+fitted size (:func:`files_per_chunk`), so the memory they take grows neither
+with the number of files nor with their size, and a broken file among them
+is named before any work.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 
@@ -36,8 +39,10 @@ from ._reading import read_images, scan_image_files
 
 __all__ = [
     "PATH_CHUNK",
+    "PATH_CHUNK_BYTES",
     "PATH_SIDE",
     "ImageFiles",
+    "files_per_chunk",
     "image_files",
     "is_image_paths",
     "path_chunks",
@@ -47,8 +52,38 @@ __all__ = [
 # The side images of several sizes (or larger ones) are read at, in pixels.
 PATH_SIDE = 224
 # Files read at a time where a method's output is per image (predict,
-# transform): 2048 RGB images of 224 px are 300 MB.
+# transform): at most PATH_CHUNK files and PATH_CHUNK_BYTES of decoded
+# pixels, 2,048 grey images of 224 px (103 MB; the 70,000-image run of
+# benchmarks/large_folder.py peaked at 1,882 MiB with them) or 682 RGB ones.
 PATH_CHUNK = 2048
+PATH_CHUNK_BYTES = 2048 * 224 * 224
+
+
+def files_per_chunk(image_shape=None):
+    """How many files of ``image_shape`` a chunk holds: at most
+    :data:`PATH_CHUNK`, and no more than :data:`PATH_CHUNK_BYTES` of decoded
+    uint8 pixels (at least one file).
+
+    Parameters
+    ----------
+    image_shape : tuple of int or None, default=None
+        ``(C, H, W)`` the files are read at; None: :data:`PATH_CHUNK`.
+
+    Returns
+    -------
+    files : int
+
+    Examples
+    --------
+    >>> files_per_chunk((1, 224, 224)), files_per_chunk((3, 224, 224))
+    (2048, 682)
+    >>> files_per_chunk((3, 64, 64)), files_per_chunk((3, 8192, 8192))
+    (2048, 1)
+    """
+    if image_shape is None:
+        return PATH_CHUNK
+    per_image = max(1, math.prod(int(v) for v in image_shape))
+    return max(1, min(PATH_CHUNK, PATH_CHUNK_BYTES // per_image))
 
 
 def _is_path(value):
@@ -191,9 +226,10 @@ class ImageFiles:
 
     def max(self):
         """The largest pixel value of all the images, read a chunk at a time."""
+        chunk = files_per_chunk(tuple(self.shape[1:]))
         return max(
-            int(self[start : start + PATH_CHUNK].max())
-            for start in range(0, len(self), PATH_CHUNK)
+            int(self[start : start + chunk].max())
+            for start in range(0, len(self), chunk)
         )
 
 
@@ -248,20 +284,22 @@ def read_image_paths(X, expected_shape=None):
     )
 
 
-def path_chunks(X, size=None):
-    """``X`` in pieces of at most ``size`` (:data:`PATH_CHUNK`) files, in
-    order, when it is more image files than that; else None (read it whole).
+def path_chunks(X, image_shape=None):
+    """``X`` in pieces of at most :func:`files_per_chunk` files of
+    ``image_shape``, in order, when it is more image files than that; else
+    None (read it whole).
 
     Parameters
     ----------
     X : anything ``X`` may be
-    size : int or None, default=None
+    image_shape : tuple of int or None, default=None
+        The fitted ``(C, H, W)`` the files will be read at.
 
     Returns
     -------
     chunks : list or None
     """
-    size = PATH_CHUNK if size is None else size
+    size = files_per_chunk(image_shape)
     if not is_image_paths(X) or len(X) <= size:
         return None
     files = [os.fspath(v) for v in _values(X)]
