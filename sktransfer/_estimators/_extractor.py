@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 
@@ -31,6 +32,7 @@ from .._networks import (
 )
 from .._runtime import batched_inference, require_finite, resolve_device, seeded
 from .._training import explain_input_size
+from ._freezing import input_side
 from ._parameters import BACKBONE, RECIPE, SKORCH, SOURCE
 
 __all__ = ["CNNFeatureExtractor"]
@@ -74,8 +76,10 @@ class CNNFeatureExtractor(
         How a feature map ``(C, H, W)`` becomes a vector: global average,
         global max, or all values.
     input_size : int or None, default=None
-        Resize side; None takes the backbone's, or 64 px for images under
-        96 px a side, as :class:`~sktransfer.PretrainedCNNClassifier`.
+        Resize side; None takes the side the backbone's weights were trained
+        at (224 px for ImageNet's), whatever the images' size, as a frozen
+        body of :class:`~sktransfer.PretrainedCNNClassifier` does; a backbone
+        without weights takes small images (under 96 px) at 64 px.
     image_shape : tuple or None, default=None
         ``(C, H, W)`` of 2-D row input.
     batch_size : int, default=64
@@ -103,6 +107,8 @@ class CNNFeatureExtractor(
         ``C * H * W`` of the images seen in ``fit``.
     image_shape_ : tuple
         ``(C, H, W)`` of the images seen in ``fit``.
+    input_size_ : int or None
+        The side the network takes images at.
     n_samples_fit_ : int
         Number of images seen in ``fit``.
     pixel_max_ : float
@@ -213,7 +219,7 @@ class CNNFeatureExtractor(
         self._validate_params()
         images = check_images(X, self.image_shape, estimator_name=type(self).__name__)
         remember_images(self, images)
-        self._build_network()
+        self._build_network(fitting=True)
         with explain_input_size(self.network_.input_size, self.backbone):
             self.n_features_out_ = self._embed(images[:1]).shape[1]
         return self
@@ -242,9 +248,11 @@ class CNNFeatureExtractor(
             names += [f"{name}_{i}" for i in range(width)]
         return np.asarray(names, dtype=object)
 
-    def _build_network(self):
-        """``network_`` (and ``layer_names_``, ``layer_``) for the fitted
-        ``image_shape_``: the body up to ``layer``, frozen, in eval mode."""
+    def _build_network(self, fitting=False):
+        """``network_`` (and ``layer_names_``, ``layer_``, ``input_size_``)
+        for the fitted ``image_shape_``: the body up to ``layer``, frozen, in
+        eval mode; a pretrained one at the side its weights were trained at
+        (:func:`~sktransfer._estimators._freezing.input_side`)."""
         with seeded(self.random_state):
             source = load_source(
                 self.backbone,
@@ -253,6 +261,9 @@ class CNNFeatureExtractor(
                 image_shape=self.image_shape_,
                 input_size=self.input_size,
             )
+        side = input_side(self, source, source.pretrained, fitting)
+        source = dataclasses.replace(source, input_size=side)
+        self.input_size_ = side
         units = source.decomposed.units[:-1]
         self.layer_names_ = [name for name, _ in units]
         self.layer_ = self._layers(self.layer_names_, source)

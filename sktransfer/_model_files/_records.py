@@ -191,6 +191,7 @@ def _labels(value):
 # What a fitted attribute may hold ("?": or None), and the attributes.
 _KINDS = {
     "a count": _count,
+    "a side": lambda v: type(v) is int and 1 <= v <= 4096,
     "a count or a unit's name": lambda v: _count(v) or isinstance(v, str),
     "a number": lambda v: type(v) is float and np.isfinite(v),
     "labels": _labels,
@@ -217,6 +218,7 @@ FITTED = {
     "converged_epoch_": "a count?",
     "head_alpha_": "a number?",
     "image_shape_": "(C, H, W)",
+    "input_size_": "a side?",
     "layer_": "a name or names",
     "layer_names_": "names",
     "max_epochs_": "a count?",

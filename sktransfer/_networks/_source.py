@@ -51,6 +51,8 @@ class Source:
     in_channels: int | None
     categories: list | None
     pretrained: bool
+    # The side its weights were trained at (None: not known).
+    own_input_size: int | None = None
 
 
 def _load_into(model, state_dict, origin):
@@ -187,6 +189,7 @@ def _spec_source(
         in_channels=build_channels,
         categories=categories,
         pretrained=pretrained,
+        own_input_size=own_size,
     )
 
 

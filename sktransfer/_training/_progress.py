@@ -61,7 +61,10 @@ def _input_reason(estimator):
         return f", {size} px input"
     shape = getattr(estimator, "image_shape_", None)
     side = min(shape[-2:]) if shape is not None else None
-    if side is not None and side < SMALL_IMAGE:
+    if side is not None and side < SMALL_IMAGE <= size:
+        # Only a wholly frozen pretrained body takes small images this large.
+        why = f"the weights' own, for a frozen body, with images of {side} px"
+    elif side is not None and side < SMALL_IMAGE:
         why = f"images of {side} px, under {SMALL_IMAGE} px, go in small"
     else:
         why = "the backbone's own" + (f", for images of {side} px" if side else "")
