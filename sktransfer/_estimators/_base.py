@@ -93,6 +93,9 @@ class ImageEstimatorBase(ImageDataHooks):
     # training batches of every epoch); an estimator whose fit uses the
     # images otherwise says False.
     _reads_files = True
+    # A wholly frozen pretrained body takes images at its weights' own side
+    # (_freezing.input_side); False keeps the side the source was loaded at.
+    _frozen_body_at_own_side = True
 
     # -- skorch hooks ---------------------------------------------------------
     @property
@@ -171,7 +174,10 @@ class ImageEstimatorBase(ImageDataHooks):
             network.reinitialise_from(n_kept)
         freeze(self, network, n_frozen)
         frozen_body = (
-            n_frozen == len(names) and source.pretrained and transfer_upto is None
+            self._frozen_body_at_own_side
+            and n_frozen == len(names)
+            and source.pretrained
+            and transfer_upto is None
         )
         fitting = getattr(self, "_fit_images", None) is not None
         network.input_size = input_side(self, source, frozen_body, fitting)

@@ -43,8 +43,9 @@ TRAINING_PARAMETERS = """\
         a twelfth of the compute of 224 px. A wholly frozen pretrained body
         always takes them at its own side: it cannot adapt, and a head on
         it scored 0.08 to 0.19 higher there on photographs and drawings
-        shrunk to 64 px (the recipe guide). The side used is in
-        ``input_size_``.
+        shrunk to 64 px (the recipe guide); label-relation transfer keeps
+        the source's side, where it measures the relation. The side used is
+        in ``input_size_``.
     random_state : int, RandomState or None, default=None
         Seeds initialisation, shuffling, dropout and augmentation.
     class_weight : "balanced", dict or None, default=None

@@ -193,6 +193,9 @@ class LabelRelationTransfer(ImageClassifierBase):
     """
 
     _renamed_parameters = {"estimator": "backbone"}
+    # The relation is measured where the source network was loaded, so the
+    # network it starts keeps that side, frozen body or not.
+    _frozen_body_at_own_side = False
     _parameter_constraints = {
         "backbone": [None, *BACKBONE],
         **SOURCE,

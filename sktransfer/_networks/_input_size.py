@@ -1,5 +1,7 @@
 """The side images go into a backbone at when ``input_size=None``: the
-backbone's own, but 64 px for small images (under 96 px a side)."""
+backbone's own, but 64 px for small images (under 96 px a side) where units
+train; a wholly frozen pretrained body takes them at its own side
+(:func:`sktransfer._estimators._freezing.input_side`)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ def default_input_size(image_side, backbone_size, min_size=32):
     ``SMALL_INPUT_SIZE`` (64 px, at least ``min_size``) for small images.
 
     Images under ``SMALL_IMAGE`` (96) pixels a side (8x8 digits, 28x28
-    Fashion-MNIST, CT patches) gain nothing from being blown up to 224 px,
-    which costs 12 times the compute of 64 px and measured no better (the
-    recipe guide); BiT-HyperRule resizes such images to 128-160 px. A
-    backbone whose own size is already smaller keeps it.
+    Fashion-MNIST, CT patches) gain nothing from being blown up to 224 px
+    when the network fine-tunes, which costs 12 times the compute of 64 px
+    and measured no better (the recipe guide); BiT-HyperRule resizes such
+    images to 128-160 px. A backbone whose own size is already smaller keeps
+    it. A frozen body, which cannot adapt to the smaller scale, is given its
+    own side after the freezing is decided.
 
     Parameters
     ----------
