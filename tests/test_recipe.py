@@ -413,6 +413,8 @@ def test_auto_keeps_the_frozen_body_on_photographs_of_any_size_or_colour(
     clf = lite0_auto(resized(X, side, grey), y)
     assert 0 < clf.auto_shift_ < FAR_SHIFT
     assert clf.n_frozen_ == len(clf.layer_names_)
+    # At any size, the frozen body sees them at the side it was trained at.
+    assert clf.input_size_ == 224
 
 
 @pytest.mark.parametrize("side", [8, 64, 128])
@@ -421,6 +423,7 @@ def test_auto_fine_tunes_digits_of_any_size(side, tmp_path):
     X, y = X[:40], y[:40]
     clf = lite0_auto(X if side == 8 else resized(X, side), y)
     assert clf.auto_shift_ > FAR_SHIFT and clf.n_frozen_ == 0
+    assert clf.input_size_ == (224 if side == 128 else 64)  # fine-tuned small
     if side == 8:  # a model file keeps the measured shift
         save_model(clf, tmp_path / "digits.sktransfer")
         loaded = load_model(tmp_path / "digits.sktransfer")
