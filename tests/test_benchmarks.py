@@ -468,3 +468,21 @@ def test_large_folder_writes_real_images_in_class_folders(tmp_path):
     assert len(paths) == 12 and len(set(y)) > 1
     X, _ = load_image_folder(folder)
     assert X.shape == (12, 40, 40) and X.max() > 100
+
+
+def test_unseen_data_crops_train_left_and_test_right_and_names_its_package(
+    monkeypatch,
+):
+    import numpy as np
+
+    unseen_data = _benchmark_module("unseen_data")
+    # Each pixel holds its column: a crop's values say where it came from.
+    image = np.tile(np.arange(200, dtype=np.uint8), (100, 1))
+    rng = np.random.default_rng(0)
+    train = unseen_data.crops(image, 20, rng, True, 16)
+    test = unseen_data.crops(image, 20, rng, False, 16)
+    assert train.shape == test.shape == (20, 16, 16)
+    assert train.max() < 0.55 * 200 <= test.min()
+    monkeypatch.setitem(sys.modules, "skimage", None)
+    with pytest.raises(SystemExit, match="pip install scikit-image"):
+        unseen_data.load_task("faces@25", 0)
