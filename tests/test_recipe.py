@@ -683,6 +683,21 @@ def test_the_side_a_fit_took_is_kept_by_warm_starts_and_model_files(tmp_path):
     )
 
 
+def test_a_side_given_as_a_numpy_integer_is_kept_by_a_model_file(tmp_path):
+    """GridSearchCV hands ``input_size`` on as a NumPy integer: the side
+    kept is a plain int, which save_model writes and load_model reads."""
+    from sktransfer import CNNFeatureExtractor
+
+    X = np.random.default_rng(0).integers(0, 256, (12, 8, 8), dtype=np.uint8)
+    y = np.arange(12) % 2
+    clf = PretrainedCNNClassifier("small_cnn", input_size=np.int64(16), max_epochs=1)
+    extractor = CNNFeatureExtractor(input_size=np.int64(32))
+    for fitted in (clf.fit(X, y), extractor.fit(X)):
+        assert type(fitted.input_size_) is int
+        loaded = load_model(save_model(fitted, tmp_path / "model.sktransfer"))
+        assert loaded.input_size_ == fitted.input_size_
+
+
 def test_a_network_built_again_without_a_kept_side_takes_the_sources():
     """A model file written before ``input_size_`` was kept restores at the
     side fits then took (the source's), not the frozen body's own."""

@@ -87,12 +87,14 @@ def input_side(estimator, source, frozen_body, fitting):
     -------
     side : int or None
     """
+    side = source.input_size
     if not fitting:
         kept = getattr(estimator, "input_size_", None)
-        return source.input_size if kept is None else int(kept)
-    if frozen_body and estimator.input_size is None and source.own_input_size:
-        return source.own_input_size
-    return source.input_size
+        side = side if kept is None else kept
+    elif frozen_body and estimator.input_size is None and source.own_input_size:
+        side = source.own_input_size
+    # A plain int: a search's NumPy integer is what a model file refuses.
+    return None if side is None else int(side)
 
 
 def freeze(estimator, network, n_frozen):
